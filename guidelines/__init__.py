@@ -1,0 +1,1 @@
+"""Source guidelines: registry, text extraction (PDF, Markdown, text, HTML) and passages."""
