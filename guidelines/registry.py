@@ -1,0 +1,110 @@
+"""The guideline registry: which documents exist, what they are, and which files hold their text.
+
+The registry is a YAML file (bundled: guidelines/registry.yaml) so researchers can read and
+edit it; paths of files are relative to the registry's folder unless absolute.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from guidelines.errors import RubricateError
+from guidelines.fileio import atomic_write_text, sha256_file  # noqa: F401 (re-exported)
+
+DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry.yaml"
+KINDS = ("clinical-practice-guideline", "therapy-manual", "ethics-code", "other")
+ROLES = ("source", "digest")
+
+
+@dataclass
+class FileEntry:
+    path: str
+    role: str = "source"  # "source": the document itself; "digest": rubricate's paraphrase
+    sha256: str | None = None  # recorded at registration; a mismatch means the file changed
+    media_type: str | None = None
+
+
+@dataclass
+class DocumentEntry:
+    id: str
+    title: str
+    creators: list[str] = field(default_factory=list)
+    publisher: str | None = None
+    year: int | None = None
+    edition: str | None = None
+    kind: str = "other"
+    conditions: list[str] = field(default_factory=list)
+    url: str | None = None
+    url_verified: bool = False
+    pdf_url: str | None = None  # public PDF; citations then link to url#page=N
+    licence: str | None = None
+    files: list[FileEntry] = field(default_factory=list)
+
+
+@dataclass
+class Registry:
+    path: Path
+    documents: list[DocumentEntry]
+    header: str = ""  # leading comment block, kept when the file is rewritten
+
+    def get(self, doc_id: str) -> DocumentEntry:
+        for doc in self.documents:
+            if doc.id == doc_id:
+                return doc
+        raise RubricateError(f"no document with id {doc_id!r} in the registry", path=str(self.path))
+
+    def resolve(self, entry: FileEntry) -> Path:
+        p = Path(entry.path)
+        return p if p.is_absolute() else (self.path.parent / p)
+
+
+def load_registry(path: Path | str | None = None) -> Registry:
+    path = Path(path or os.environ.get("RUBRICATE_REGISTRY") or DEFAULT_REGISTRY)
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RubricateError("registry file not found", path=str(path)) from None
+    try:
+        raw = yaml.safe_load(raw_text) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise RubricateError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
+                             line=None if line is None else line + 1) from None
+    header = "".join(l + "\n" for l in raw_text.splitlines() if l.startswith("#")) if raw_text.startswith("#") else ""
+    header = header.split("\n\n")[0]
+    docs = []
+    seen: set[str] = set()
+    for i, d in enumerate(raw.get("documents") or []):
+        try:
+            files = [FileEntry(**f) for f in d.pop("files", []) or []]
+            doc = DocumentEntry(**d, files=files)
+        except TypeError as exc:
+            raise RubricateError(f"document #{i + 1}: {exc}", path=str(path)) from None
+        if doc.id in seen:
+            raise RubricateError(f"duplicate document id {doc.id!r}", path=str(path))
+        if doc.kind not in KINDS:
+            raise RubricateError(f"document {doc.id!r}: kind must be one of {', '.join(KINDS)}", path=str(path))
+        for f in doc.files:
+            if f.role not in ROLES:
+                raise RubricateError(f"document {doc.id!r}: file role must be source or digest", path=str(path))
+        seen.add(doc.id)
+        docs.append(doc)
+    return Registry(path=path, documents=docs, header=header)
+
+
+def _clean(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v not in (None, [], "")}
+
+
+def save_registry(reg: Registry) -> None:
+    """Rewrite the registry atomically so an interrupted save never leaves half a file."""
+    docs = []
+    for doc in reg.documents:
+        d = asdict(doc)
+        d["files"] = [_clean(f) for f in d["files"]]
+        docs.append({k: v for k, v in d.items() if v is not None})
+    body = yaml.safe_dump({"documents": docs}, sort_keys=False, allow_unicode=True, width=100)
+    atomic_write_text(reg.path, (reg.header + "\n" if reg.header else "") + body)

@@ -1,0 +1,1 @@
+"""The knowledge base: vocabulary, SHACL shapes, the mapping review as data, and its build."""

@@ -1,0 +1,249 @@
+"""Build the knowledge base: registry + texts + the study's coding (+ reviewer decisions) -> RDF.
+
+Every statement of the mapping review becomes an ``rbc:Evidence`` attributed to the study,
+and gets the passages that show it: passages a reviewer accepted (verified when read from the
+source document) and passages of our digests that their author marked for the feature
+(always unverified). Output is deterministic: IRIs are hashes of content, never blank nodes.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+
+from guidelines.errors import RubricateError
+from guidelines.model import ParsedDocument, Passage
+from guidelines.parse import parse_many
+from guidelines.passages import make_passages
+from guidelines.registry import Registry, load_registry, sha256_file
+from ontology.mapping_review import Cell, load_mapping_review
+from ontology.namespaces import (DCTERMS, OA, PDF_FRAGMENT, PROV, RBC, RDF, RDFS, SKOS, XSD, agent_iri,
+                                 condition_iri, document_iri, evidence_iri, file_iri, method_iri,
+                                 passage_iri, principle_id, principle_iri)
+
+ONTOLOGY_DIR = Path(__file__).resolve().parent
+VOCABULARY = ONTOLOGY_DIR / "vocabulary.ttl"
+SHAPES = ONTOLOGY_DIR / "shapes.ttl"
+BUILD_ACTIVITY = URIRef("https://w3id.org/rubricate/activity/build")
+
+
+@dataclass(frozen=True)
+class AcceptedLink:
+    """A reviewer's accepted decision that a passage supports a principle."""
+
+    doc_id: str
+    principle: str
+    passage_id: str
+    reviewer: str
+
+
+@dataclass
+class BuildResult:
+    graph: Graph
+    documents: dict[str, list[ParsedDocument]] = field(default_factory=dict)
+    passages: dict[str, Passage] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # one line per document that could not be read
+    warnings: list[str] = field(default_factory=list)
+    unsupported: list[Cell] = field(default_factory=list)  # study cells with no passage found
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.unsupported
+
+
+def load_vocabulary() -> Graph:
+    g = Graph()
+    g.parse(VOCABULARY, format="turtle")
+    return g
+
+
+def principle_ids(vocab: Graph) -> list[str]:
+    return sorted(principle_id(s) for s in vocab.subjects(RDF.type, RBC.Principle))
+
+
+def _hid(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def _bind(g: Graph) -> None:
+    for prefix, ns in (("rbc", RBC), ("oa", OA), ("prov", PROV), ("dcterms", DCTERMS), ("skos", SKOS)):
+        g.bind(prefix, ns)
+
+
+def _add_document(g: Graph, reg: Registry, doc, order: int) -> None:
+    d = document_iri(doc.id)
+    g.add((d, RDF.type, RBC.Document))
+    g.add((d, RDF.type, PROV.Entity))
+    g.add((d, DCTERMS.identifier, Literal(doc.id)))
+    g.add((d, DCTERMS.title, Literal(doc.title)))
+    g.add((d, RBC.listPosition, Literal(order)))
+    g.add((d, RBC.kind, Literal(doc.kind)))
+    for c in doc.creators:
+        g.add((d, DCTERMS.creator, Literal(c)))
+    if doc.publisher:
+        g.add((d, DCTERMS.publisher, Literal(doc.publisher)))
+    if doc.year:
+        g.add((d, DCTERMS.issued, Literal(str(doc.year), datatype=XSD.gYear)))
+    if doc.edition:
+        g.add((d, RBC.edition, Literal(doc.edition)))
+    if doc.licence:
+        g.add((d, DCTERMS.license, Literal(doc.licence)))
+    if doc.url:
+        g.add((d, RBC.publicUrl, Literal(doc.url, datatype=XSD.anyURI)))
+        g.add((d, RBC.urlVerified, Literal(bool(doc.url_verified))))
+    if doc.pdf_url:
+        g.add((d, DCTERMS.source, Literal(doc.pdf_url, datatype=XSD.anyURI)))
+    for c in doc.conditions:
+        g.add((d, RBC.coversCondition, condition_iri(c)))
+
+
+def _add_file(g: Graph, parsed: ParsedDocument, role: str, rel_path: str) -> None:
+    f = file_iri(parsed.sha256)
+    g.add((document_iri(parsed.doc_id), RBC.hasFile, f))
+    g.add((f, RDF.type, RBC.SourceFile))
+    g.add((f, RDF.type, PROV.Entity))
+    g.add((f, RBC.sha256, Literal(parsed.sha256)))
+    g.add((f, RBC.role, Literal(role)))
+    g.add((f, DCTERMS.format, Literal(parsed.media_type)))
+    g.add((f, RDFS.label, Literal(rel_path)))
+    g.add((f, RBC.extractor, Literal(parsed.extractor)))
+    g.add((f, RBC.extractorVersion, Literal(parsed.extractor_version)))
+    g.add((f, PROV.wasDerivedFrom, document_iri(parsed.doc_id)))
+    if role == "digest":
+        g.add((f, PROV.wasAttributedTo, agent_iri("rubricate")))
+
+
+def add_passage(g: Graph, p: Passage) -> None:
+    """A passage as a W3C Web Annotation SpecificResource with quote/position/page selectors."""
+    n = passage_iri(p.id)
+    g.add((n, RDF.type, RBC.Passage))
+    g.add((n, RDF.type, OA.SpecificResource))
+    g.add((n, OA.hasSource, file_iri(p.sha256)))
+    g.add((n, RBC.document, document_iri(p.doc_id)))
+    g.add((n, RBC.text, Literal(p.text)))
+    g.add((n, RBC.locatorVerified, Literal(p.verified)))
+    g.add((n, RBC.extractor, Literal(p.extractor)))
+    g.add((n, RBC.extractorVersion, Literal(p.extractor_version)))
+    if p.section_path:
+        g.add((n, RBC.sectionPath, Literal(" > ".join(p.section_path))))
+    q = passage_iri(p.id + "#quote")
+    g.add((n, OA.hasSelector, q))
+    g.add((q, RDF.type, OA.TextQuoteSelector))
+    g.add((q, OA.exact, Literal(p.text)))
+    g.add((q, OA.prefix, Literal(p.prefix)))
+    g.add((q, OA.suffix, Literal(p.suffix)))
+    pos = passage_iri(p.id + "#position")
+    g.add((n, OA.hasSelector, pos))
+    g.add((pos, RDF.type, OA.TextPositionSelector))
+    g.add((pos, OA.start, Literal(p.start, datatype=XSD.nonNegativeInteger)))
+    g.add((pos, OA.end, Literal(p.end, datatype=XSD.nonNegativeInteger)))
+    if p.page is not None:
+        g.add((n, RBC.page, Literal(p.page, datatype=XSD.integer)))
+        frag = passage_iri(p.id + "#page")
+        g.add((n, OA.hasSelector, frag))
+        g.add((frag, RDF.type, OA.FragmentSelector))
+        g.add((frag, RDF.value, Literal(f"page={p.page}")))
+        g.add((frag, DCTERMS.conformsTo, PDF_FRAGMENT))
+    if p.page_label is not None:
+        g.add((n, RBC.pageLabel, Literal(p.page_label)))
+
+
+def _add_evidence(g: Graph, cell_doc: str, principle: str, method: str, agents: list[str],
+                  passages: list[str], link_method: str | None, position: int | None,
+                  linked_by: list[str] = ()) -> None:
+    e = evidence_iri(_hid(cell_doc, principle, method))
+    g.add((e, RDF.type, RBC.Evidence))
+    g.add((e, RDF.type, PROV.Entity))
+    g.add((e, RBC.document, document_iri(cell_doc)))
+    g.add((e, RBC.principle, principle_iri(principle)))
+    g.add((e, RBC.method, method_iri(method)))
+    for a in agents:
+        g.add((e, PROV.wasAttributedTo, agent_iri(a)))
+    for pid in passages:
+        g.add((e, RBC.passage, passage_iri(pid)))
+    if link_method:
+        g.add((e, RBC.linkMethod, method_iri(link_method)))
+    for r in linked_by:
+        g.add((e, RBC.linkedBy, agent_iri(r)))
+    if position is not None:
+        g.add((e, RBC.listPosition, Literal(position)))
+    g.add((e, PROV.wasGeneratedBy, BUILD_ACTIVITY))
+
+
+
+
+def build_kb(registry: Registry | None = None, mapping_review: Path | None = None,
+             accepted: list[AcceptedLink] | None = None, workers: int | None = None) -> BuildResult:
+    reg = registry or load_registry()
+    vocab = load_vocabulary()
+    known = set(principle_ids(vocab))
+    cells = load_mapping_review(mapping_review, known)
+    g = Graph()
+    _bind(g)
+    g += vocab
+    g.add((BUILD_ACTIVITY, RDF.type, PROV.Activity))
+    g.add((BUILD_ACTIVITY, PROV.wasAssociatedWith, agent_iri("rubricate")))
+    result = BuildResult(graph=g)
+
+    jobs, roles = [], []
+    for order, doc in enumerate(reg.documents, start=1):
+        _add_document(g, reg, doc, order)
+        for f in doc.files:
+            path = reg.resolve(f)
+            if f.sha256 and path.exists() and sha256_file(path) != f.sha256:
+                result.warnings.append(f"{path}: file changed since it was registered "
+                                       f"(re-register with `rubricate guidelines add {path} --id {doc.id}`)")
+            jobs.append((path, doc.id))
+            roles.append((f.role, f.path))
+    for (role, rel), parsed in zip(roles, parse_many(jobs, workers)):
+        if isinstance(parsed, RubricateError):
+            result.errors.append(str(parsed))
+            continue
+        result.documents.setdefault(parsed.doc_id, []).append(parsed)
+        _add_file(g, parsed, role, rel)
+        g.add((BUILD_ACTIVITY, PROV.used, file_iri(parsed.sha256)))
+        for p in make_passages(parsed, verified=(role == "source")):
+            result.passages[p.id] = p
+            add_passage(g, p)
+
+    # Passages that support each (document, principle): reviewer-accepted first, then digests.
+    reviewed: dict[tuple[str, str], list[AcceptedLink]] = defaultdict(list)
+    for link in accepted or []:
+        if link.passage_id not in result.passages:
+            result.warnings.append(f"accepted decision for passage {link.passage_id} of {link.doc_id}: "
+                                   "passage no longer exists (file changed?); decision ignored")
+            continue
+        reviewed[(link.doc_id, link.principle)].append(link)
+    annotated: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for p in result.passages.values():
+        for pid in p.annotations:
+            if pid not in known:
+                result.warnings.append(f"{p.doc_id}: digest annotation names unknown principle {pid!r}")
+            annotated[(p.doc_id, pid)].append(p.id)
+
+    study = {(c.doc_id, c.principle) for c in cells}
+    for c in cells:
+        decided = reviewed.get((c.doc_id, c.principle), [])
+        links = sorted({l.passage_id for l in decided})
+        link_method = "human-review" if links else None
+        if not links:
+            links = sorted(annotated.get((c.doc_id, c.principle), []))
+            link_method = "digest-annotation" if links else None
+        if not links:
+            result.unsupported.append(c)
+        _add_evidence(g, c.doc_id, c.principle, "mapping-review-annotation", ["moore2025"], links,
+                      link_method, c.position, sorted({f"reviewer/{l.reviewer}" for l in decided}))
+    # Evidence that reviewers accepted beyond the study's coding stands on its own.
+    for (doc_id, pid), links in sorted(reviewed.items()):
+        if (doc_id, pid) in study:
+            continue
+        reviewers = sorted({l.reviewer for l in links})
+        _add_evidence(g, doc_id, pid, "human-review", [f"reviewer/{r}" for r in reviewers],
+                      sorted({l.passage_id for l in links}), "human-review", None)
+    for link in accepted or []:
+        g.add((agent_iri(f"reviewer/{link.reviewer}"), RDF.type, PROV.Agent))
+        g.add((agent_iri(f"reviewer/{link.reviewer}"), RDFS.label, Literal(link.reviewer)))
+    return result

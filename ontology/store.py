@@ -1,0 +1,65 @@
+"""Write and read built knowledge bases: Turtle and JSON-LD, byte-identical for the same graph."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from rdflib import Graph
+
+from guidelines.errors import RubricateError
+from guidelines.fileio import atomic_write_text
+
+DEFAULT_KB_DIR = Path("build") / "kb"
+KB_TURTLE = "kb.ttl"
+KB_JSONLD = "kb.jsonld"
+
+
+def canonical_nt(g: Graph) -> str:
+    """Sorted N-Triples: the basis of the KB hash (independent of serializer layout)."""
+    lines = sorted(l for l in g.serialize(format="nt").splitlines() if l.strip())
+    return "\n".join(lines) + "\n"
+
+
+def kb_hash(g: Graph) -> str:
+    return hashlib.sha256(canonical_nt(g).encode()).hexdigest()
+
+
+def to_turtle(g: Graph) -> str:
+    # rdflib sorts subjects and predicates when writing Turtle; with no blank nodes the
+    # output is stable for the same set of triples.
+    return g.serialize(format="turtle")
+
+
+def to_jsonld(g: Graph) -> str:
+    data = json.loads(g.serialize(format="json-ld"))
+    if isinstance(data, list):
+        data.sort(key=lambda n: n.get("@id", ""))
+        for node in data:
+            for key, values in node.items():
+                if isinstance(values, list):
+                    values.sort(key=lambda v: json.dumps(v, sort_keys=True))
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_kb(g: Graph, out_dir: Path) -> dict[str, Path]:
+    out_dir = Path(out_dir)
+    paths = {"turtle": out_dir / KB_TURTLE, "jsonld": out_dir / KB_JSONLD}
+    atomic_write_text(paths["turtle"], to_turtle(g))
+    atomic_write_text(paths["jsonld"], to_jsonld(g))
+    return paths
+
+
+def load_kb(path: Path) -> Graph:
+    path = Path(path)
+    if path.is_dir():
+        path = path / KB_TURTLE
+    if not path.exists():
+        raise RubricateError("knowledge base not found (run `rubricate build` first)", path=str(path))
+    fmt = "json-ld" if path.suffix in (".jsonld", ".json") else "turtle"
+    g = Graph()
+    try:
+        g.parse(path, format=fmt)
+    except Exception as exc:  # rdflib raises many parser-specific types
+        raise RubricateError(f"cannot parse as {fmt}: {str(exc).splitlines()[0][:200]}", path=str(path)) from None
+    return g

@@ -1,0 +1,29 @@
+"""Shared fixtures: where the study's reference data is, and one KB build per session."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def anchor_dir() -> Path:
+    return Path(os.environ.get("RUBRICATE_ANCHOR") or REPO.parent / "shared" / "anchor")
+
+
+@pytest.fixture(scope="session")
+def anchor() -> Path:
+    d = anchor_dir()
+    if not (d / "stimuli.json").exists():
+        pytest.skip(f"reference data of Moore et al. 2025 not found at {d} (set RUBRICATE_ANCHOR)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def kb_build(tmp_path_factory):
+    """The bundled knowledge base, built once (with an isolated parse cache)."""
+    os.environ.setdefault("RUBRICATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    from ontology.pipeline import build
+    return build(out=tmp_path_factory.mktemp("kb"))
