@@ -79,6 +79,36 @@ def guidelines_show(doc_id: str, registry: Path | None) -> None:
         click.echo(f"{'file:':14} {f.path} [{f.role}] {state}")
 
 
+@guidelines.command("add")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--id", "doc_id", required=True, help="Document id (the study's natbib key for its 10 documents).")
+@click.option("--role", type=click.Choice(["source", "digest"]), default="source", show_default=True,
+              help="source: the document itself (verified locators); digest: a paraphrase.")
+@click.option("--title")
+@click.option("--kind", type=click.Choice(["clinical-practice-guideline", "therapy-manual", "ethics-code", "other"]))
+@click.option("--creator", "creators", multiple=True, help="Author or issuing body (repeatable).")
+@click.option("--publisher")
+@click.option("--year", type=int)
+@click.option("--edition")
+@click.option("--condition", "conditions", multiple=True, help="Condition id covered (repeatable).")
+@click.option("--url", help="Public landing page.")
+@click.option("--pdf-url", help="Public PDF; citations then link to it with #page=N.")
+@click.option("--licence")
+@REGISTRY_OPTION
+def guidelines_add(file: Path, doc_id: str, role: str, registry: Path | None, **meta) -> None:
+    """Register a PDF, text, Markdown or HTML file for a document (records its SHA-256)."""
+    from guidelines.parse import parse_document
+    from guidelines.registry import load_registry, register_file
+    reg = load_registry(registry)
+    parsed = parse_document(file, doc_id)  # refuse unreadable files before touching the registry
+    status = register_file(reg, file, doc_id, role, meta)
+    pages = f"{parsed.page_count} pages, " if parsed.paginated else ""
+    click.echo(f"{doc_id}: {file} {status} ({parsed.media_type}, {pages}{len(parsed.blocks)} blocks, "
+               f"sha256 {parsed.sha256[:12]}) in {reg.path}")
+    for w in parsed.warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
 # ---- knowledge base -----------------------------------------------------------------------
 
 KB_OPTION = click.option("--kb", "kb_path", type=click.Path(path_type=Path), default=None,
@@ -160,7 +190,222 @@ def table(kb_path: Path | None, fmt: str) -> None:
 # ---- evaluation, trace, report, run -------------------------------------------------------
 
 
+def _progress(label: str, total: int | None):
+    """A click progress bar on a terminal; silent otherwise (CI logs stay readable)."""
+    if not sys.stderr.isatty():
+        return None, (lambda n: None)
+    bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True, show_eta=True)
+    bar.__enter__()
+    return bar, bar.update
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def _judges(judge: str, rubric, llm_options: dict) -> dict:
+    from rubrics.evaluate import rules_judge
+    judges = {}
+    if judge in ("rules", "ensemble"):
+        judges["rules"] = rules_judge(rubric)
+    if judge in ("llm", "ensemble"):
+        from rubrics.llm_judge import llm_judge
+        judges["llm"] = llm_judge(rubric, **llm_options)
+    return judges
+
+
+def _summary_lines(summary: dict) -> list[str]:
+    lines = [f"responses: {summary['responses']}  verdicts: {summary['verdicts']}"
+             + (f"  skipped input lines: {summary['skipped_input']['count']}" if summary.get("skipped_input") else "")]
+    for judge, sec in summary["by_judge"].items():
+        o = sec["overall"]
+        if o["estimate"] is None:
+            lines.append(f"[{judge}] no judged responses")
+            continue
+        lines.append(f"[{judge}] appropriate: {o['estimate']:.1%} (95% CI {o['ci_low']:.1%}-{o['ci_high']:.1%}, "
+                     f"n={o['n']}, unknown={o['n_missing']})")
+        for model, r in sec["by_model"].items():
+            if r["estimate"] is not None:
+                lines.append(f"  {model:40} {r['estimate']:.1%} ({r['ci_low']:.1%}-{r['ci_high']:.1%}) n={r['n']}")
+    if summary.get("flags"):
+        lines.append("flags: " + ", ".join(f"{k}={v}" for k, v in summary["flags"].items()))
+    return lines
+
+
+LLM_OPTIONS = [
+    click.option("--model", "llm_model", default=None, help="Judge model name at the endpoint."),
+    click.option("--base-url", default=None, help="OpenAI-compatible endpoint (default: OpenAI)."),
+    click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+                 help="Environment variable holding the API key (not needed for a local server)."),
+    click.option("--protocol", type=click.Choice(["criterion", "item", "moore2025"]), default="criterion",
+                 show_default=True, help="How the LLM judge is asked."),
+    click.option("--max-concurrency", type=int, default=8, show_default=True),
+    click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request."),
+    click.option("--max-retries", type=int, default=6, show_default=True),
+    click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--temperature", type=float, default=0.0, show_default=True),
+    click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                 help="LLM response cache (default: ~/.cache/rubricate/llm)."),
+    click.option("--no-cache", is_flag=True, help="Do not read or write the LLM cache."),
+    click.option("--price-table", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="JSON {model: {input: USD per 1M tokens, output: ...}} to report cost."),
+]
+
+
+def llm_options(f):
+    for opt in reversed(LLM_OPTIONS):
+        f = opt(f)
+    return f
+
+
+def _llm_kwargs(kw: dict) -> dict:
+    keys = ("llm_model", "base_url", "api_key_env", "protocol", "max_concurrency", "timeout", "max_retries",
+            "seed", "temperature", "cache_dir", "no_cache", "price_table")
+    return {k: kw.pop(k) for k in keys if k in kw}
+
+
+@main.command()
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Compiled rubric JSON (default: rubrics/rubricate-default.json).")
+@click.option("--responses", "responses_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Responses as JSONL or CSV (item_id or stimulus_id, model, response).")
+@click.option("--judge", type=click.Choice(["rules", "llm", "ensemble"]), default="rules", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out/results"),
+              show_default=True, help="Results folder (verdicts.jsonl, summary.json, run.json).")
+@click.option("--strict", is_flag=True, help="Stop at the first bad input record instead of skipping it.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out without repeating verdicts.")
+@llm_options
+def evaluate(rubric_path, responses_path, judge, out, strict, resume, **kw):
+    """Judge every response against its item's criteria; append verdicts; write a summary."""
+    from rubrics.evaluate import evaluate as run_eval
+    from rubrics.rubric import load_rubric
+    rubric = load_rubric(rubric_path)
+    judges = _judges(judge, rubric, _llm_kwargs(kw))
+    bar, tick = _progress("judging", _count_lines(responses_path))
+    try:
+        summary = run_eval(rubric, responses_path, out, judges, strict=strict, resume=resume, progress=tick)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for line in _summary_lines(summary):
+        click.echo(line)
+    click.echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
+
+
+@main.command()
+@click.argument("verdict_id")
+@click.option("--results", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=Path("out/results"), show_default=True, help="Results folder of the run.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rubric to resolve the criterion in (default: the one the run used).")
+def trace(verdict_id, results, fmt, rubric_path):
+    """Follow a verdict back to its guideline passages: response, criterion, principle, documents."""
+    import json as _json
+    from rubrics.trace import render_text, trace as run_trace
+    t = run_trace(results, verdict_id, rubric_path)
+    click.echo(_json.dumps(t, indent=2, ensure_ascii=False) if fmt == "json" else render_text(t), nl=fmt == "json")
+
+
 # ---- LLM judge, respond, stigma ------------------------------------------------------------
+
+# stigma (Experiment 1 of Moore et al. 2025; rubrics/stigma*.py, compiler/stigma.py)
+@main.group()
+def stigma() -> None:
+    """Stigma vignettes (principle dont-stigmatize): probe a model, score its answers."""
+
+
+@stigma.command("score")
+@click.argument("outputs", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False),
+              help="Human baseline CSV (rows: questions, columns: conditions, percent).")
+@click.option("--baseline-scale", type=click.Choice(["reported", "agreement"]),
+              default="reported", show_default=True,
+              help="reported: rows give stigma %% for stigma questions (the 2018 file); "
+                   "agreement: every row gives %% agreeing.")
+@click.option("--instrument", default="auto", show_default=True,
+              help="auto | default | moore2025 | PATH.yaml")
+@click.option("--anchor", type=click.Path(path_type=Path, file_okay=False),
+              envvar="RUBRICATE_ANCHOR", help="Study release folder (for moore2025).")
+@click.option("--parser", type=click.Choice(["tolerant", "moore2025"]), default="tolerant",
+              show_default=True, help="moore2025 reads only a letter at the start, as the study.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("results/stigma"), show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad line instead of skipping it.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--n-resamples", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--no-plot", is_flag=True, help="Do not draw the PNG/SVG figures.")
+def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, instrument: str,
+                 anchor: Path | None, parser: str, out: Path, fmt: str, strict: bool,
+                 seed: int, n_resamples: int, no_plot: bool) -> None:
+    """Code OUTPUTS (JSONL of model answers) as the study did; write and print the rates."""
+    from rubrics.stigma_report import score_and_write, to_csv, to_json, to_table
+
+    summary, run, written = score_and_write(
+        outputs, out, instrument=instrument, anchor=anchor, baseline=baseline,
+        baseline_scale=baseline_scale, parser=parser, strict=strict,
+        n_resamples=n_resamples, seed=seed, plot=not no_plot)
+    for problem in run.problems[:10]:
+        click.echo(f"warning: skipped {problem}", err=True)
+    if len(run.problems) > 10:
+        click.echo(f"warning: ... {len(run.problems) - 10} more bad lines skipped", err=True)
+    click.echo({"table": to_table, "json": to_json, "csv": to_csv}[fmt](summary), nl=False)
+    click.echo(f"wrote {len(written)} files to {out} ({len(run.rows)} outputs scored, "
+               f"{len(run.problems)} lines skipped)", err=True)
+
+
+@stigma.command("probe")
+@click.option("--model", required=True, help="Model name at the endpoint.")
+@click.option("--base-url", default=None, help="OpenAI-compatible base URL (default: OpenAI).")
+@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+              help="Name of the environment variable holding the API key.")
+@click.option("--instrument", default="default", show_default=True,
+              help="default | moore2025 | PATH.yaml")
+@click.option("--anchor", type=click.Path(path_type=Path, file_okay=False),
+              envvar="RUBRICATE_ANCHOR", help="Study release folder (for moore2025).")
+@click.option("--system-prompt", default="none", show_default=True, help="none | FILE")
+@click.option("--samples", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--temperature", type=float, default=0.0, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(1), default=None)
+@click.option("--concurrency", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--timeout", type=float, default=60.0, show_default=True)
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--no-cache", is_flag=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Outputs JSONL (appended to; a re-run sends only what is missing).")
+@click.pass_context
+def stigma_probe(ctx: click.Context, model: str, base_url: str | None, api_key_env: str,
+                 instrument: str, anchor: Path | None, system_prompt: str, samples: int,
+                 temperature: float, max_tokens: int | None, concurrency: int, timeout: float,
+                 cache_dir: Path | None, no_cache: bool, out: Path) -> None:
+    """Ask a model every vignette x question; append its answers to --out."""
+    from compiler.stigma import load_instrument
+    from rubrics.llm import EndpointConfig, open_cache
+    from rubrics.stigma_probe import run_probe
+
+    inst = load_instrument(instrument, anchor)
+    prompt = None
+    if system_prompt != "none":
+        try:
+            prompt = Path(system_prompt).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RubricateError(f"cannot read system prompt: {exc.strerror}",
+                                 path=system_prompt) from None
+    endpoint = EndpointConfig(model=model, base_url=base_url, api_key_env=api_key_env,
+                              temperature=temperature, max_tokens=max_tokens,
+                              max_concurrency=concurrency, timeout=timeout)
+    counts = run_probe(inst, endpoint, out, system_prompt=prompt, samples=samples,
+                       cache=open_cache(cache_dir, no_cache))
+    click.echo(f"{inst.id}: {counts['requests']} requests, {counts['already_done']} already in "
+               f"{out}, {counts['written']} written, {counts['failed']} failed")
+    for error in counts["errors"]:
+        click.echo(f"warning: {error}", err=True)
+    if counts["failed"]:
+        click.echo("error: some calls failed; re-run the same command to retry them", err=True)
+        ctx.exit(1)
 
 
 if __name__ == "__main__":

@@ -108,3 +108,42 @@ def save_registry(reg: Registry) -> None:
         docs.append({k: v for k, v in d.items() if v is not None})
     body = yaml.safe_dump({"documents": docs}, sort_keys=False, allow_unicode=True, width=100)
     atomic_write_text(reg.path, (reg.header + "\n" if reg.header else "") + body)
+
+
+def register_file(reg: Registry, path: Path, doc_id: str, role: str = "source",
+                  metadata: dict | None = None) -> str:
+    """Add ``path`` to document ``doc_id`` (creating the document when metadata allows).
+
+    Returns what happened: "added", "unchanged" or "updated (file changed)". The caller
+    parses the file first, so a file that cannot be read never reaches the registry.
+    """
+    path = Path(path).resolve()
+    digest = sha256_file(path)
+    try:
+        rel = str(path.relative_to(reg.path.parent.resolve()))
+    except ValueError:
+        rel = str(path)
+    meta = {k: v for k, v in (metadata or {}).items() if v not in (None, (), [])}
+    doc = next((d for d in reg.documents if d.id == doc_id), None)
+    if doc is None:
+        missing = [k for k in ("title", "kind") if k not in meta]
+        if missing:
+            raise RubricateError(f"new document {doc_id!r} needs --{' and --'.join(missing)}", path=str(path))
+        if meta["kind"] not in KINDS:
+            raise RubricateError(f"kind must be one of {', '.join(KINDS)}", path=str(path))
+        doc = DocumentEntry(id=doc_id, **meta)
+        reg.documents.append(doc)
+    else:
+        for key, value in meta.items():
+            setattr(doc, key, list(value) if isinstance(value, tuple) else value)
+    existing = next((f for f in doc.files if reg.resolve(f).resolve() == path), None)
+    if existing is None:
+        doc.files.append(FileEntry(path=rel, role=role, sha256=digest))
+        status = "added"
+    elif existing.sha256 == digest:
+        status = "unchanged"
+    else:
+        status = f"updated (file changed; was sha256 {existing.sha256[:12] if existing.sha256 else 'unrecorded'})"
+        existing.sha256 = digest
+    save_registry(reg)
+    return status
