@@ -1,0 +1,142 @@
+"""Shared statistics for evaluation summaries: seeded percentile-bootstrap confidence intervals.
+
+Why one module: every summary (stigma rates, appropriate-response rates, judge agreement)
+reports an estimate with a bootstrapped 95% CI, and all of them must be reproducible from a
+seed and cheap enough to run per model x condition x question. The study (Moore et al. 2025)
+reports percentile-bootstrap CIs over observations with 1,000 resamples; those are the
+defaults here.
+
+Conventions:
+- ``values`` may contain ``None`` or NaN (a missing answer); they are dropped before
+  resampling (``dropna=True``) so a rate is "share of the answered".
+- Empty input (after dropping) gives ``(nan, nan, nan)``: callers print "n/a" / JSON null
+  (see :func:`nan_to_none`).
+- One value, or all values equal, gives a zero-width interval.
+- ``clusters`` (optional, same length as ``values``) resamples whole clusters (e.g. the
+  vignette a set of answers came from) and pools their observations; only for the mean.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+# Keep each resample block below this many drawn indices (~40 MB of int64) for big inputs.
+_MAX_BLOCK_CELLS = 5_000_000
+
+Statistic = Callable[[np.ndarray], np.ndarray]
+
+
+def _as_array(values: Iterable[Any], dropna: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Float array of the values and a keep-mask (False where a value is missing)."""
+    raw = list(values)
+    arr = np.array([np.nan if v is None else float(v) for v in raw], dtype=float)
+    keep = ~np.isnan(arr) if dropna else np.ones(arr.shape, dtype=bool)
+    return arr, keep
+
+
+def _check(n_resamples: int, level: float) -> None:
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}")
+
+
+def _percentiles(stats: np.ndarray, level: float) -> tuple[float, float]:
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(stats, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+def bootstrap_ci(values: Iterable[Any], n_resamples: int = 1000, seed: int = 0,
+                 level: float = 0.95, statistic: Statistic | None = None, *,
+                 clusters: Sequence[Any] | None = None,
+                 dropna: bool = True) -> tuple[float, float, float]:
+    """Return ``(estimate, low, high)``: the statistic and its percentile-bootstrap CI.
+
+    ``statistic`` maps a 2-D array (one resample per row) to one value per row; the default
+    is the mean (a rate for 0/1 data). The estimate is the statistic on the data itself.
+    Same input and seed always give the same interval.
+    """
+    _check(n_resamples, level)
+    arr, keep = _as_array(values, dropna)
+    if clusters is not None:
+        if statistic is not None:
+            raise ValueError("clusters are supported for the mean only")
+        groups = list(clusters)
+        if len(groups) != len(arr):
+            raise ValueError(f"clusters has {len(groups)} entries for {len(arr)} values")
+        return _cluster_mean_ci([g for g, k in zip(groups, keep) if k], arr[keep],
+                                n_resamples, seed, level)
+    data = arr[keep]
+    n = data.size
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    stat = statistic or (lambda m: m.mean(axis=1))
+    estimate = float(stat(data[np.newaxis, :])[0])
+    if n == 1 or np.all(data == data[0]):  # every resample equals the data
+        return (estimate, estimate, estimate)
+    rng = np.random.default_rng(seed)
+    block = max(1, min(n_resamples, _MAX_BLOCK_CELLS // n))
+    out = np.empty(n_resamples, dtype=float)
+    done = 0
+    while done < n_resamples:
+        size = min(block, n_resamples - done)
+        idx = rng.integers(0, n, size=(size, n))
+        out[done:done + size] = stat(data[idx])
+        done += size
+    low, high = _percentiles(out, level)
+    return (estimate, low, high)
+
+
+def _cluster_mean_ci(groups: list[Any], data: np.ndarray, n_resamples: int, seed: int,
+                     level: float) -> tuple[float, float, float]:
+    """Mean with CI from resampling clusters: pooled sum / pooled count per resample."""
+    if data.size == 0:
+        return (math.nan, math.nan, math.nan)
+    keys: dict[Any, int] = {}
+    codes = np.array([keys.setdefault(g, len(keys)) for g in groups], dtype=np.int64)
+    sums = np.bincount(codes, weights=data)
+    counts = np.bincount(codes).astype(float)
+    estimate = float(sums.sum() / counts.sum())
+    k = sums.size
+    if k == 1 or np.all(data == data[0]):
+        return (estimate, estimate, estimate)
+    rng = np.random.default_rng(seed)
+    block = max(1, min(n_resamples, _MAX_BLOCK_CELLS // k))
+    out = np.empty(n_resamples, dtype=float)
+    done = 0
+    while done < n_resamples:
+        size = min(block, n_resamples - done)
+        idx = rng.integers(0, k, size=(size, k))
+        out[done:done + size] = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
+        done += size
+    low, high = _percentiles(out, level)
+    return (estimate, low, high)
+
+
+def rate_summary(values: Iterable[Any], n_resamples: int = 1000, seed: int = 0,
+                 level: float = 0.95, **kwargs: Any) -> dict[str, Any]:
+    """A JSON-ready summary of a 0/1 (or numeric) series: n, n_missing, estimate, CI.
+
+    Missing values (None/NaN) are counted in ``n_missing`` and left out of the estimate.
+    Empty input gives ``estimate``/``ci_low``/``ci_high`` = None.
+    """
+    raw = list(values)
+    arr, keep = _as_array(raw, dropna=True)
+    est, low, high = bootstrap_ci(raw, n_resamples=n_resamples, seed=seed, level=level,
+                                  **kwargs)
+    return {"n": int(keep.sum()), "n_missing": int((~keep).sum()),
+            "estimate": nan_to_none(est), "ci_low": nan_to_none(low),
+            "ci_high": nan_to_none(high), "level": level, "n_resamples": n_resamples,
+            "seed": seed}
+
+
+def nan_to_none(x: float | None) -> float | None:
+    """NaN (no data) becomes None, so it serialises as JSON null."""
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
