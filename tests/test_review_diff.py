@@ -1,0 +1,72 @@
+"""`rubricate diff`: features gained/lost and citations added/removed between two KB files."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph, Literal, Namespace, RDF, URIRef
+
+from guidelines.diff import diff_graphs, diff_kb_files, format_diff
+from guidelines.errors import RubricateError
+
+RBC = Namespace("https://w3id.org/rubricate/vocab#")
+BASE = "https://w3id.org/rubricate/"
+
+
+def kb(evidence: list[tuple[str, str, list[str]]]) -> Graph:
+    """evidence: (document key, principle id, passage ids)."""
+    g = Graph()
+    for doc, principle, passages in evidence:
+        e = URIRef(f"{BASE}evidence/{doc}-{principle.replace('/', '-')}")
+        g.add((e, RDF.type, RBC.Evidence))
+        g.add((e, RBC.document, URIRef(f"{BASE}document/{doc}")))
+        g.add((e, RBC.principle, URIRef(f"{BASE}principle/{principle}")))
+        for pid in passages:
+            p = URIRef(f"{BASE}passage/{pid}")
+            g.add((e, RBC.passage, p))
+            g.add((p, RBC.text, Literal(f"text of {pid}")))
+    return g
+
+
+OLD = kb([("doc_a", "hospitalize", ["p1"]), ("doc_a", "location/inpatient", ["p2"]),
+          ("doc_b", "dont-stigmatize", [])])
+NEW = kb([("doc_a", "hospitalize", ["p1", "p3"]), ("doc_a", "location/outpatient", ["p2"]),
+          ("doc_b", "dont-stigmatize", []), ("doc_c", "client-centered", ["p9"])])
+
+
+def test_diff_of_two_small_graphs():
+    d = {x.doc_id: x for x in diff_graphs(OLD, NEW).documents}
+    a = d["doc_a"]
+    assert a.features_gained == ["location/outpatient"] and a.features_lost == ["location/inpatient"]
+    assert [(c.principle, c.passage.rsplit("/", 1)[1], c.text) for c in a.citations_added] == [
+        ("hospitalize", "p3", "text of p3"), ("location/outpatient", "p2", "text of p2")]
+    assert [(c.principle, c.passage.rsplit("/", 1)[1]) for c in a.citations_removed] == [
+        ("location/inpatient", "p2")]
+    assert not d["doc_b"].changed
+    assert d["doc_c"].features_gained == ["client-centered"]
+    lines = format_diff(diff_graphs(OLD, NEW))
+    assert "  + feature location/outpatient" in lines
+    assert lines[-1] == "2 document(s) changed: features +2 -1, citations +3 -1"
+
+
+def test_identical_builds_have_no_changes():
+    assert format_diff(diff_graphs(OLD, OLD)) == ["0 document(s) changed: features +0 -0, citations +0 -0"]
+
+
+def test_diff_files_and_cli(tmp_path):
+    from cli import main
+    old, new = tmp_path / "old.ttl", tmp_path / "new" / "kb.ttl"
+    new.parent.mkdir()
+    OLD.serialize(old, format="turtle")
+    NEW.serialize(new, format="turtle")
+    assert diff_kb_files(old, new).to_dict()["documents"][0]["doc_id"] == "doc_a"
+    r = CliRunner().invoke(main, ["diff", str(old), str(new.parent), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert [d["doc_id"] for d in json.loads(r.output)["documents"]] == ["doc_a", "doc_c"]
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("this is not turtle .\n")
+    r = CliRunner().invoke(main, ["diff", str(old), str(bad)])
+    assert r.exit_code == 2 and r.output.startswith(f"error: {bad}") and "cannot read RDF" in r.output
+    with pytest.raises(RubricateError, match="not found"):
+        diff_kb_files(old, tmp_path / "missing.ttl")
