@@ -121,12 +121,14 @@ def read_responses(path: Path, known_items: set[str] | None = None,
             yield rec
             continue
         item = next((str(rec[f]) for f in ITEM_FIELDS if rec.get(f) not in (None, "")), None)
-        text = next((rec[f] for f in TEXT_FIELDS if f in rec), None)
+        text = next((rec[f] for f in TEXT_FIELDS if rec.get(f) is not None), None)
         if item is None:
             yield InputProblem(str(path), n, "missing field item_id (or stimulus_id)")
             continue
         if text is None:
-            yield InputProblem(str(path), n, "missing field response")
+            present = [f for f in TEXT_FIELDS if f in rec]
+            yield InputProblem(str(path), n, f"field {present[0]} is null (no response text)" if present
+                               else "missing field response")
             continue
         if not isinstance(text, str):
             yield InputProblem(str(path), n, "field response must be a string")
@@ -142,7 +144,7 @@ def read_responses(path: Path, known_items: set[str] | None = None,
             yield InputProblem(str(path), n, f"response of {len(text):,} characters exceeds the limit of {MAX_RESPONSE_CHARS:,}")
             continue
         model = str(rec.get("model") or "unknown-model")
-        rid = str(rec.get("response_id") or rec.get("key") or response_id_for(item, model, text, n))
+        rid = str(rec.get("response_id") or response_id_for(item, model, text, n))
         if rid in seen:
             yield InputProblem(str(path), n, f"duplicate response_id {rid!r}")
             continue

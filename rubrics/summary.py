@@ -24,7 +24,8 @@ class _Resp:
     item_id: str
     condition: str
     principle: str
-    answers: dict[str, tuple[bool | None, float, str]] = field(default_factory=dict)  # criterion -> (appropriate, earned, judge)
+    # (judge, criterion) -> (appropriate, earned points, judge)
+    answers: dict[tuple[str, str], tuple[bool | None, float, str]] = field(default_factory=dict)
 
     def appropriate(self, judge: str) -> bool | None:
         vals = [a for a, _, j in self.answers.values() if j == judge]
@@ -57,7 +58,7 @@ def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | Non
         if r is None:
             r = responses[v["response_id"]] = _Resp(v["model"], v["item_id"], v.get("condition") or "-",
                                                    v.get("principle") or "-")
-        r.answers[v["criterion_id"]] = (v["appropriate"], v.get("points", 0.0), judge)
+        r.answers[(judge, v["criterion_id"])] = (v["appropriate"], v.get("points", 0.0), judge)
         by_criterion[(judge, v["criterion_id"])].append(v["appropriate"])
         for f in v.get("flags") or []:
             flags[f] += 1

@@ -1,0 +1,62 @@
+"""The evaluation report of a results folder: report.html (self-contained), report.md and plots.
+
+``write_report(results_dir)`` reads verdicts.jsonl, summary.json and run.json, reopens the
+rubric and responses file named in run.json (saying so when they moved or changed), and
+writes everything atomically into ``out_dir`` (default: RESULTS/report).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from guidelines.fileio import atomic_write_text
+from rubrics.report.data import MAX_FAILURES, ReportData, load_report_data
+from rubrics.report.html import render_html
+from rubrics.report.markdown import render_markdown
+from rubrics.report.plots import write_rate_plot
+from rubrics.report.tables import judge_tables, run_tables
+from rubrics.rubric import Rubric
+
+__all__ = ["write_report", "write_report_data", "load_report_data", "ReportData", "MAX_FAILURES"]
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "judge"
+
+
+def write_report(results_dir: Path | str, out_dir: Path | str | None = None,
+                 rubric: Rubric | Path | str | None = None, responses: Path | str | None = None,
+                 max_failures: int = MAX_FAILURES) -> dict[str, Path]:
+    """Write the report; return its files: "html", "markdown", "png:<judge>", "svg:<judge>".
+
+    ``rubric`` (a Rubric or a path) / ``responses`` override the files recorded in run.json
+    (e.g. after a move). Problems with those files are stated in the report's header; to
+    print them too, call ``load_report_data`` and ``write_report_data`` (as the CLI does).
+    """
+    data = load_report_data(results_dir, rubric=rubric, responses=responses, max_failures=max_failures)
+    return write_report_data(data, Path(out_dir) if out_dir else data.results_dir / "report")
+
+
+def write_report_data(data: ReportData, out: Path) -> dict[str, Path]:
+    """Render already-loaded data into ``out`` (lets callers show ``data.warnings`` first)."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    judges = [j for j in data.summary.get("judges", []) if j in data.summary.get("by_judge", {})]
+    plots = {}
+    for judge in judges:
+        section = data.summary["by_judge"][judge]
+        conds = [c for c in data.condition_order() if c in section.get("by_condition", {})]
+        conds += sorted(c for c in section.get("by_condition", {}) if c not in conds)
+        labels = {c: data.condition_label(c) for c in conds}
+        title = f"Appropriate responses by condition and model (judge: {judge})"
+        plots[judge] = write_rate_plot(section, conds, labels, title, out / f"appropriate_rate_{_slug(judge)}")
+        for ext, (path, _) in plots[judge].items():
+            paths[f"{ext}:{judge}"] = path
+    jt = [judge_tables(data, j) for j in judges]
+    rt = run_tables(data)
+    html_path, md_path = out / "report.html", out / "report.md"
+    atomic_write_text(html_path, render_html(data, jt, rt, plots))
+    atomic_write_text(md_path, render_markdown(data, jt, rt, {j: f["png"][0].name for j, f in plots.items()},
+                                               html_name=html_path.name))
+    paths["html"], paths["markdown"] = html_path, md_path
+    return paths
