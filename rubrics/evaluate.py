@@ -5,8 +5,9 @@ offline rules, the LLM judge and their ensemble share the streaming, resuming an
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -54,6 +55,46 @@ def rules_judge(rubric: Rubric) -> Judge:
         return [Outcome(r[0].answer, r[0].reason, engine.version, [e.to_dict() for e in r[0].evidence])
                 for r in results]
     return judge
+
+
+_WORKER_ENGINE = None
+
+
+def _init_worker(rubric_path: str) -> None:
+    global _WORKER_ENGINE
+    from rubrics.checks.engine import compile_checks
+    from rubrics.rubric import load_rubric
+    _WORKER_ENGINE = compile_checks(list(load_rubric(rubric_path, validate=False).criteria.values()))
+
+
+def _work(chunk: list[tuple[str, str]]) -> list[tuple[str, str, str, list[dict]]]:
+    results = _WORKER_ENGINE.evaluate([t for t, _ in chunk], [[c] for _, c in chunk], batch_size=BATCH)
+    return [(r[0].answer, r[0].reason, _WORKER_ENGINE.version, [e.to_dict() for e in r[0].evidence])
+            for r in results]
+
+
+def parallel_rules_judge(rubric: Rubric, workers: int) -> Judge:
+    """The offline judge in ``workers`` processes, each compiling the rubric once.
+
+    Verdicts are still written by the parent, in input order, so results are the same as
+    with one process.
+    """
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(str(rubric.path),))
+
+    def judge(tasks: list[Task]) -> list[Outcome]:
+        pairs = [(t.response.text, t.criterion["id"]) for t in tasks]
+        size = max(1, -(-len(pairs) // workers))
+        chunks = [pairs[i:i + size] for i in range(0, len(pairs), size)]
+        out: list[Outcome] = []
+        for part in pool.map(_work, chunks):
+            out += [Outcome(a, r, v, ev) for a, r, v, ev in part]
+        return out
+    judge.close = pool.shutdown  # type: ignore[attr-defined]
+    return judge
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> dict:

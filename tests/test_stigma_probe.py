@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from cli import main
 from compiler.stigma import default_instrument, render_prompt
 from rubrics.stigma import score_outputs, summarize
-from rubrics.stigma_probe import (AppendOnlyJsonl, done_keys, output_record, probe_requests,
-                                  system_prompt_tag)
+from rubrics.respond import AppendOnlyJsonl, done_keys, system_prompt_tag
+from rubrics.stigma_probe import output_record, probe_requests
 from tests.openai_server import Fault, FaultRule, make_server  # noqa: F401  (fixture)
 
 INST = default_instrument()
@@ -84,8 +84,8 @@ def test_records_are_what_score_reads(tmp_path):
     assert {c["stigma"]["estimate"] for c in sd} == {1.0}
     assert {c["stigma"]["estimate"] for c in s["cells"] if c["question"] == "danger-others"} \
         == {0.0}
-    assert done_keys(out, "m") == {(r.item_id, 0) for r in probe_requests(INST)}
-    assert done_keys(out, "other-model") == set()
+    assert done_keys(out, "m", "output") == {(r.item_id, 0) for r in probe_requests(INST)}
+    assert done_keys(out, "other-model", "output") == set()
 
 
 def test_append_only_sink_survives_a_torn_last_line(tmp_path):

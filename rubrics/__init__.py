@@ -1,0 +1,1 @@
+"""Rubrics: the schema, compiled rubrics, and the evaluator that applies them."""
