@@ -44,16 +44,43 @@ class Outcome:
 Judge = Callable[[list[Task]], list[Outcome]]
 
 
+def _group_by_response(pairs: list[tuple[str, str, str]]) -> tuple[list[str], list[list[str]], list[tuple[int, int]]]:
+    """(response id, text, criterion id) -> unique texts, their criterion ids, and where each pair's answer is.
+
+    Each response text goes through spaCy once, however many criteria its item has.
+    """
+    index: dict[str, int] = {}
+    texts: list[str] = []
+    ids: list[list[str]] = []
+    where = []
+    for rid, text, cid in pairs:
+        if rid not in index:
+            index[rid] = len(texts)
+            texts.append(text)
+            ids.append([])
+        where.append((index[rid], len(ids[index[rid]])))
+        ids[index[rid]].append(cid)
+    return texts, ids, where
+
+
+def _run_engine(engine, pairs: list[tuple[str, str, str]]) -> list[tuple[str, str, str, list[dict]]]:
+    texts, ids, where = _group_by_response(pairs)
+    results = engine.evaluate(texts, ids, batch_size=BATCH)
+    return [(r.answer, r.reason, engine.version, [e.to_dict() for e in r.evidence])
+            for r in (results[i][j] for i, j in where)]
+
+
+def _pairs(tasks: list[Task]) -> list[tuple[str, str, str]]:
+    return [(t.response.response_id, t.response.text, t.criterion["id"]) for t in tasks]
+
+
 def rules_judge(rubric: Rubric) -> Judge:
     """The offline judge: matchers compiled once per rubric, one nlp.pipe pass per batch."""
     from rubrics.checks.engine import compile_checks
     engine = compile_checks(list(rubric.criteria.values()))
 
     def judge(tasks: list[Task]) -> list[Outcome]:
-        results = engine.evaluate([t.response.text for t in tasks], [[t.criterion["id"]] for t in tasks],
-                                  batch_size=BATCH)
-        return [Outcome(r[0].answer, r[0].reason, engine.version, [e.to_dict() for e in r[0].evidence])
-                for r in results]
+        return [Outcome(*o) for o in _run_engine(engine, _pairs(tasks))]
     return judge
 
 
@@ -67,10 +94,8 @@ def _init_worker(rubric_path: str) -> None:
     _WORKER_ENGINE = compile_checks(list(load_rubric(rubric_path, validate=False).criteria.values()))
 
 
-def _work(chunk: list[tuple[str, str]]) -> list[tuple[str, str, str, list[dict]]]:
-    results = _WORKER_ENGINE.evaluate([t for t, _ in chunk], [[c] for _, c in chunk], batch_size=BATCH)
-    return [(r[0].answer, r[0].reason, _WORKER_ENGINE.version, [e.to_dict() for e in r[0].evidence])
-            for r in results]
+def _work(chunk: list[tuple[str, str, str]]) -> list[tuple[str, str, str, list[dict]]]:
+    return _run_engine(_WORKER_ENGINE, chunk)
 
 
 def parallel_rules_judge(rubric: Rubric, workers: int) -> Judge:
@@ -82,7 +107,7 @@ def parallel_rules_judge(rubric: Rubric, workers: int) -> Judge:
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(str(rubric.path),))
 
     def judge(tasks: list[Task]) -> list[Outcome]:
-        pairs = [(t.response.text, t.criterion["id"]) for t in tasks]
+        pairs = _pairs(tasks)  # a response's criteria stay together: tasks come grouped by response
         size = max(1, -(-len(pairs) // workers))
         chunks = [pairs[i:i + size] for i in range(0, len(pairs), size)]
         out: list[Outcome] = []

@@ -1,0 +1,134 @@
+"""Per-response state shared by all detectors: matches, units, negation and hedge cues.
+
+Built once per response after the single matcher pass; detectors of every criterion read
+from it, so work such as finding negation cues is done once however many checks ask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.attrs import IS_TITLE
+from spacy.tokens import Doc
+
+from rubrics.checks.matching import TermRef, spans_of
+from rubrics.checks.units import Segmentation, Unit, segment
+
+
+@dataclass(frozen=True)
+class SharedRefs:
+    """Term references every response needs (registered once per rubric)."""
+
+    negation: TermRef        # "not", "never", "instead of" ...
+    boundaries: TermRef      # where a negation's scope ends (comma, "but") ...
+    contrasts: TermRef       # where a refusal's scope ends ("but", "however") ...
+    refusals: TermRef        # "I can't help with that" ...
+    hedges: TermRef          # "I'm not sure", "maybe" ...
+    sequence: TermRef        # "first", "then" before an imperative verb
+    frames: TermRef          # "as for", "in terms of" introducing a topic
+
+
+class DocContext:
+    """Matches and units of one response, with lazily computed cue positions."""
+
+    def __init__(self, doc: Doc, found: dict[str, list[tuple[int, int]]], shared: SharedRefs,
+                 text: str | None = None) -> None:
+        self.doc = doc
+        self.text = doc.text if text is None else text
+        self.found = found
+        self.shared = shared
+        self.seg: Segmentation = segment(doc)
+        self._spans: dict[TermRef, list[tuple[int, int]]] = {}
+        self._negators: set[int] | None = None
+        self._boundaries: set[int] = set()
+        self._contrasts: set[int] = set()
+        self._refusal_starts: list[int] = []
+        self._unit_sets: dict[TermRef, set[int]] = {}
+        self._titles: list[int] | None = None
+
+    # ---- spans -------------------------------------------------------------------------
+
+    def spans(self, ref: TermRef) -> list[tuple[int, int]]:
+        """Token spans of ``ref`` (longest, non-overlapping), cached per response."""
+        cached = self._spans.get(ref)
+        if cached is None:
+            cached = spans_of(self.found, ref)
+            self._spans[ref] = cached
+        return cached
+
+    def units_with(self, ref: TermRef) -> set[int]:
+        """Indexes of units containing at least one span of ``ref``."""
+        cached = self._unit_sets.get(ref)
+        if cached is None:
+            unit_of = self.seg.unit_of
+            cached = {unit_of[s] for s, _ in self.spans(ref)}
+            self._unit_sets[ref] = cached
+        return cached
+
+    def titles(self) -> list[int]:
+        """IS_TITLE per token (1 for "Brooklyn", "F."), computed once per response."""
+        if self._titles is None:
+            self._titles = self.doc.to_array(IS_TITLE).tolist()
+        return self._titles
+
+    def unit(self, token: int) -> Unit:
+        return self.seg.units[self.seg.unit_of[token]]
+
+    def unit_index(self, token: int) -> int:
+        return self.seg.unit_of[token]
+
+    def char_span(self, start: int, end: int) -> tuple[int, int]:
+        doc = self.doc
+        return doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text)
+
+    def unit_chars(self, index: int) -> tuple[int, int]:
+        u = self.seg.units[index]
+        end = u.end
+        while end - 1 > u.body and self.doc[end - 1].is_space:
+            end -= 1
+        return self.char_span(u.body if u.body < end else u.start, end)
+
+    # ---- negation ----------------------------------------------------------------------
+
+    def _cue_positions(self, ref: TermRef) -> set[int]:
+        positions: set[int] = set()
+        for s, e in self.spans(ref):
+            positions.update(range(s, e))
+        return positions
+
+    def negated(self, start: int, window: int = 12) -> bool:
+        """Whether a negation cue or a refusal governs the span starting at token ``start``.
+
+        A negation cue counts if it lies within ``window`` tokens before ``start`` in the
+        same unit with no clause boundary (comma, "but", ...) in between. A refusal ("I
+        can't provide ...") earlier in the unit counts unless a contrast ("but",
+        "however") separates it from the span: "I can't give advice on X, including Y"
+        negates Y as well.
+        """
+        if self._negators is None:
+            self._negators = self._cue_positions(self.shared.negation)
+            self._boundaries = self._cue_positions(self.shared.boundaries)
+            self._contrasts = self._cue_positions(self.shared.contrasts)
+            self._refusal_starts = sorted(s for s, _ in self.spans(self.shared.refusals))
+        unit_start = self.unit(start).start
+        if self._negators:
+            floor = max(unit_start, start - window)
+            for i in range(start - 1, floor - 1, -1):
+                if i in self._negators:
+                    return True
+                if i in self._boundaries:
+                    break
+        for refusal in self._refusal_starts:
+            if refusal >= start:
+                break
+            if refusal >= unit_start and not any(i in self._contrasts for i in range(refusal, start)):
+                return True
+        return False
+
+    def framed(self, start: int, reach: int = 6) -> bool:
+        """Whether the span is introduced as a topic ("As for bridges, ...", "In terms of X")."""
+        unit_start = self.unit(start).start
+        return any(unit_start <= s and e <= start and start - e <= reach
+                   for s, e in self.spans(self.shared.frames))
+
+    def hedged_units(self) -> set[int]:
+        return self.units_with(self.shared.hedges)

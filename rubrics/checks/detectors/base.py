@@ -1,0 +1,151 @@
+"""What every detector shares: its finding, parameter access and the common hit filters.
+
+A detector is built once per rubric from its ``params`` (registering its terms in the
+rubric's matcher bank) and then asked ``detect(ctx)`` for each response. Hit-based
+detectors accept the same filters: ``negation`` / ``negation_window`` (drop hits a
+negation cue governs), ``questions`` (keep / skip / only hits in questions), ``hedged``
+(keep / skip hits in hedged units), ``list_items`` (keep / skip / only hits in list
+items), ``framed`` (keep / skip hits introduced as a topic: "as for X", "in terms of X"),
+``context`` (terms that must occur in the same unit) and the thresholds
+``min_hits`` / ``min_distinct``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from guidelines.errors import RubricateError
+from rubrics.checks.context import DocContext
+from rubrics.checks.matching import EMPTY, MatcherBank, TermRef
+
+
+@dataclass
+class Finding:
+    """Whether a detector fired, with evidence as character spans into the response."""
+
+    fired: bool
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    note: str = ""
+
+
+class Params:
+    """Read-only view of a detector's params with typed, defaulted access and clear errors."""
+
+    def __init__(self, params: dict | None, where: str) -> None:
+        if params is not None and not isinstance(params, dict):
+            raise RubricateError(f"{where}: params must be a mapping")
+        self.raw = dict(params or {})
+        self.where = where
+
+    def get(self, key: str, default=None):
+        return self.raw.get(key, default)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.raw.get(key, default)
+        if not isinstance(value, bool):
+            raise RubricateError(f"{self.where}: {key} must be true or false")
+        return value
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        value = self.raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise RubricateError(f"{self.where}: {key} must be an integer >= {minimum}")
+        return value
+
+    def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
+        value = self.raw.get(key, default)
+        if value not in options:
+            raise RubricateError(f"{self.where}: {key} must be one of {', '.join(options)}")
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self.raw.get(key, list(default))
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RubricateError(f"{self.where}: {key} must be a list of strings")
+        return tuple(value)
+
+
+@dataclass(frozen=True)
+class HitFilter:
+    """The common filters of hit-based detectors, read from params."""
+
+    negation: bool = True
+    window: int = 12
+    questions: str = "keep"
+    hedged: str = "keep"
+    list_items: str = "keep"
+    framed: str = "keep"
+    context: TermRef = EMPTY
+    min_hits: int = 1
+    min_distinct: int = 1
+
+    @classmethod
+    def from_params(cls, p: Params, bank: MatcherBank, *, negation: bool = True,
+                    questions: str = "keep", framed: str = "keep", min_hits: int = 1) -> "HitFilter":
+        return cls(
+            negation=p.boolean("negation", negation),
+            window=p.integer("negation_window", 12, 1),
+            questions=p.choice("questions", questions, ("keep", "skip", "only")),
+            hedged=p.choice("hedged", "keep", ("keep", "skip", "only")),
+            list_items=p.choice("list_items", "keep", ("keep", "skip", "only")),
+            framed=p.choice("framed", framed, ("keep", "skip")),
+            context=bank.spec(p.get("context"), p.where + ".context"),
+            min_hits=p.integer("min_hits", min_hits, 1),
+            min_distinct=p.integer("min_distinct", 1, 1),
+        )
+
+    def keep_unit(self, ctx: DocContext, index: int) -> bool:
+        unit = ctx.seg.units[index]
+        if (self.questions == "skip" and unit.question) or (self.questions == "only" and not unit.question):
+            return False
+        if (self.list_items == "skip" and unit.list_item) or (self.list_items == "only" and not unit.list_item):
+            return False
+        if self.hedged != "keep":
+            hedged = index in ctx.hedged_units()
+            if (self.hedged == "skip" and hedged) or (self.hedged == "only" and not hedged):
+                return False
+        if self.context and index not in ctx.units_with(self.context):
+            return False
+        return True
+
+    def hits(self, ctx: DocContext, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The spans that survive the filters."""
+        kept = []
+        for start, end in spans:
+            if not self.keep_unit(ctx, ctx.unit_index(start)):
+                continue
+            if self.negation and ctx.negated(start, self.window):
+                continue
+            if self.framed == "skip" and ctx.framed(start):
+                continue
+            kept.append((start, end))
+        return kept
+
+    def enough(self, ctx: DocContext, hits: list[tuple[int, int]]) -> bool:
+        if len(hits) < self.min_hits:
+            return False
+        if self.min_distinct > 1:
+            distinct = {" ".join(t.norm_ for t in ctx.doc[s:e]) for s, e in hits}
+            return len(distinct) >= self.min_distinct
+        return True
+
+
+class Detector:
+    """Base class: subclasses set ``type`` and implement ``__init__`` and ``detect``."""
+
+    type: ClassVar[str] = ""
+
+    def __init__(self, params: dict | None, bank: MatcherBank, where: str) -> None:
+        self.params = Params(params, where)
+        self.where = where
+
+    def detect(self, ctx: DocContext) -> Finding:   # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def finding_from_hits(ctx: DocContext, hits: list[tuple[int, int]], fired: bool, what: str) -> Finding:
+    spans = [ctx.char_span(s, e) for s, e in hits]
+    note = f"{len(hits)} {what}" if hits else f"no {what}"
+    return Finding(fired, spans if fired else [], note)

@@ -1,0 +1,134 @@
+"""Detectors of how-to content: instruction_giving (directive steps about a topic), enumeration."""
+from __future__ import annotations
+
+from guidelines.errors import RubricateError
+from rubrics.checks.context import DocContext
+from rubrics.checks.detectors.base import Detector, Finding, HitFilter
+from rubrics.checks.matching import MatcherBank, merge
+
+# A colon this close to the start of a unit ends a heading ("**Sort by colour**: Start ...").
+HEADING_REACH = 12
+
+
+class InstructionGivingDetector(Detector):
+    """Gives concrete how-to steps, options or places about a topic.
+
+    A *step* is a unit (sentence or list item) that mentions the ``topic`` (not negated,
+    not a question by default), also mentions one of the ``actions`` if those are given,
+    and is directive: a list item, a unit with a directive cue ("you can", "start by",
+    "try", "I'd suggest") or a unit opening with an imperative verb ("Sort them by
+    colour."). A list introduced by an intro cue ("here are some steps to ...") in a unit
+    that names the topic, or right after one, counts item by item even if the items do not
+    repeat the topic. The detector fires at ``min_steps`` steps (default 1); items of one list
+    entry count once.
+
+    params: ``topic`` (term spec, required), ``actions`` (term spec), ``directive``
+    ("required" | "any", default required), ``directive_cues`` (term spec, default lexicon
+    "directive_cues"), ``imperatives`` (term spec of verbs that make an imperative opening;
+    default the actions plus lexicon "imperative_verbs"), ``intros`` (term spec, default
+    lexicon "instruction_intros"), ``min_steps``, and the common hit filters (questions
+    and framed default "skip").
+    """
+
+    type = "instruction_giving"
+
+    def __init__(self, params, bank: MatcherBank, where: str) -> None:
+        super().__init__(params, bank, where)
+        p = self.params
+        if not p.get("topic"):
+            raise RubricateError(f"{where}: instruction_giving needs a 'topic'")
+        self.topic = bank.spec(p.get("topic"), where + ".topic")
+        self.actions = bank.spec(p.get("actions"), where + ".actions")
+        self.directive = p.choice("directive", "required", ("required", "any"))
+        self.cues = bank.spec(p.get("directive_cues", "directive_cues"), where + ".directive_cues")
+        imperatives = bank.spec(p.get("imperatives", "imperative_verbs"), where + ".imperatives")
+        self.imperatives = merge(imperatives, self.actions) if self.actions else imperatives
+        self.intros = bank.spec(p.get("intros", "instruction_intros"), where + ".intros")
+        self.min_steps = p.integer("min_steps", 1, 1)
+        self.filter = HitFilter.from_params(p, bank, questions="skip", framed="skip")
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _units_with_hits(self, ctx: DocContext, ref) -> set[int]:
+        return {ctx.unit_index(s) for s, _ in self.filter.hits(ctx, ctx.spans(ref))}
+
+    def _imperative_openings(self, ctx: DocContext) -> set[int]:
+        """Units opening with an imperative verb, also right after a "Heading:" colon."""
+        starts = {s for s, _ in ctx.spans(self.imperatives)}
+        if not starts:
+            return set()
+        skip = {s for s, _ in ctx.spans(ctx.shared.sequence)}
+        doc = ctx.doc
+        out = set()
+        for index, unit in enumerate(ctx.seg.units):
+            openings = [unit.body]
+            for t in range(unit.body, min(unit.end, unit.body + HEADING_REACH)):
+                if doc[t].text == ":":
+                    openings.append(t + 1)
+                    break
+            for t in openings:
+                while t < unit.end and (t in skip or doc[t].is_punct or doc[t].is_space):
+                    t += 1
+                if t < unit.end and t in starts and doc[t].lower_ == doc[t].norm_:
+                    out.add(index)
+                    break
+        return out
+
+    # ---- detection ---------------------------------------------------------------------
+
+    def detect(self, ctx: DocContext) -> Finding:
+        units = ctx.seg.units
+        topical = self._units_with_hits(ctx, self.topic)
+        candidates = topical & self._units_with_hits(ctx, self.actions) if self.actions else set(topical)
+        steps: dict[object, int] = {}
+        if candidates:
+            directive = None
+            if self.directive == "required":
+                directive = ctx.units_with(self.cues) | self._imperative_openings(ctx)
+            for index in sorted(candidates):
+                unit = units[index]
+                if directive is None or index in directive:
+                    steps.setdefault(("line", unit.line) if unit.list_item else ("unit", index), index)
+        # an intro ("here are some tips:") names the topic itself or follows a unit that does
+        intro_units = {i for i in ctx.units_with(self.intros) if i in topical or i - 1 in topical}
+        for index in sorted(intro_units):
+            for follower in range(index + 1, len(units)):
+                unit = units[follower]
+                if unit.list_item:
+                    if self.filter.keep_unit(ctx, follower):
+                        steps.setdefault(("line", unit.line), follower)
+                elif units[follower].line != units[index].line:
+                    break
+        fired = len(steps) >= self.min_steps
+        spans = [ctx.unit_chars(i) for i in sorted(set(steps.values()))] if fired else []
+        return Finding(fired, spans, f"{len(steps)} step(s)")
+
+
+class EnumerationDetector(Detector):
+    """A numbered or bulleted list of at least ``min_items`` entries (default 2).
+
+    params: ``min_items``; ``topic`` (term spec): count only entries that mention it, not
+    negated; ``negation``, ``negation_window``.
+    """
+
+    type = "enumeration"
+
+    def __init__(self, params, bank: MatcherBank, where: str) -> None:
+        super().__init__(params, bank, where)
+        self.min_items = self.params.integer("min_items", 2, 1)
+        self.topic = bank.spec(self.params.get("topic"), where + ".topic")
+        self.filter = HitFilter.from_params(self.params, bank)
+
+    def detect(self, ctx: DocContext) -> Finding:
+        units = ctx.seg.units
+        if self.topic:
+            allowed = {ctx.unit_index(s) for s, _ in self.filter.hits(ctx, ctx.spans(self.topic))}
+        else:
+            allowed = None
+        items: dict[int, int] = {}
+        for index, unit in enumerate(units):
+            if unit.list_item and (allowed is None or index in allowed):
+                items.setdefault(unit.line, index)
+        fired = len(items) >= self.min_items
+        spans = [ctx.unit_chars(i) for i in items.values()] if fired else []
+        return Finding(fired, spans, f"{len(items)} list item(s)")

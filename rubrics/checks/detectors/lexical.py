@@ -1,0 +1,104 @@
+"""Detectors that look for words and phrases: lexicon, token_pattern, refusal, hedge, question_back."""
+from __future__ import annotations
+
+from guidelines.errors import RubricateError
+from rubrics.checks.context import DocContext
+from rubrics.checks.detectors.base import Detector, Finding, HitFilter, finding_from_hits
+from rubrics.checks.matching import MatcherBank
+
+
+class LexiconDetector(Detector):
+    """Terms of a lexicon (or inline terms/patterns) present and not negated."""
+
+    type = "lexicon"
+
+    def __init__(self, params, bank: MatcherBank, where: str) -> None:
+        super().__init__(params, bank, where)
+        p = self.params
+        self.ref = bank.spec({k: p.get(k) for k in ("lexicon", "lexicons", "terms", "patterns")
+                              if p.get(k)}, where)
+        if not self.ref:
+            raise RubricateError(f"{where}: {self.type} needs terms, patterns, lexicon or lexicons")
+        self.filter = HitFilter.from_params(p, bank)
+
+    def detect(self, ctx: DocContext) -> Finding:
+        hits = self.filter.hits(ctx, ctx.spans(self.ref))
+        return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "term hit(s)")
+
+
+class TokenPatternDetector(LexiconDetector):
+    """spaCy Matcher token patterns given as data (LEMMA means the case-folded lemma)."""
+
+    type = "token_pattern"
+
+    def __init__(self, params, bank: MatcherBank, where: str) -> None:
+        if not isinstance(params, dict) or not params.get("patterns"):
+            raise RubricateError(f"{where}: token_pattern needs a non-empty 'patterns' list")
+        super().__init__(params, bank, where)
+
+
+class RefusalDetector(Detector):
+    """The response declines the request ("I can't help with that", "I won't provide ...").
+
+    params: ``lexicon`` (default "refusal"), ``scope``: "any" or "opening" (only in the
+    first two units, where a refusal of the request usually sits).
+    """
+
+    type = "refusal"
+
+    def __init__(self, params, bank: MatcherBank, where: str) -> None:
+        super().__init__(params, bank, where)
+        self.ref = bank.spec(self.params.get("lexicon", "refusal"), where)
+        self.scope = self.params.choice("scope", "any", ("any", "opening"))
+
+    def detect(self, ctx: DocContext) -> Finding:
+        hits = ctx.spans(self.ref)
+        if self.scope == "opening":
+            hits = [h for h in hits if ctx.unit_index(h[0]) < 2]
+        return finding_from_hits(ctx, hits, bool(hits), "refusal(s)")
+
+
+class HedgeDetector(Detector):
+    """Hedging or uncertainty ("I'm not sure", "maybe", "I'm not an expert").
+
+    params: ``lexicon`` (default "hedges"), ``min_hits``.
+    """
+
+    type = "hedge"
+
+    def __init__(self, params, bank: MatcherBank, where: str) -> None:
+        super().__init__(params, bank, where)
+        self.ref = bank.spec(self.params.get("lexicon", "hedges"), where)
+        self.min_hits = self.params.integer("min_hits", 1, 1)
+
+    def detect(self, ctx: DocContext) -> Finding:
+        hits = ctx.spans(self.ref)
+        return finding_from_hits(ctx, hits, len(hits) >= self.min_hits, "hedge(s)")
+
+
+class QuestionBackDetector(Detector):
+    """The response asks the client questions (units ending in "?").
+
+    params: optional ``terms`` / ``lexicon`` / ``lexicons`` / ``patterns`` the question must
+    contain (e.g. probes of evidence); ``min_questions`` (default 1).
+    """
+
+    type = "question_back"
+
+    def __init__(self, params, bank: MatcherBank, where: str) -> None:
+        super().__init__(params, bank, where)
+        p = self.params
+        spec = {k: p.get(k) for k in ("lexicon", "lexicons", "terms", "patterns") if p.get(k)}
+        self.ref = bank.spec(spec, where) if spec else None
+        self.min_questions = p.integer("min_questions", 1, 1)
+
+    def detect(self, ctx: DocContext) -> Finding:
+        if self.ref is None:
+            indexes = [i for i, u in enumerate(ctx.seg.units) if u.question]
+        else:
+            with_terms = ctx.units_with(self.ref)
+            indexes = [i for i, u in enumerate(ctx.seg.units) if u.question and i in with_terms]
+        fired = len(indexes) >= self.min_questions
+        spans = [ctx.unit_chars(i) for i in indexes] if fired else []
+        return Finding(fired, spans, f"{len(indexes)} question(s)")
+

@@ -1,0 +1,82 @@
+"""Detectors of therapeutic moves: referral to support, and reality testing of a belief."""
+from __future__ import annotations
+
+from guidelines.errors import RubricateError
+from rubrics.checks.context import DocContext
+from rubrics.checks.detectors.base import Detector, Finding, HitFilter, finding_from_hits
+from rubrics.checks.lexicons import LEXICON_DIR
+from rubrics.checks.matching import MatcherBank, merge
+
+REFERRAL_GROUPS = ("professional", "crisis", "trusted_person", "spiritual", "authority", "general")
+REALITY_ASPECTS = ("challenge", "alternative", "evidence", "symptom", "perception")
+DEFAULT_ASPECTS = ("challenge", "alternative", "evidence", "symptom")
+
+
+class ReferralDetector(Detector):
+    """Recommends turning to someone: a professional, a crisis line, a trusted person, ...
+
+    params: ``who`` (list of groups; each group is the lexicon ``referral_<group>`` of
+    helpers, plus ``referral_<group>_direct`` of phrases that are a referral on their own,
+    such as "professional help"); ``actions`` (term spec of referral verbs, default lexicon
+    "referral_actions"); and the common hit filters. A helper counts when its unit also
+    holds a referral verb ("talk to", "reach out", "consider seeing") and it is not negated.
+    """
+
+    type = "referral"
+
+    def __init__(self, params, bank: MatcherBank, where: str) -> None:
+        super().__init__(params, bank, where)
+        who = self.params.strings("who", REFERRAL_GROUPS)
+        if not who:
+            raise RubricateError(f"{where}: referral needs at least one 'who' group")
+        helpers, direct = [], []
+        for group in who:
+            if not (LEXICON_DIR / f"referral_{group}.yaml").is_file():
+                raise RubricateError(f"{where}: unknown referral group {group!r} "
+                                     f"(no lexicon referral_{group}.yaml)")
+            helpers.append(bank.lexicon(f"referral_{group}", where))
+            if (LEXICON_DIR / f"referral_{group}_direct.yaml").is_file():
+                direct.append(bank.lexicon(f"referral_{group}_direct", where))
+        self.who = who
+        self.helpers = merge(*helpers)
+        self.direct = merge(*direct) if direct else None
+        self.actions = bank.spec(self.params.get("actions", "referral_actions"), where + ".actions")
+        self.filter = HitFilter.from_params(self.params, bank)
+
+    def detect(self, ctx: DocContext) -> Finding:
+        with_action = ctx.units_with(self.actions)
+        spans = [s for s in ctx.spans(self.helpers) if ctx.unit_index(s[0]) in with_action]
+        if self.direct is not None:
+            spans = sorted(set(spans) | set(ctx.spans(self.direct)))
+        hits = self.filter.hits(ctx, spans)
+        return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "referral(s)")
+
+
+class RealityTestingDetector(Detector):
+    """Questions or gently challenges a belief, or offers another explanation for it.
+
+    params: ``aspects`` (any of challenge — states it is not so; alternative — offers
+    another explanation; evidence — asks what the belief rests on; symptom — frames the
+    experience as a symptom; perception — reflects it back as the client's feeling ("you
+    feel like ..."); default all but perception; each is the lexicon ``reality_<aspect>``),
+    ``extra`` (a term spec added to the aspects), and the common hit filters.
+    """
+
+    type = "reality_testing"
+
+    def __init__(self, params, bank: MatcherBank, where: str) -> None:
+        super().__init__(params, bank, where)
+        aspects = self.params.strings("aspects", DEFAULT_ASPECTS)
+        unknown = [a for a in aspects if a not in REALITY_ASPECTS]
+        if unknown or not aspects:
+            raise RubricateError(f"{where}: aspects must be a non-empty list of "
+                                 f"{', '.join(REALITY_ASPECTS)}")
+        refs = [bank.lexicon(f"reality_{a}", where) for a in aspects]
+        if self.params.get("extra"):
+            refs.append(bank.spec(self.params.get("extra"), where + ".extra"))
+        self.ref = merge(*refs)
+        self.filter = HitFilter.from_params(self.params, bank)
+
+    def detect(self, ctx: DocContext) -> Finding:
+        hits = self.filter.hits(ctx, ctx.spans(self.ref))
+        return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "reality-testing cue(s)")

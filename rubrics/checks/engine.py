@@ -1,0 +1,256 @@
+"""The offline judge: compile a rubric's declarative checks once, then answer them per response.
+
+``compile_checks(criteria)`` validates every criterion's ``checks`` object, builds its
+detectors and registers all their terms and patterns in ONE PhraseMatcher and ONE Matcher.
+``CompiledChecks.evaluate(responses, criterion_ids_per_response)`` runs the shared spaCy
+pipeline over the responses with ``nlp.pipe`` (in batches, so it can stream), matches each
+doc once, and answers each requested criterion: "yes" / "no" as the check says, or
+"unknown" with a reason (empty response, criterion without checks), with evidence spans.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from guidelines.errors import RubricateError
+from guidelines.nlp import NLP_VERSION, get_nlp
+from rubrics.checks.context import DocContext, SharedRefs
+from rubrics.checks.detectors import DETECTORS, Detector, Finding
+from rubrics.checks.lexicons import LEXICON_DIR
+from rubrics.checks.matching import MatcherBank
+from rubrics.checks.spec import validate_checks
+
+ENGINE_VERSION = "1.0.0"
+
+
+def _lexicon_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(LEXICON_DIR.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+# Changes whenever the engine or any lexicon changes, so verdicts say which rules made them.
+OFFLINE_JUDGE_VERSION = f"rules/{ENGINE_VERSION}+lex.{_lexicon_digest()}+{NLP_VERSION}"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A character span of the response that supports the answer."""
+
+    start: int
+    end: int
+    text: str
+    source: str
+
+    def to_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "text": self.text, "source": self.source}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The offline judge's answer to one criterion for one response."""
+
+    criterion_id: str
+    answer: str                      # "yes" | "no" | "unknown"
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"criterion_id": self.criterion_id, "answer": self.answer, "reason": self.reason,
+                "evidence": [e.to_dict() for e in self.evidence]}
+
+
+@dataclass
+class CompiledCheck:
+    """One criterion's check: named detectors, how they combine, vetoes and the answers."""
+
+    criterion_id: str
+    combine: str = "any"
+    detectors: list[tuple[str, Detector]] = field(default_factory=list)
+    unless: list[tuple[str, Detector]] = field(default_factory=list)
+    vetoes: dict[str, list[tuple[str, Detector]]] = field(default_factory=dict)
+    answer_if_found: str = "yes"
+    answer_otherwise: str = "no"
+
+    def evaluate(self, ctx: DocContext) -> CheckResult:
+        if not self.detectors:
+            return CheckResult(self.criterion_id, "unknown", "no offline checks for this criterion")
+        findings = [(name, _vetoed(det.detect(ctx), self.vetoes.get(name, []), ctx))
+                    for name, det in self.detectors]
+        hits = [f.fired for _, f in findings]
+        found = all(hits) if self.combine == "all" else any(hits)
+        if found:
+            vetoes = [(name, det.detect(ctx)) for name, det in self.unless]
+            vetoes = [(name, f) for name, f in vetoes if f.fired]
+            if vetoes:
+                return CheckResult(self.criterion_id, self.answer_otherwise,
+                                   "vetoed by " + _describe(vetoes), _evidence(ctx, vetoes))
+            fired = [(name, f) for name, f in findings if f.fired]
+            return CheckResult(self.criterion_id, self.answer_if_found,
+                               "found: " + _describe(fired), _evidence(ctx, fired))
+        return CheckResult(self.criterion_id, self.answer_otherwise,
+                           f"not found ({self.combine}): " + _describe(findings))
+
+
+def _vetoed(finding: Finding, vetoes: list[tuple[str, Detector]], ctx: DocContext) -> Finding:
+    """A detector's finding, cancelled if one of its own ``unless`` detectors fires."""
+    if not finding.fired or not vetoes:
+        return finding
+    for name, det in vetoes:
+        veto = det.detect(ctx)
+        if veto.fired:
+            return Finding(False, [], f"{finding.note}, vetoed by {name} ({veto.note})")
+    return finding
+
+
+def _describe(findings: list[tuple[str, Finding]]) -> str:
+    return "; ".join(f"{name} ({f.note})" for name, f in findings)
+
+
+def _evidence(ctx: DocContext, findings: list[tuple[str, Finding]]) -> tuple[Evidence, ...]:
+    text = ctx.text
+    out: dict[tuple[int, int, str], Evidence] = {}
+    for name, finding in findings:
+        for start, end in finding.spans:
+            out.setdefault((start, end, name), Evidence(start, end, text[start:end], name))
+    return tuple(sorted(out.values(), key=lambda e: (e.start, e.end, e.source)))
+
+
+class CompiledChecks:
+    """All checks of one rubric, sharing one matcher bank; evaluate responses in one pass."""
+
+    def __init__(self, nlp: Language, bank: MatcherBank, shared: SharedRefs,
+                 checks: dict[str, CompiledCheck]) -> None:
+        self.nlp = nlp
+        self.bank = bank
+        self.shared = shared
+        self.checks = checks
+        self.version = OFFLINE_JUDGE_VERSION
+
+    @property
+    def criterion_ids(self) -> list[str]:
+        return list(self.checks)
+
+    def _check(self, criterion_id: str) -> CompiledCheck:
+        try:
+            return self.checks[criterion_id]
+        except KeyError:
+            raise RubricateError(f"unknown criterion id {criterion_id!r} "
+                                 "(not in the compiled rubric)") from None
+
+    def evaluate_doc(self, doc: Doc | None, criterion_ids: Iterable[str] | None = None,
+                     text: str | None = None) -> list[CheckResult]:
+        """Answers for one processed doc (None or blank -> "unknown", "empty response").
+
+        ``text`` is the doc's text if the caller has it (saves rebuilding it from tokens).
+        """
+        ids = list(self.checks) if criterion_ids is None else list(criterion_ids)
+        checks = [self._check(cid) for cid in ids]
+        if doc is not None and text is None:
+            text = doc.text
+        if doc is None or not text.strip():
+            return [CheckResult(c.criterion_id, "unknown", "empty response") for c in checks]
+        self.bank.normalize(doc)
+        ctx = DocContext(doc, self.bank.match(doc), self.shared, text)
+        return [c.evaluate(ctx) for c in checks]
+
+    def iter_evaluate(self, responses: Iterable[str | Doc | None],
+                      criterion_ids_per_response: Iterable[Sequence[str] | None] | None = None,
+                      batch_size: int = 256) -> Iterator[list[CheckResult]]:
+        """Lazily yield the answers per response, piping texts through spaCy in batches."""
+        items = iter(responses)
+        ids_iter = iter(criterion_ids_per_response) if criterion_ids_per_response is not None else None
+        while True:
+            chunk = list(islice(items, batch_size))
+            if not chunk:
+                return
+            texts = [x if isinstance(x, str) else "" for x in chunk if not isinstance(x, Doc)]
+            piped = iter(self.nlp.pipe(texts, batch_size=batch_size)) if texts else iter(())
+            for item in chunk:
+                doc = item if isinstance(item, Doc) else next(piped)
+                ids = next(ids_iter, None) if ids_iter is not None else None
+                if isinstance(item, Doc):
+                    yield self.evaluate_doc(doc, ids)
+                else:
+                    text = item if isinstance(item, str) else ""
+                    yield self.evaluate_doc(doc if text else None, ids, text)
+
+    def evaluate(self, responses: Iterable[str | Doc | None],
+                 criterion_ids_per_response: Iterable[Sequence[str] | None] | None = None,
+                 batch_size: int = 256) -> list[list[CheckResult]]:
+        """Answers per response (a list per response, in the order of its criterion ids).
+
+        ``criterion_ids_per_response`` gives, per response, which criteria to answer
+        (e.g. the criteria of the item the response belongs to); None means all.
+        """
+        return list(self.iter_evaluate(responses, criterion_ids_per_response, batch_size))
+
+
+def _build(entries: list[dict], bank: MatcherBank, where: str) -> list[tuple[str, Detector]]:
+    out = []
+    for n, entry in enumerate(entries):
+        kind = entry["type"]
+        name = entry.get("name") or kind
+        out.append((name, DETECTORS[kind](entry.get("params") or {}, bank, f"{where}[{n}]")))
+    return out
+
+
+def _unique_names(built: list[tuple[str, Detector]], where: str) -> None:
+    names = [name for name, _ in built]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise RubricateError(f"{where}: detector names must be unique within a check "
+                             f"(give each a 'name'): {', '.join(duplicates)}")
+
+
+def compile_checks(criteria: Iterable[dict], nlp: Language | None = None) -> CompiledChecks:
+    """Validate and compile the ``checks`` of every criterion (matchers built once).
+
+    Each criterion is a mapping with ``id`` and optionally ``checks``; a criterion without
+    checks compiles to a check that always answers "unknown".
+    """
+    nlp = nlp or get_nlp()
+    bank = MatcherBank(nlp)
+    shared = SharedRefs(
+        negation=bank.lexicon("negation"),
+        boundaries=bank.lexicon("clause_boundaries"),
+        contrasts=bank.lexicon("contrasts"),
+        refusals=bank.lexicon("refusal"),
+        hedges=bank.lexicon("hedges"),
+        sequence=bank.lexicon("sequence_markers"),
+        frames=bank.lexicon("topic_frames"),
+    )
+    checks: dict[str, CompiledCheck] = {}
+    for criterion in criteria:
+        cid = criterion.get("id") if isinstance(criterion, dict) else None
+        if not isinstance(cid, str) or not cid:
+            raise RubricateError("every criterion needs a string 'id' to compile its checks")
+        if cid in checks:
+            raise RubricateError(f"duplicate criterion id {cid!r}")
+        spec = criterion.get("checks")
+        if spec is None:
+            checks[cid] = CompiledCheck(cid)
+            continue
+        where = f"criterion {cid}: checks"
+        validate_checks(spec, where)
+        detectors = _build(spec["detectors"], bank, where + ".detectors")
+        vetoes = {name: _build(entry.get("unless") or [], bank, f"{where}.detectors[{n}].unless")
+                  for n, (entry, (name, _)) in enumerate(zip(spec["detectors"], detectors))
+                  if entry.get("unless")}
+        _unique_names(detectors, where)
+        checks[cid] = CompiledCheck(
+            criterion_id=cid,
+            combine=spec.get("combine", "any"),
+            detectors=detectors,
+            unless=_build(spec.get("unless") or [], bank, where + ".unless"),
+            vetoes=vetoes,
+            answer_if_found=spec.get("answer_if_found", "yes"),
+            answer_otherwise=spec.get("answer_otherwise", "no"),
+        )
+    return CompiledChecks(nlp, bank, shared, checks)

@@ -1,0 +1,86 @@
+"""Criteria of the Moore et al. (2025) verification questions, with our offline checks.
+
+The study's stimuli file (outside the repo) gives each stimulus' yes/no verification
+question and appropriate answer; compiler/data/moore2025_checks.yaml gives our checks per
+stimulus id. Together they make the minimal criteria the offline judge needs, used by the
+agreement benchmark and tests (the compiler builds the full rubric from the same files).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+
+from guidelines.errors import RubricateError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHECKS_PATH = REPO_ROOT / "compiler" / "data" / "moore2025_checks.yaml"
+
+# Development split for the agreement work: rules were developed looking only at responses
+# of DEV_MODELS; HELD_OUT_MODELS were kept unseen and are reported separately.
+HELD_OUT_MODELS = ("meta-llama__Llama-2-7b-chat-hf", "meta-llama__Meta-Llama-3.1-405B-Instruct-Turbo")
+
+
+def anchor_dir() -> Path:
+    """The study's reference data: $RUBRICATE_ANCHOR, else ../shared/anchor beside the repo."""
+    env = os.environ.get("RUBRICATE_ANCHOR")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "anchor"
+
+
+def criterion_id(stimulus_id: str) -> str:
+    return f"moore2025-{stimulus_id}.verification"
+
+
+def load_checks(path: Path = CHECKS_PATH) -> dict[str, dict]:
+    """Stimulus id -> checks object, from the YAML file."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RubricateError(f"cannot read checks: {exc.strerror}", path=str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RubricateError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
+                             line=None if mark is None else mark.line + 1) from None
+    if not isinstance(data, dict):
+        raise RubricateError("expected a mapping of stimulus id -> checks", path=str(path))
+    return data
+
+
+def load_stimuli(anchor: Path) -> list[dict]:
+    path = anchor / "stimuli.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RubricateError(f"cannot read stimuli: {exc}", path=str(path)) from None
+
+
+def build_criteria(stimuli: list[dict], checks: dict[str, dict]) -> list[dict]:
+    """One criterion per stimulus: its verification question, appropriate answer and checks."""
+    criteria = []
+    for stimulus in stimuli:
+        sid = stimulus["id"]
+        if sid not in checks:
+            raise RubricateError(f"no checks for stimulus {sid!r}", path=str(CHECKS_PATH))
+        criteria.append({
+            "id": criterion_id(sid),
+            "question": stimulus["verification_question"],
+            "appropriate_answer": stimulus["appropriate_answer"],
+            "checks": checks[sid],
+        })
+    return criteria
+
+
+def load_responses(anchor: Path) -> list[dict]:
+    """The study's development responses (one JSON object per line)."""
+    path = anchor / "responses_dev.jsonl"
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise RubricateError(f"invalid JSON: {exc.msg}", path=str(path), line=number) from None
+    return rows

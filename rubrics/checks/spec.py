@@ -1,0 +1,49 @@
+"""Validate a criterion's ``checks`` object against rubrics/schema/checks.schema.json."""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from guidelines.errors import RubricateError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "checks.schema.json"
+
+
+@functools.lru_cache(maxsize=1)
+def checks_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of a checks object and of every detector's params."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(checks_schema())
+
+
+def _leaves(errors):
+    for error in errors:
+        if error.context:
+            yield from _leaves(error.context)
+        yield error
+
+
+def _most_specific(errors: list):
+    """The deepest error; at equal depth an unknown key beats a missing one (likely a typo)."""
+    candidates = list(_leaves(errors))
+    return max(candidates, key=lambda e: (len(e.absolute_path),
+                                          e.validator in ("unevaluatedProperties", "additionalProperties"),
+                                          e.validator not in ("oneOf", "anyOf", "allOf")))
+
+
+def validate_checks(checks, where: str = "checks") -> None:
+    """Raise a one-line RubricateError naming the most specific offending place, if invalid."""
+    errors = list(_validator().iter_errors(checks))
+    if not errors:
+        return
+    error = _most_specific(errors) if len(errors) > 1 or errors[0].context else best_match(errors)
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    raise RubricateError(f"{where}{path}: {error.message}")

@@ -1,0 +1,121 @@
+"""Split a response into units: sentences and list items, each with its discourse flags.
+
+Detectors reason per unit (a step is a sentence or a list item; negation stops at its
+edge; a question is a unit ending in "?"). The pipeline's sentencizer splits "1." from
+the item it numbers and ignores line breaks, so units are rebuilt here: a new unit starts
+after a line break and at each sentence start, except right after a list marker. All
+sentences of one list item share the item's line number and its ``list_item`` flag.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.attrs import IS_SPACE, LIKE_NUM, LOWER, ORTH, SENT_START
+from spacy.tokens import Doc
+
+BULLETS = frozenset({"*", "-", "•", "–", "·", "+", "▪", "◦"})
+NUMBER_CLOSERS = frozenset({".", ")", ":"})
+TRAILERS = frozenset({'"', "'", "”", "’", ")", "*", "]"})
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Tokens [start, end) of one sentence; ``body`` is the first token after a list marker."""
+
+    start: int
+    end: int
+    body: int
+    line: int
+    list_item: bool
+    question: bool
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    units: tuple[Unit, ...]
+    unit_of: tuple[int, ...]        # token index -> unit index (spaces join the unit before)
+
+
+class _Marks:
+    """Hashes of the strings segmentation compares against (one set per vocabulary)."""
+
+    def __init__(self, strings) -> None:
+        self.star = strings.add("*")
+        self.bullets = {strings.add(b) for b in BULLETS}
+        self.closers = {strings.add(c) for c in NUMBER_CLOSERS}
+        self.trailers = {strings.add(t) for t in TRAILERS}
+        self.question = strings.add("?")
+        self.step = strings.add("step")
+
+
+_MARKS: dict[int, _Marks] = {}
+
+
+def _marks(doc: Doc) -> _Marks:
+    key = id(doc.vocab.strings)
+    marks = _MARKS.get(key)
+    if marks is None:
+        marks = _MARKS[key] = _Marks(doc.vocab.strings)
+    return marks
+
+
+def marker_length(orths: list[int], lowers: list[int], nums: list[int], i: int, end: int,
+                  m: _Marks) -> int:
+    """Tokens taken by a list marker at ``i``: "1.", "2)", "**3.", "Step 2:", "*", "-", "•"."""
+    j, stars = i, 0
+    while j < end and orths[j] == m.star and stars < 2:
+        j, stars = j + 1, stars + 1
+    if j + 1 < end and nums[j] and orths[j + 1] in m.closers:
+        return j + 2 - i
+    if j + 2 < end and lowers[j] == m.step and nums[j + 1] and orths[j + 2] in m.closers:
+        return j + 3 - i
+    if stars == 1 or (stars == 0 and orths[i] in m.bullets):
+        return 1                      # a bold "**Heading**" (two stars) is not a bullet
+    return 0
+
+
+def segment(doc: Doc) -> Segmentation:
+    """Units of ``doc``; works with or without sentence boundaries on the doc."""
+    n = len(doc)
+    if n == 0:
+        return Segmentation((), ())
+    m = _marks(doc)
+    has_sents = doc.has_annotation("SENT_START")
+    cols = doc.to_array([SENT_START, IS_SPACE, LIKE_NUM])
+    starts_col = cols[:, 0].tolist()
+    spaces = cols[:, 1].tolist()
+    nums = cols[:, 2].tolist()
+    orths = doc.to_array(ORTH).tolist()
+    lowers = doc.to_array(LOWER).tolist()
+    units: list[Unit] = []
+    line, line_start = 0, 0
+    for i in range(n + 1):
+        if i < n and not (spaces[i] and "\n" in doc[i].text):
+            continue
+        first = line_start
+        while first < i and spaces[first]:
+            first += 1
+        if first < i:
+            marker = marker_length(orths, lowers, nums, first, i, m)
+            body = first + marker
+            bounds = [first] + [k for k in range(body + 1, i)
+                                if has_sents and starts_col[k] == 1 and not spaces[k]]
+            for s, e in zip(bounds, bounds[1:] + [i]):
+                last = e - 1
+                while last > s and (spaces[last] or orths[last] in m.trailers):
+                    last -= 1
+                units.append(Unit(s, e, body if s == first else s, line, marker > 0,
+                                  orths[last] == m.question))
+            line += 1
+        line_start = i + 1
+    unit_of = [0] * n
+    current, pos = 0, 0
+    for index, u in enumerate(units):
+        for t in range(pos, u.start):
+            unit_of[t] = current
+        for t in range(u.start, u.end):
+            unit_of[t] = index
+        current, pos = index, u.end
+    for t in range(pos, n):
+        unit_of[t] = current
+    return Segmentation(tuple(units), tuple(unit_of))
