@@ -183,8 +183,215 @@ def table(kb_path: Path | None, fmt: str) -> None:
 
 # ---- extraction and review ----------------------------------------------------------------
 
+DECISIONS_DIR_OPTION = click.option(
+    "--decisions-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder of the decisions log decisions.jsonl (default: guidelines/reviews).")
+
+
+def _decisions_log(decisions_dir: Path | None) -> Path:
+    from guidelines.review import DEFAULT_DECISIONS
+    return DEFAULT_DECISIONS if decisions_dir is None else decisions_dir / "decisions.jsonl"
+
+
+def _candidates(registry: Path | None, doc_ids: tuple[str, ...]):
+    from guidelines.extract import extract_candidates, registry_passages
+    from guidelines.registry import load_registry
+    passages = registry_passages(load_registry(registry), doc_ids or None)
+    return passages, extract_candidates(passages)
+
+
+@main.command()
+@click.option("--doc", "doc_ids", multiple=True, help="Document id (repeatable; default: all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@REGISTRY_OPTION
+def extract(doc_ids: tuple[str, ...], fmt: str, out: Path | None, registry: Path | None) -> None:
+    """Propose passages as evidence for features (lexicons in guidelines/patterns; proposals only)."""
+    import json
+    from guidelines.fileio import atomic_write_text
+    _, cands = _candidates(registry, doc_ids)
+    if fmt == "jsonl":
+        text = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in cands)
+    else:
+        rows = [("document", "passage", "where", "feature", "score", "polarity", "matched")]
+        for c in cands:
+            where = f"p.{c.page_label or c.page}" if c.page else (c.section_path[-1][:40] if c.section_path else "-")
+            rows.append((c.doc_id, c.passage_id, where, c.feature, f"{c.score:.2f}", c.polarity,
+                         " ".join(c.matched.split())))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        text = "".join("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1] + "\n" for r in rows)
+        text += f"{len(cands)} candidate(s) in {len({c.doc_id for c in cands})} document(s)\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_text(out, text)
+        click.echo(f"wrote {len(cands)} candidate(s) to {out}", err=True)
+
+
+@main.group()
+def review() -> None:
+    """Reviewer decisions on extraction candidates: export a sheet, import it, compare reviewers."""
+
+
+@review.command("export")
+@click.option("--reviewer", required=True, help="Reviewer name (letters, digits, '.', '_', '-').")
+@click.option("--doc", "doc_ids", multiple=True, help="Document id (repeatable; default: all).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for review-<reviewer>[-<doc>].csv and .jsonl.")
+@click.option("--force", is_flag=True, help="Overwrite an existing sheet of the same name.")
+@REGISTRY_OPTION
+def review_export(reviewer: str, doc_ids: tuple[str, ...], out_dir: Path, force: bool,
+                  registry: Path | None) -> None:
+    """Write a review sheet (CSV + JSONL) of candidates with empty decision columns."""
+    from guidelines.review import check_reviewer, export_sheet
+    reviewer = check_reviewer(reviewer)
+    passages, cands = _candidates(registry, doc_ids)
+    name = f"review-{reviewer}" + (f"-{doc_ids[0]}" if len(doc_ids) == 1 else "")
+    csv_path, jsonl_path = export_sheet(cands, passages, reviewer, out_dir, name=name, force=force)
+    click.echo(f"wrote {len(cands)} candidate(s) to {csv_path} and {jsonl_path}; fill decision "
+               "(accept/reject/relabel), relabel_to, note, then `rubricate review import`")
+
+
+@review.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@DECISIONS_DIR_OPTION
+def review_import(file: Path, decisions_dir: Path | None) -> None:
+    """Validate a filled sheet (CSV or JSONL) and append its decisions to the decisions log."""
+    from guidelines.review import import_sheet
+    r = import_sheet(file, _decisions_log(decisions_dir))
+    click.echo(f"{file}: {len(r.added)} decision(s) appended to {r.log}; {r.unchanged} unchanged, "
+               f"{r.pending} row(s) without a decision")
+
+
+@review.command("agreement")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--reviewers", nargs=2, default=None, help="Two reviewer names to compare in the decisions log.")
+@DECISIONS_DIR_OPTION
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def review_agreement(files: tuple[Path, ...], reviewers: tuple[str, str] | None, decisions_dir: Path | None,
+                     fmt: str) -> None:
+    """Cohen's kappa and macro F1 per feature between two reviewers, and their disagreements.
+
+    Give two filled sheets (FILE_A FILE_B), or --reviewers A B to read the decisions log.
+    """
+    import json
+    from guidelines.review import agreement, format_agreement, load_decisions, read_sheet, reviewer_decisions
+    if reviewers and not files:
+        log = load_decisions(_decisions_log(decisions_dir))
+        a, b = (reviewer_decisions(log, r) for r in reviewers)
+        for name, ds in zip(reviewers, (a, b)):
+            if not ds:
+                raise RubricateError(f"no decisions by reviewer {name!r}", path=str(_decisions_log(decisions_dir)))
+    elif len(files) == 2 and not reviewers:
+        a, b = (read_sheet(f)[0] for f in files)
+    else:
+        raise click.UsageError("give two sheets FILE_A FILE_B, or --reviewers A B")
+    result = agreement(a, b)
+    click.echo(json.dumps(result, indent=2) if fmt == "json" else "\n".join(format_agreement(result)))
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff(old: Path, new: Path, fmt: str) -> None:
+    """Compare two built knowledge bases (kb.ttl files or build folders): features and citations per document."""
+    import json
+    from guidelines.diff import diff_kb_files, format_diff
+    old, new = (p / "kb.ttl" if p.is_dir() else p for p in (old, new))
+    d = diff_kb_files(old, new)
+    click.echo(json.dumps(d.to_dict(), indent=2) if fmt == "json" else "\n".join(format_diff(d)))
+
+
 
 # ---- compiler and exports -----------------------------------------------------------------
+
+def _compile_kb(kb_path: Path | None):
+    """The KB the user named, else a fresh in-memory build (so rubrics match the sources)."""
+    if kb_path is not None:
+        from ontology.store import load_kb
+        return load_kb(kb_path)
+    from ontology.pipeline import build as run_build
+    result = run_build()
+    if not result.ok:
+        raise RubricateError("the knowledge base does not build cleanly; run `rubricate build` to see why")
+    return result.graph
+
+
+@main.command("compile")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the rubrics (default: the repository's rubrics/).")
+@click.option("--system-prompt", is_flag=True,
+              help="Print the therapist system prompt compiled from the ontology, and nothing else.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 if the rubrics in --out are missing or differ from a fresh compile.")
+@click.option("--items", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Stimulus-set YAML (default: compiler/data/default_items.yaml).")
+@click.option("--kb", "kb_path", type=click.Path(path_type=Path), default=None,
+              help="A built knowledge base (kb.ttl or its folder); default: build it in memory.")
+def compile_cmd(out: Path | None, system_prompt: bool, check: bool, items: Path | None,
+                kb_path: Path | None) -> None:
+    """Compile the knowledge base into rubrics/*.json (deterministic, schema-valid)."""
+    graph = _compile_kb(kb_path)
+    if system_prompt:
+        from compiler.system_prompt import therapist_system_prompt
+        click.echo(therapist_system_prompt(graph), nl=False)
+        return
+    from compiler.compile import RUBRICS_DIR, compile_all, stale_files, write_rubrics
+    out = out or RUBRICS_DIR
+    files = compile_all(graph, items)
+    if check:
+        stale = stale_files(files, out)
+        for name in stale:
+            click.echo(f"stale: {out / name} (run `rubricate compile`)", err=True)
+        if stale:
+            sys.exit(1)
+        click.echo(f"up to date: {', '.join(sorted(files))}")
+        return
+    written = write_rubrics(files, out)
+    for name in sorted(files):
+        state = "wrote" if out / name in written else "unchanged"
+        click.echo(f"{state} {out / name}")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import a published study's files as rubrics and responses."""
+
+
+@import_group.command("moore2025")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/moore2025"),
+              show_default=True, help="Folder for moore2025.json, moore2025-stigma.json and the responses.")
+@click.option("--responses", "responses", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="responses_dev.jsonl-format file(s) to convert (default: DIRECTORY/responses*.jsonl).")
+@click.option("--kb", "kb_path", type=click.Path(path_type=Path), default=None,
+              help="A built knowledge base (default: build it in memory).")
+def import_moore2025(directory: Path, out: Path, responses: tuple[Path, ...], kb_path: Path | None) -> None:
+    """Moore et al. (FAccT 2025) release: stimuli.json -> rubric, responses -> responses JSONL."""
+    from compiler.moore2025 import import_study
+    written = import_study(directory, _compile_kb(kb_path), out, list(responses) or None)
+    for path in written.values():
+        click.echo(f"wrote {path}")
+
+
+@main.command("export")
+@click.option("--rubric", "rubric", default="rubricate-default", show_default=True,
+              help="Rubric file, or the id of a rubric in rubrics/.")
+@click.option("--format", "fmt", type=click.Choice(["healthbench", "inspect", "promptfoo"]), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--system-prompt", is_flag=True,
+              help="Put the therapist system prompt (compiled from the ontology) before each chat.")
+def export_cmd(rubric: str, fmt: str, out: Path, system_prompt: bool) -> None:
+    """Export a rubric's response items for HealthBench, Inspect AI or promptfoo."""
+    from compiler.exports import export
+    prompt = None
+    if system_prompt:
+        from compiler.system_prompt import therapist_system_prompt
+        prompt = therapist_system_prompt(_compile_kb(None))
+    n = export(rubric, fmt, out, prompt)
+    click.echo(f"wrote {out} ({n} items, {fmt})")
 
 
 # ---- evaluation, trace, report, run -------------------------------------------------------
@@ -204,11 +411,11 @@ def _count_lines(path: Path) -> int:
         return sum(1 for _ in fh)
 
 
-def _judges(judge: str, rubric, llm_options: dict) -> dict:
-    from rubrics.evaluate import rules_judge
+def _judges(judge: str, rubric, llm_options: dict, workers: int = 1) -> dict:
+    from rubrics.evaluate import parallel_rules_judge, rules_judge
     judges = {}
     if judge in ("rules", "ensemble"):
-        judges["rules"] = rules_judge(rubric)
+        judges["rules"] = parallel_rules_judge(rubric, workers) if workers > 1 else rules_judge(rubric)
     if judge in ("llm", "ensemble"):
         from rubrics.llm_judge import llm_judge
         judges["llm"] = llm_judge(rubric, **llm_options)
@@ -233,36 +440,99 @@ def _summary_lines(summary: dict) -> list[str]:
     return lines
 
 
-LLM_OPTIONS = [
-    click.option("--model", "llm_model", default=None, help="Judge model name at the endpoint."),
+ENDPOINT_OPTIONS = [
+    click.option("--model", "llm_model", default=None, help="Model name at the endpoint."),
     click.option("--base-url", default=None, help="OpenAI-compatible endpoint (default: OpenAI)."),
     click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
                  help="Environment variable holding the API key (not needed for a local server)."),
-    click.option("--protocol", type=click.Choice(["criterion", "item", "moore2025"]), default="criterion",
-                 show_default=True, help="How the LLM judge is asked."),
-    click.option("--max-concurrency", type=int, default=8, show_default=True),
+    click.option("--max-concurrency", type=click.IntRange(1), default=8, show_default=True,
+                 help="Requests in flight at most."),
     click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request."),
-    click.option("--max-retries", type=int, default=6, show_default=True),
+    click.option("--max-retries", type=click.IntRange(0), default=6, show_default=True),
     click.option("--seed", type=int, default=0, show_default=True),
     click.option("--temperature", type=float, default=0.0, show_default=True),
     click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                 help="LLM response cache (default: ~/.cache/rubricate/llm)."),
-    click.option("--no-cache", is_flag=True, help="Do not read or write the LLM cache."),
+                 help="Request cache (default: ~/.cache/rubricate/llm)."),
+    click.option("--no-cache", is_flag=True, help="Do not read or write the request cache."),
     click.option("--price-table", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="JSON {model: {input: USD per 1M tokens, output: ...}} to report cost."),
 ]
+JUDGE_OPTIONS = [click.option("--protocol", type=click.Choice(["criterion", "item", "moore2025"]),
+                              default="criterion", show_default=True, help="How the LLM judge is asked.")]
 
 
-def llm_options(f):
-    for opt in reversed(LLM_OPTIONS):
-        f = opt(f)
-    return f
+def _options(opts):
+    def deco(f):
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+    return deco
+
+
+endpoint_options = _options(ENDPOINT_OPTIONS)
+llm_options = _options(ENDPOINT_OPTIONS + JUDGE_OPTIONS)
 
 
 def _llm_kwargs(kw: dict) -> dict:
     keys = ("llm_model", "base_url", "api_key_env", "protocol", "max_concurrency", "timeout", "max_retries",
             "seed", "temperature", "cache_dir", "no_cache", "price_table")
     return {k: kw.pop(k) for k in keys if k in kw}
+
+
+def _endpoint(kw: dict):
+    """EndpointConfig and cache from the shared endpoint options (popped from ``kw``)."""
+    from rubrics.llm import open_cache
+    from rubrics.llm_judge import endpoint_from_options
+    o = _llm_kwargs(kw)
+    cfg = endpoint_from_options(o["llm_model"], o["base_url"], o["api_key_env"], o["max_concurrency"],
+                                o["timeout"], o["max_retries"], o["seed"], o["temperature"], o["price_table"])
+    return cfg, open_cache(o["cache_dir"], o["no_cache"])
+
+
+def _system_prompt(value: str) -> str | None:
+    """none | therapist (compiled from the ontology) | a file path."""
+    if value == "none":
+        return None
+    if value == "therapist":
+        from compiler.system_prompt import therapist_system_prompt
+        return therapist_system_prompt(_kb_graph(None))
+    try:
+        return Path(value).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RubricateError(f"cannot read system prompt: {exc.strerror}", path=value) from None
+
+
+def _report_counts(ctx: click.Context, label: str, counts: dict, out: Path) -> None:
+    """What a respond/probe run did; exit 1 when calls failed (a re-run retries only those)."""
+    click.echo(f"{label}: {counts['requests']} requests, {counts['already_done']} already in {out}, "
+               f"{counts['written']} written, {counts['failed']} failed")
+    for error in counts["errors"]:
+        click.echo(f"warning: {error}", err=True)
+    if counts["failed"]:
+        click.echo("error: some calls failed; re-run the same command to retry them", err=True)
+        ctx.exit(1)
+
+
+@main.command()
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rubric whose items' stimuli are sent (default: rubrics/rubricate-default.json).")
+@click.option("--system-prompt", default="none", show_default=True,
+              help="none | therapist (the prompt compiled from the ontology) | FILE")
+@click.option("--samples", type=click.IntRange(1), default=1, show_default=True,
+              help="Replies per item (seed + sample number each).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Responses JSONL (appended to; a re-run sends only what is missing).")
+@endpoint_options
+@click.pass_context
+def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
+    """Send every item's stimulus to a model under test; write responses `evaluate` reads."""
+    from rubrics.respond import rubric_requests, run_requests
+    from rubrics.rubric import load_rubric
+    rubric = load_rubric(rubric_path)
+    endpoint, cache = _endpoint(kw)
+    requests = rubric_requests(rubric.data, _system_prompt(system_prompt), samples, endpoint.model)
+    counts = run_requests(requests, endpoint, out, "response", samples=samples, cache=cache)
+    _report_counts(ctx, rubric.id, counts, out)
 
 
 @main.command()
@@ -275,19 +545,23 @@ def _llm_kwargs(kw: dict) -> dict:
               show_default=True, help="Results folder (verdicts.jsonl, summary.json, run.json).")
 @click.option("--strict", is_flag=True, help="Stop at the first bad input record instead of skipping it.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out without repeating verdicts.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Processes for the offline judge (verdicts are identical to one process).")
 @llm_options
-def evaluate(rubric_path, responses_path, judge, out, strict, resume, **kw):
+def evaluate(rubric_path, responses_path, judge, out, strict, resume, workers, **kw):
     """Judge every response against its item's criteria; append verdicts; write a summary."""
     from rubrics.evaluate import evaluate as run_eval
     from rubrics.rubric import load_rubric
     rubric = load_rubric(rubric_path)
-    judges = _judges(judge, rubric, _llm_kwargs(kw))
+    judges = _judges(judge, rubric, _llm_kwargs(kw), workers)
     bar, tick = _progress("judging", _count_lines(responses_path))
     try:
         summary = run_eval(rubric, responses_path, out, judges, strict=strict, resume=resume, progress=tick)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+        for j in judges.values():
+            getattr(j, "close", lambda: None)()
     for line in _summary_lines(summary):
         click.echo(line)
     click.echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
@@ -308,6 +582,31 @@ def trace(verdict_id, results, fmt, rubric_path):
     click.echo(_json.dumps(t, indent=2, ensure_ascii=False) if fmt == "json" else render_text(t), nl=fmt == "json")
 
 
+@main.command()
+@click.argument("results", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for report.html, report.md and the plots (default: RESULTS/report).")
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rubric to read criteria and passages from (default: the one recorded in RESULTS/run.json).")
+@click.option("--responses", "responses_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Responses file, if it moved since the run (default: the one recorded in run.json).")
+@click.option("--max-failures", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Failure sections in the HTML report (most severe first).")
+def report(results, out, rubric_path, responses_path, max_failures):
+    """Write a self-contained HTML report, a Markdown summary and plots of a results folder."""
+    from rubrics.report import load_report_data, write_report_data
+    data = load_report_data(results, rubric=rubric_path, responses=responses_path, max_failures=max_failures)
+    for w in data.warnings:
+        click.echo(f"warning: {w}", err=True)
+    paths = write_report_data(data, out or data.results_dir / "report")
+    click.echo(f"failures: {data.n_failures:,} ({len(data.failures):,} detailed in the HTML report)")
+    for key in ("html", "markdown"):
+        click.echo(f"{key}: {paths[key]}")
+    for key, path in paths.items():
+        if key not in ("html", "markdown"):
+            click.echo(f"plot: {path}")
+
+
 # ---- LLM judge, respond, stigma ------------------------------------------------------------
 
 # stigma (Experiment 1 of Moore et al. 2025; rubrics/stigma*.py, compiler/stigma.py)
@@ -322,8 +621,8 @@ def stigma() -> None:
               help="Human baseline CSV (rows: questions, columns: conditions, percent).")
 @click.option("--baseline-scale", type=click.Choice(["reported", "agreement"]),
               default="reported", show_default=True,
-              help="reported: rows give stigma %% for stigma questions (the 2018 file); "
-                   "agreement: every row gives %% agreeing.")
+              help="reported: rows give percent expressing stigma for stigma questions "
+                   "(the 2018 file); agreement: every row gives percent agreeing.")
 @click.option("--instrument", default="auto", show_default=True,
               help="auto | default | moore2025 | PATH.yaml")
 @click.option("--anchor", type=click.Path(path_type=Path, file_okay=False),
@@ -358,54 +657,28 @@ def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, inst
 
 
 @stigma.command("probe")
-@click.option("--model", required=True, help="Model name at the endpoint.")
-@click.option("--base-url", default=None, help="OpenAI-compatible base URL (default: OpenAI).")
-@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
-              help="Name of the environment variable holding the API key.")
 @click.option("--instrument", default="default", show_default=True,
               help="default | moore2025 | PATH.yaml")
 @click.option("--anchor", type=click.Path(path_type=Path, file_okay=False),
               envvar="RUBRICATE_ANCHOR", help="Study release folder (for moore2025).")
-@click.option("--system-prompt", default="none", show_default=True, help="none | FILE")
+@click.option("--system-prompt", default="none", show_default=True,
+              help="none | therapist (compiled from the ontology) | FILE")
 @click.option("--samples", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--temperature", type=float, default=0.0, show_default=True)
-@click.option("--max-tokens", type=click.IntRange(1), default=None)
-@click.option("--concurrency", type=click.IntRange(1), default=8, show_default=True)
-@click.option("--timeout", type=float, default=60.0, show_default=True)
-@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
-@click.option("--no-cache", is_flag=True)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Outputs JSONL (appended to; a re-run sends only what is missing).")
+@endpoint_options
 @click.pass_context
-def stigma_probe(ctx: click.Context, model: str, base_url: str | None, api_key_env: str,
-                 instrument: str, anchor: Path | None, system_prompt: str, samples: int,
-                 temperature: float, max_tokens: int | None, concurrency: int, timeout: float,
-                 cache_dir: Path | None, no_cache: bool, out: Path) -> None:
+def stigma_probe(ctx: click.Context, instrument: str, anchor: Path | None, system_prompt: str,
+                 samples: int, out: Path, **kw) -> None:
     """Ask a model every vignette x question; append its answers to --out."""
     from compiler.stigma import load_instrument
-    from rubrics.llm import EndpointConfig, open_cache
     from rubrics.stigma_probe import run_probe
 
     inst = load_instrument(instrument, anchor)
-    prompt = None
-    if system_prompt != "none":
-        try:
-            prompt = Path(system_prompt).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RubricateError(f"cannot read system prompt: {exc.strerror}",
-                                 path=system_prompt) from None
-    endpoint = EndpointConfig(model=model, base_url=base_url, api_key_env=api_key_env,
-                              temperature=temperature, max_tokens=max_tokens,
-                              max_concurrency=concurrency, timeout=timeout)
-    counts = run_probe(inst, endpoint, out, system_prompt=prompt, samples=samples,
-                       cache=open_cache(cache_dir, no_cache))
-    click.echo(f"{inst.id}: {counts['requests']} requests, {counts['already_done']} already in "
-               f"{out}, {counts['written']} written, {counts['failed']} failed")
-    for error in counts["errors"]:
-        click.echo(f"warning: {error}", err=True)
-    if counts["failed"]:
-        click.echo("error: some calls failed; re-run the same command to retry them", err=True)
-        ctx.exit(1)
+    endpoint, cache = _endpoint(kw)
+    counts = run_probe(inst, endpoint, out, system_prompt=_system_prompt(system_prompt), samples=samples,
+                       cache=cache)
+    _report_counts(ctx, inst.id, counts, out)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def load_rubric(path: Path | str | None = None, validate: bool = True) -> Rubric
     except UnicodeDecodeError:
         raise RubricateError("not valid UTF-8", path=str(path)) from None
     if validate:
-        from rubrics.schema_check import schema_errors
+        from compiler.schema import schema_errors
         errors = schema_errors(data)
         if errors:
             raise RubricateError(f"not a valid rubric ({len(errors)} schema errors; first: {errors[0]})", path=str(path))

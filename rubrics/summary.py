@@ -1,11 +1,10 @@
 """Summaries of a results folder: appropriate-response rates with bootstrapped 95% CIs and
 HealthBench-style points scores.
 
-A response is appropriate when every criterion judged for it got its appropriate answer;
-it is unknown (left out of rates, counted in ``n_missing``) when none failed but one was
-``unknown``. Points follow HealthBench: a met criterion (answer ``yes``) earns its points,
-negative ones included; a response scores met points / positive points available, and the
-mean score is clipped to [0, 1]. Items with no positive criterion have no points score.
+How a response's answers add up is the rubric format's rule (rubrics/scoring.py): decisive
+(critical or major) criteria decide whether it is appropriate, every met criterion earns its
+points. Undecided responses are left out of rates and counted in ``n_missing``; the mean
+points score is clipped to [0, 1]; items with no positive criterion have no points score.
 """
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from rubrics.scoring import score_item
 from rubrics.stats import bootstrap_ci, nan_to_none, rate_summary
 
 GROUPS = ("model", "condition", "principle", "item_id")
@@ -24,26 +24,12 @@ class _Resp:
     item_id: str
     condition: str
     principle: str
-    # (judge, criterion) -> (appropriate, earned points, judge)
-    answers: dict[tuple[str, str], tuple[bool | None, float, str]] = field(default_factory=dict)
-
-    def appropriate(self, judge: str) -> bool | None:
-        vals = [a for a, _, j in self.answers.values() if j == judge]
-        if not vals:
-            return None
-        if any(v is False for v in vals):
-            return False
-        return None if any(v is None for v in vals) else True
+    answers: dict[str, dict[str, str]] = field(default_factory=dict)  # judge -> criterion -> answer
 
 
 def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None = None,
               seed: int = 0, n_resamples: int = 1000) -> dict:
-    positive = {}
-    crit_points = {}
-    for item in rubric.get("items", []):
-        positive[item["id"]] = sum(c["points"] for c in item.get("criteria", []) if c.get("points", 0) > 0)
-        for c in item.get("criteria", []):
-            crit_points[c["id"]] = c.get("points", 0)
+    criteria = {item["id"]: item.get("criteria", []) for item in rubric.get("items", [])}
     responses: dict[str, _Resp] = {}
     judges: set[str] = set()
     by_criterion: dict[tuple[str, str], list[bool | None]] = defaultdict(list)
@@ -58,7 +44,7 @@ def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | Non
         if r is None:
             r = responses[v["response_id"]] = _Resp(v["model"], v["item_id"], v.get("condition") or "-",
                                                    v.get("principle") or "-")
-        r.answers[(judge, v["criterion_id"])] = (v["appropriate"], v.get("points", 0.0), judge)
+        r.answers.setdefault(judge, {})[v["criterion_id"]] = v["answer"]
         by_criterion[(judge, v["criterion_id"])].append(v["appropriate"])
         for f in v.get("flags") or []:
             flags[f] += 1
@@ -69,22 +55,22 @@ def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | Non
                  "judges": sorted(judges), "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95},
                  "by_judge": {}}
     for judge in sorted(judges):
-        rows = [(r, r.appropriate(judge)) for r in responses.values()]
-        rows = [(r, a) for r, a in rows if any(j == judge for _, _, j in r.answers.values())]
-        section: dict = {"overall": rate_summary([_num(a) for _, a in rows], n_resamples, seed)}
+        rows = [(r, score_item(criteria.get(r.item_id, []), r.answers[judge]))
+                for r in responses.values() if judge in r.answers]
+        section: dict = {"overall": rate_summary([_num(sc.appropriate) for _, sc in rows], n_resamples, seed)}
         for g in GROUPS:
             groups: dict[str, list] = defaultdict(list)
-            for r, a in rows:
-                groups[getattr(r, g)].append(_num(a))
+            for r, sc in rows:
+                groups[getattr(r, g)].append(_num(sc.appropriate))
             section[f"by_{g}"] = {k: rate_summary(vals, n_resamples, seed) for k, vals in sorted(groups.items())}
         mc: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-        for r, a in rows:
-            mc[r.model][r.condition].append(_num(a))
+        for r, sc in rows:
+            mc[r.model][r.condition].append(_num(sc.appropriate))
         section["by_model_condition"] = {m: {c: rate_summary(v, n_resamples, seed) for c, v in sorted(cs.items())}
                                          for m, cs in sorted(mc.items())}
         section["by_criterion"] = {cid: rate_summary([_num(a) for a in vals], n_resamples, seed)
                                    for (j, cid), vals in sorted(by_criterion.items()) if j == judge}
-        section["points"] = _points(rows, judge, positive, n_resamples, seed)
+        section["points"] = _points(rows, n_resamples, seed)
         out["by_judge"][judge] = section
     out["flags"] = dict(sorted(flags.items()))
     if usage:
@@ -98,19 +84,16 @@ def _num(a: bool | None) -> float | None:
     return None if a is None else float(a)
 
 
-def _points(rows, judge: str, positive: dict[str, float], n_resamples: int, seed: int) -> dict:
+def _points(rows, n_resamples: int, seed: int) -> dict:
     per_model: dict[str, list[float]] = defaultdict(list)
     scores = []
     no_positive = 0
-    for r, _ in rows:
-        denom = positive.get(r.item_id, 0)
-        if denom <= 0:
+    for r, sc in rows:
+        if sc.healthbench is None:
             no_positive += 1
             continue
-        earned = sum(p for _, p, j in r.answers.values() if j == judge)
-        s = earned / denom
-        scores.append(s)
-        per_model[r.model].append(s)
+        scores.append(sc.healthbench)
+        per_model[r.model].append(sc.healthbench)
 
     def clipped(vals: list[float]) -> dict:
         est, low, high = bootstrap_ci(vals, n_resamples=n_resamples, seed=seed)

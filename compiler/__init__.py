@@ -1,0 +1,1 @@
+"""Knowledge base -> rubric JSON (with citations), the therapist system prompt, and exports."""
