@@ -568,6 +568,59 @@ def evaluate(rubric_path, responses_path, judge, out, strict, resume, workers, *
 
 
 @main.command()
+@click.argument("results", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--reference", required=True, help="Response column holding the reference answer "
+              "(e.g. reference_answer from `rubricate import moore2025`).")
+@click.option("--judge", "judge_name", default=None, help="Judge to compare when the run had several.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def agreement(results, reference, judge_name, fmt):
+    """Agreement of a run's judge with a reference column: accuracy, kappa, macro F1, confusion."""
+    import json as _json
+    from rubrics.judge_agreement import judge_agreement, render
+    s = judge_agreement(results, reference, judge_name)
+    click.echo(_json.dumps(s, indent=2) if fmt == "json" else render(s), nl=fmt == "json")
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
+              help="Folder for kb/, rubrics/, results/ and report/.")
+@click.option("--responses", "responses_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Responses to score (default: the bundled samples).")
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Use this compiled rubric instead of building and compiling.")
+@click.option("--judge", type=click.Choice(["rules", "llm", "ensemble"]), default="rules", show_default=True)
+@llm_options
+def run(out, responses_path, rubric_path, judge, **kw):
+    """The main job: build the knowledge base, compile, evaluate, report."""
+    import time
+    from rubrics.run import run_main
+    llm = _llm_kwargs(kw)
+    t0 = time.monotonic()
+
+    def step(label: str) -> None:
+        click.echo(f"[{time.monotonic() - t0:5.1f}s] {label} ...", err=True)
+
+    bar, tick = _progress("  judging", _count_lines(responses_path) if responses_path else None)
+    try:
+        r = run_main(out, responses_path, rubric_path, lambda rub: _judges(judge, rub, llm), step, tick)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo("")
+    for line in _summary_lines(r.summary):
+        click.echo(line)
+    for note in r.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"\nrubric:  {r.rubric}\nresults: {r.out / 'results'}\nreport:  {r.report['html']}")
+    from rubrics.results import ResultsDir, iter_jsonl
+    first = next((v["verdict_id"] for v in iter_jsonl(ResultsDir(r.out / "results").verdicts)
+                  if v["appropriate"] is False), None)
+    if first:
+        click.echo(f"next:    open the report, or follow a failure back to its guideline passages:\n"
+                   f"         rubricate trace {first} --results {r.out / 'results'}")
+
+
+@main.command()
 @click.argument("verdict_id")
 @click.option("--results", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=Path("out/results"), show_default=True, help="Results folder of the run.")
