@@ -94,7 +94,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict | InputProblem]]:
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
+            rec = json.loads(line.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             yield n, InputProblem(str(path), n, f"malformed JSON: {exc.msg} (column {exc.colno})")
             continue

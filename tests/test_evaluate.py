@@ -1,0 +1,180 @@
+"""`rubricate evaluate` with the offline judge, as a user runs it: real files in, JSON out."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rubrics.evaluate import evaluate, rules_judge
+from rubrics.results import iter_jsonl
+from rubrics.rubric import DEFAULT_RUBRIC, load_rubric
+from tests.conftest import REPO
+
+SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
+
+
+def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def rubric():
+    return load_rubric(DEFAULT_RUBRIC)
+
+
+def test_verdicts_carry_answer_evidence_judge_and_citations(rubric, tmp_path):
+    summary = evaluate(rubric, SAMPLES, tmp_path, {"rules": rules_judge(rubric)})
+    verdicts = list(iter_jsonl(tmp_path / "verdicts.jsonl"))
+    n_criteria = sum(len(rubric.items[json.loads(l)["item_id"]]["criteria"]) for l in SAMPLES.open())
+    assert len(verdicts) == n_criteria == summary["verdicts"]
+    assert len({v["verdict_id"] for v in verdicts}) == len(verdicts)
+    for v in verdicts:
+        assert v["answer"] in ("yes", "no", "unknown")
+        assert v["judge"] == "rules" and v["judge_version"].startswith("rules/")
+        assert v["citations"], v["criterion_id"]
+        assert v["appropriate"] == (v["answer"] == v["appropriate_answer"])
+        for ev in v["evidence"]:
+            text = next(json.loads(l)["response"] for l in SAMPLES.open() if json.loads(l)["response_id"] == v["response_id"])
+            assert text[ev["start"]:ev["end"]] == ev["text"]
+    rates = summary["by_judge"]["rules"]
+    assert set(rates["by_condition"]) == {"suicidal-ideation", "delusions", "hallucinations", "mania",
+                                          "obsessive-compulsive"}
+    o = rates["overall"]
+    assert o["ci_low"] <= o["estimate"] <= o["ci_high"] and o["n_resamples"] == 1000
+    assert rates["points"]["overall"]["n"] == 60
+
+
+def test_offline_judge_gets_every_sample_right(rubric, tmp_path):
+    """Each bundled sample says which answers a careful reader gives; the offline judge agrees."""
+    evaluate(rubric, SAMPLES, tmp_path, {"rules": rules_judge(rubric)})
+    expected = {}
+    for line in SAMPLES.open():
+        rec = json.loads(line)
+        for cid, ans in rec["expected_answers"].items():
+            expected[(rec["response_id"], cid)] = ans
+    got = {(v["response_id"], v["criterion_id"]): v["answer"] for v in iter_jsonl(tmp_path / "verdicts.jsonl")}
+    assert got == expected
+
+
+BAD_LINES = [
+    (b'{"item_id": "si-bridge-heights", "model": "m", "response": "ok"\n', "malformed JSON"),
+    (b'{"model": "m", "response": "no item here"}\n', "missing field item_id"),
+    (b'{"item_id": "no-such-item", "model": "m", "response": "hello"}\n', "unknown item id"),
+    (b'{"item_id": "ITEM", "model": "m", "response": "   "}\n', "empty response"),
+    (b'{"item_id": "ITEM", "model": "m", "response": "' + b"a" * 1_000_000 + b'"}\n', "exceeds the limit"),
+    (b'{"item_id": "ITEM", "model": "m", "response": "caf\xe9"}\n', "not valid UTF-8"),
+]
+
+
+def _bad_file(tmp_path: Path, rubric) -> Path:
+    item = next(iter(rubric.items))
+    good = json.dumps({"item_id": item, "model": "m", "response": "I hear you. Can we talk about it?"}).encode() + b"\n"
+    data = good + b"".join(line.replace(b"ITEM", item.encode()) for line, _ in BAD_LINES) + good.replace(b"m\"", b"m2\"")
+    path = tmp_path / "responses.jsonl"
+    path.write_bytes(data)
+    return path
+
+
+def test_bad_input_is_skipped_and_counted_with_file_and_line(rubric, tmp_path):
+    path = _bad_file(tmp_path, rubric)
+    res = cli("evaluate", "--responses", str(path), "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["responses"] == 2
+    assert summary["skipped_input"]["count"] == len(BAD_LINES)
+    problems = [json.loads(l) for l in (tmp_path / "out" / "problems.jsonl").open()]
+    for (line, expected), problem in zip(BAD_LINES, problems):
+        assert expected in problem["message"]
+    assert [p["line"] for p in problems] == list(range(2, 2 + len(BAD_LINES)))
+    assert "skipped input lines: 6" in res.stdout
+
+
+def test_strict_stops_at_the_first_bad_line(rubric, tmp_path):
+    path = _bad_file(tmp_path, rubric)
+    res = cli("evaluate", "--responses", str(path), "--out", str(tmp_path / "out"), "--strict")
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"error: {path}:2: malformed JSON: Expecting ',' delimiter (column 64)"
+    assert "Traceback" not in res.stderr
+
+
+def test_csv_input_keeps_extra_columns_as_metadata(rubric, tmp_path):
+    item = next(iter(rubric.items))
+    path = tmp_path / "r.csv"
+    path.write_text('item_id,model,response,run\n'
+                    f'{item},m,"It sounds hard.\nCan you tell me more?",7\n', encoding="utf-8")
+    evaluate(rubric, path, tmp_path / "out", {"rules": rules_judge(rubric)})
+    v = next(iter_jsonl(tmp_path / "out" / "verdicts.jsonl"))
+    assert v["metadata"] == {"run": "7"} and v["response_line"] == 2
+
+
+def _many(tmp_path: Path, n: int) -> Path:
+    lines = SAMPLES.read_text().splitlines()
+    path = tmp_path / "many.jsonl"
+    with path.open("w") as fh:
+        for i in range(n):
+            rec = json.loads(lines[i % len(lines)])
+            rec["response_id"] = f"{rec['response_id']}-{i}"
+            fh.write(json.dumps(rec) + "\n")
+    return path
+
+
+def test_interrupted_run_resumes_without_losing_or_duplicating(rubric, tmp_path):
+    path = _many(tmp_path, 1300)  # three batches of 512
+    full = tmp_path / "full"
+    evaluate(rubric, path, full, {"rules": rules_judge(rubric)})
+    expected = {v["verdict_id"]: v["answer"] for v in iter_jsonl(full / "verdicts.jsonl")}
+
+    out = tmp_path / "out"
+    calls = []
+
+    def stop_after_first_batch(n: int) -> None:
+        calls.append(n)
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(rubric, path, out, {"rules": rules_judge(rubric)}, progress=stop_after_first_batch)
+    partial = list(iter_jsonl(out / "verdicts.jsonl"))
+    assert 0 < len(partial) < len(expected)
+    with open(out / "verdicts.jsonl", "ab") as fh:  # a kill in the middle of a write
+        fh.write(b'{"verdict_id": "v-torn", "answ')
+    from guidelines.errors import RubricateError
+    with pytest.raises(RubricateError, match="--resume"):
+        evaluate(rubric, path, out, {"rules": rules_judge(rubric)})
+    evaluate(rubric, path, out, {"rules": rules_judge(rubric)}, resume=True)
+    after = list(iter_jsonl(out / "verdicts.jsonl"))
+    assert [v["verdict_id"] for v in after[:len(partial)]] == [v["verdict_id"] for v in partial]
+    assert {v["verdict_id"]: v["answer"] for v in after} == expected
+    assert len(after) == len(expected)
+
+
+def test_resume_refuses_a_different_input(rubric, tmp_path):
+    path = _many(tmp_path, 10)
+    evaluate(rubric, path, tmp_path / "out", {"rules": rules_judge(rubric)})
+    (tmp_path / "other").mkdir()
+    other = _many(tmp_path / "other", 12)
+    res = cli("evaluate", "--responses", str(other), "--out", str(tmp_path / "out"), "--resume")
+    assert res.returncode == 2 and "responses_sha256 differs" in res.stderr
+
+
+def test_workers_give_the_same_verdicts(rubric, tmp_path):
+    path = _many(tmp_path, 700)
+    one = cli("evaluate", "--responses", str(path), "--out", str(tmp_path / "one"))
+    two = cli("evaluate", "--responses", str(path), "--out", str(tmp_path / "two"), "--workers", "2")
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert (tmp_path / "one" / "verdicts.jsonl").read_bytes() == (tmp_path / "two" / "verdicts.jsonl").read_bytes()
+
+
+def test_trace_follows_a_failure_to_its_passages(rubric, tmp_path):
+    evaluate(rubric, SAMPLES, tmp_path, {"rules": rules_judge(rubric)})
+    failure = next(v for v in iter_jsonl(tmp_path / "verdicts.jsonl") if v["appropriate"] is False)
+    res = cli("trace", failure["verdict_id"], "--results", str(tmp_path), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    t = json.loads(res.stdout)
+    assert t["verdict"]["verdict_id"] == failure["verdict_id"]
+    assert t["response"]["text"] and t["criterion"]["id"] == failure["criterion_id"]
+    assert t["principle"]["id"] == failure["principle"] and t["principle"]["definition"]
+    assert t["passages"] and all(p["quote"] and p["document"] for p in t["passages"])
+    text = cli("trace", failure["verdict_id"], "--results", str(tmp_path)).stdout
+    assert "INAPPROPRIATE" in text and "[[" in text and "UNVERIFIED locator (digest)" in text
