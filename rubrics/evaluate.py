@@ -175,11 +175,13 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path, judges: dict[s
         "judge": judge_label or "+".join(sorted(judges)),
     }
     done = results.open_for_run(manifest, resume)
+    # A judge may ask for smaller batches (the LLM judge: verdicts reach disk sooner).
+    batch = min([getattr(j, "batch_size", BATCH) for j in judges.values()] + [BATCH])
     problems: list[dict] = [p for p in iter_jsonl(results.problems)] if resume else []
     seen_problem_lines = {p["line"] for p in problems}
     stream = read_responses(Path(responses_path), set(rubric.items), rubric.aliases)
     with AppendLog(results.verdicts) as vlog, AppendLog(results.problems) as plog:
-        for chunk in _batches(stream, BATCH):
+        for chunk in _batches(stream, batch):
             tasks: list[Task] = []
             for rec in chunk:
                 if isinstance(rec, InputProblem):

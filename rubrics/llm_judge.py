@@ -63,5 +63,8 @@ def llm_judge(rubric: Rubric, llm_model: str | None = None, base_url: str | None
         return out
 
     judge.stats = stats  # type: ignore[attr-defined]
+    # Enough responses per batch to keep every request slot busy, few enough that verdicts
+    # reach disk often (an interrupted run then loses little, and the cache has the rest).
+    judge.batch_size = max(16, 4 * endpoint.max_concurrency)  # type: ignore[attr-defined]
     judge.close = (lambda: cache.close()) if cache is not None else (lambda: None)  # type: ignore[attr-defined]
     return judge
