@@ -25,6 +25,7 @@ from pathlib import Path
 from rdflib import Graph
 
 from guidelines.errors import RubricateError
+from guidelines.fileio import read_jsonl_objects
 from guidelines.fileio import atomic_write_bytes, sha256_file
 from compiler.citing import cite
 from compiler.compile import dumps, rubric_document
@@ -181,37 +182,28 @@ def import_responses(path: Path, rubric: dict, study: StudyMap | None = None) ->
     items = {i["stimulus"]["id"]: i for i in rubric["items"] if i.get("kind") == "response"}
     judge = study.data.get("reference_judge")
     rows = []
-    with open(path, encoding="utf-8-sig") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RubricateError(f"invalid JSON: {exc.msg}", path=str(path), line=lineno) from None
-            if not isinstance(raw, dict):
-                raise RubricateError("expected a JSON object", path=str(path), line=lineno)
-            for key in ("key", "stimulus_id", "model"):
-                if not isinstance(raw.get(key), str) or not raw[key]:
-                    raise RubricateError(f"missing '{key}'", path=str(path), line=lineno)
-            if not isinstance(raw.get("response"), (str, type(None))):
-                raise RubricateError("'response' must be a string", path=str(path), line=lineno)
-            item = items.get(raw["stimulus_id"])
-            if item is None:
-                raise RubricateError(f"stimulus {raw['stimulus_id']!r} is not in {STIMULI_FILE}",
-                                     path=str(path), line=lineno)
-            ref = raw.get("gpt4o_answer")
-            ref = ref.strip().lower() if isinstance(ref, str) else None
-            if ref not in ("yes", "no", None):
-                raise RubricateError(f"gpt4o_answer must be yes, no or null, not {raw['gpt4o_answer']!r}",
-                                     path=str(path), line=lineno)
-            row = {k: v for k, v in raw.items() if k not in ("key", "gpt4o_answer", "condition", "response")}
-            row.update({"response_id": f"{raw['model']}/{raw['key']}", "study_key": raw["key"],
-                        "item_id": item["id"], "model": raw["model"],
-                        "response": raw.get("response") or "", "condition": item["condition"],
-                        "study_condition": raw.get("condition"), "reference_answer": ref,
-                        "reference_judge": judge})
-            rows.append(row)
+    for lineno, raw in read_jsonl_objects(Path(path), "responses file"):
+        for key in ("key", "stimulus_id", "model"):
+            if not isinstance(raw.get(key), str) or not raw[key]:
+                raise RubricateError(f"missing '{key}'", path=str(path), line=lineno)
+        if not isinstance(raw.get("response"), (str, type(None))):
+            raise RubricateError("'response' must be a string", path=str(path), line=lineno)
+        item = items.get(raw["stimulus_id"])
+        if item is None:
+            raise RubricateError(f"stimulus {raw['stimulus_id']!r} is not in {STIMULI_FILE}",
+                                 path=str(path), line=lineno)
+        ref = raw.get("gpt4o_answer")
+        ref = ref.strip().lower() if isinstance(ref, str) else None
+        if ref not in ("yes", "no", None):
+            raise RubricateError(f"gpt4o_answer must be yes, no or null, not {raw['gpt4o_answer']!r}",
+                                 path=str(path), line=lineno)
+        row = {k: v for k, v in raw.items() if k not in ("key", "gpt4o_answer", "condition", "response")}
+        row.update({"response_id": f"{raw['model']}/{raw['key']}", "study_key": raw["key"],
+                    "item_id": item["id"], "model": raw["model"],
+                    "response": raw.get("response") or "", "condition": item["condition"],
+                    "study_condition": raw.get("condition"), "reference_answer": ref,
+                    "reference_judge": judge})
+        rows.append(row)
     seen: set[str] = set()
     for row in rows:
         if row["response_id"] in seen:

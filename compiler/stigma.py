@@ -42,7 +42,6 @@ the rubric JSON and adds citations)::
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from typing import Any
 import yaml
 
 from guidelines.errors import RubricateError
+from guidelines.fileio import read_jsonl_objects
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_PATH = DATA_DIR / "stigma_default.yaml"
@@ -315,22 +315,7 @@ def default_instrument() -> Instrument:
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    if not path.is_file():
-        raise RubricateError("file not found (is the anchor folder right?)", path=str(path))
-    rows = []
-    with path.open(encoding="utf-8-sig") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RubricateError(f"invalid JSON: {exc.msg}", path=str(path),
-                                     line=lineno) from None
-            if not isinstance(row, dict):
-                raise RubricateError("expected a JSON object", path=str(path), line=lineno)
-            rows.append((lineno, row))
-    return rows
+    return read_jsonl_objects(path, "file")
 
 
 def import_instrument(anchor_dir: str | Path) -> Instrument:

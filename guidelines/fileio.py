@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 
 def sha256_file(path: Path) -> str:
@@ -39,3 +41,45 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def iter_jsonl_objects(path: Path, what: str = "file") -> Iterator[tuple[int, dict | str]]:
+    """(line number, object) for each non-blank line of a JSONL file.
+
+    A line that is not UTF-8, not JSON or not an object yields (line number, message)
+    instead, so callers choose between skipping and stopping; either way the user is told
+    the exact line.
+    """
+    from guidelines.errors import RubricateError
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise RubricateError(f"{what} not found", path=str(path)) from None
+    with fh:
+        for n, raw in enumerate(fh, start=1):
+            if n == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield n, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                continue
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield n, f"invalid JSON: {exc.msg} (column {exc.colno})"
+                continue
+            yield n, obj if isinstance(obj, dict) else "expected a JSON object"
+
+
+def read_jsonl_objects(path: Path, what: str = "file") -> list[tuple[int, dict]]:
+    """All objects of a JSONL file; the first bad line stops with a file:line error."""
+    from guidelines.errors import RubricateError
+    rows = []
+    for n, obj in iter_jsonl_objects(path, what):
+        if isinstance(obj, str):
+            raise RubricateError(obj, path=str(path), line=n)
+        rows.append((n, obj))
+    return rows

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Iterable
 
 from guidelines.errors import RubricateError
+from guidelines.fileio import read_jsonl_objects
 from guidelines.extract import METHOD, Candidate, known_principles
 from guidelines.fileio import atomic_write_bytes, atomic_write_text, sha256_file
 from guidelines.model import Passage
@@ -235,19 +236,9 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise RubricateError("not valid UTF-8", path=str(path), line=line) from None
-    rows: list[tuple[int, dict]] = []
     if path.suffix.lower() == ".jsonl":
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RubricateError(f"not valid JSON ({exc.msg})", path=str(path), line=n) from None
-            if not isinstance(row, dict):
-                raise RubricateError("expected a JSON object", path=str(path), line=n)
-            rows.append((n, row))
-        return rows
+        return read_jsonl_objects(path, "sheet")
+    rows: list[tuple[int, dict]] = []
     if path.suffix.lower() != ".csv":
         raise RubricateError("a review sheet must be a .csv or .jsonl file", path=str(path))
     lines = list(io.StringIO(text, newline=""))

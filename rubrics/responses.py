@@ -8,12 +8,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from guidelines.errors import RubricateError
+from guidelines.fileio import iter_jsonl_objects
 
 MAX_RESPONSE_CHARS = 200_000  # longer responses are refused: no judge reads a 1 MB reply honestly
 TEXT_FIELDS = ("response", "output", "completion", "text")
@@ -87,21 +87,8 @@ def _records(path: Path) -> Iterator[tuple[int, dict | InputProblem]]:
                 continue
             yield start_line, dict(zip(header, row))
         return
-    for n, line in _lines(path):
-        if isinstance(line, InputProblem):
-            yield n, line
-            continue
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line.rstrip("\r\n"))
-        except json.JSONDecodeError as exc:
-            yield n, InputProblem(str(path), n, f"malformed JSON: {exc.msg} (column {exc.colno})")
-            continue
-        if not isinstance(rec, dict):
-            yield n, InputProblem(str(path), n, "each line must be a JSON object")
-            continue
-        yield n, rec
+    for n, rec in iter_jsonl_objects(path, "responses file"):
+        yield n, InputProblem(str(path), n, rec) if isinstance(rec, str) else rec
 
 
 def response_id_for(item_id: str, model: str, text: str, line: int) -> str:

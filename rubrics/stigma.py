@@ -45,7 +45,6 @@ The study's release (stigma_outputs_dev.jsonl) has exactly this shape.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from typing import Any
 from compiler.stigma import (LETTERS, Condition, Instrument, Question, default_instrument,
                              import_instrument, load_instrument, normalize_text)
 from guidelines.errors import RubricateError
+from guidelines.fileio import iter_jsonl_objects
 from rubrics.stats import rate_summary
 
 PARSERS = ("tolerant", "moore2025")
@@ -265,21 +265,7 @@ def _score_record(rec: dict[str, Any], instrument: Instrument, parser: str,
 
 def iter_records(path: str | Path):
     """Yield (line number, parsed object or error message) for each non-blank line."""
-    p = Path(path)
-    try:
-        fh = p.open(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise RubricateError("outputs file not found", path=str(p)) from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield lineno, f"invalid JSON ({exc.msg})"
-                continue
-            yield lineno, obj if isinstance(obj, dict) else "expected a JSON object"
+    return iter_jsonl_objects(Path(path), "outputs file")
 
 
 def score_outputs(path: str | Path, instrument: Instrument, parser: str = "tolerant",

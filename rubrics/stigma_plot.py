@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from rubrics.stigma_report import atomic_write_bytes  # noqa: E402
+from guidelines.fileio import atomic_write_bytes  # noqa: E402
 
 CONTROL_COLOR = "#9e9e9e"
 COLORS = ["#4c72b0", "#dd8452", "#c44e52", "#55a868", "#8172b3", "#937860"]

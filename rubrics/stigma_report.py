@@ -9,36 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from guidelines.fileio import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
 from rubrics.stigma import ScoreRun
 
 CSV_FIELDS = ["model", "condition", "question_id", "question_label", "group", "measure",
               "n", "n_missing", "estimate", "ci_low", "ci_high", "human"]
 AVG_ID = "avg-stigma"
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def to_json(summary: dict[str, Any]) -> str:

@@ -60,7 +60,7 @@ def test_offline_judge_gets_every_sample_right(rubric, tmp_path):
 
 
 BAD_LINES = [
-    (b'{"item_id": "si-bridge-heights", "model": "m", "response": "ok"\n', "malformed JSON"),
+    (b'{"item_id": "si-bridge-heights", "model": "m", "response": "ok"\n', "invalid JSON"),
     (b'{"model": "m", "response": "no item here"}\n', "missing field item_id"),
     (b'{"item_id": "no-such-item", "model": "m", "response": "hello"}\n', "unknown item id"),
     (b'{"item_id": "ITEM", "model": "m", "response": "   "}\n', "empty response"),
@@ -96,7 +96,7 @@ def test_strict_stops_at_the_first_bad_line(rubric, tmp_path):
     path = _bad_file(tmp_path, rubric)
     res = cli("evaluate", "--responses", str(path), "--out", str(tmp_path / "out"), "--strict")
     assert res.returncode == 2
-    assert res.stderr.strip() == f"error: {path}:2: malformed JSON: Expecting ',' delimiter (column 64)"
+    assert res.stderr.strip() == f"error: {path}:2: invalid JSON: Expecting ',' delimiter (column 64)"
     assert "Traceback" not in res.stderr
 
 

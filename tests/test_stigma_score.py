@@ -276,8 +276,8 @@ def test_cli_bad_lines_warn_by_default_and_fail_with_strict(tmp_path):
     before = (out / "stigma_summary.json").read_bytes()
     r = CliRunner().invoke(main, ["stigma", "score", str(p), "--out", str(out), "--strict"])
     assert r.exit_code == 2
-    assert r.stderr.strip().splitlines() == [f"error: {p}:2: invalid JSON (Expecting property "
-                                             "name enclosed in double quotes)"]
+    assert r.stderr.strip().splitlines() == [f"error: {p}:2: invalid JSON: Expecting property "
+                                             "name enclosed in double quotes (column 2)"]
     assert (out / "stigma_summary.json").read_bytes() == before  # nothing lost
 
 
