@@ -48,10 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from guidelines.errors import RubricateError
-from guidelines.fileio import read_jsonl_objects
+from guidelines.fileio import load_yaml_mapping, read_jsonl_objects
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_PATH = DATA_DIR / "stigma_default.yaml"
@@ -190,17 +189,7 @@ def render_prompt(instrument: Instrument, vignette: Vignette, question: Question
 # ---- loading --------------------------------------------------------------------------------
 
 def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RubricateError("instrument file not found", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RubricateError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
-                             line=mark.line + 1 if mark else None) from None
-    if not isinstance(data, dict):
-        raise RubricateError("expected a mapping at the top level", path=str(path))
-    return data
+    return load_yaml_mapping(path, "instrument file")
 
 
 def _need(mapping: dict[str, Any], key: str, where: str, path: Path) -> Any:

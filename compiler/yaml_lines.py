@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from guidelines.errors import RubricateError
+from guidelines.fileio import yaml_error
 
 
 class LineDict(dict):
@@ -59,10 +60,7 @@ def load_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RubricateError(f"invalid YAML: {problem}", path=str(path),
-                             line=mark.line + 1 if mark else None) from None
+        raise yaml_error(exc, path) from None
 
 
 def line_of(value: Any) -> int | None:

@@ -25,12 +25,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-import yaml
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from guidelines import negation
 from guidelines.errors import RubricateError
+from guidelines.fileio import load_yaml_mapping
 from guidelines.model import Passage
 from guidelines.nlp import get_nlp
 
@@ -219,15 +219,7 @@ def _fingerprint(folder: Path) -> str:
 
 
 def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RubricateError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", path=str(path),
-                             line=None if mark is None else mark.line + 1) from None
-    if not isinstance(data, dict):
-        raise RubricateError("expected a mapping at the top level", path=str(path))
-    return data
+    return load_yaml_mapping(path, "pattern file")
 
 
 def _parse_entry(raw, i: int, path: Path, table) -> Entry:

@@ -6,7 +6,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from guidelines.errors import RubricateError
 
 
 def sha256_file(path: Path) -> str:
@@ -83,3 +86,34 @@ def read_jsonl_objects(path: Path, what: str = "file") -> list[tuple[int, dict]]
             raise RubricateError(obj, path=str(path), line=n)
         rows.append((n, obj))
     return rows
+
+
+def yaml_error(exc: Exception, path: Path) -> "RubricateError":
+    """A YAML parser error as a one-line RubricateError naming the file and line."""
+    from guidelines.errors import RubricateError
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return RubricateError(f"invalid YAML: {problem}", path=str(path), line=mark.line + 1 if mark else None)
+
+
+def load_yaml_mapping(path: Path, what: str = "file", text: str | None = None) -> dict:
+    """Parse a YAML data file that must hold a mapping (an empty file is an empty mapping)."""
+    import yaml
+    from guidelines.errors import RubricateError
+    path = Path(path)
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RubricateError(f"{what} not found", path=str(path)) from None
+        except UnicodeDecodeError:
+            raise RubricateError("not valid UTF-8", path=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, path) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RubricateError(f"{what} must hold a mapping at the top level", path=str(path))
+    return data

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from guidelines.errors import RubricateError
-from guidelines.fileio import atomic_write_text, sha256_file  # noqa: F401 (re-exported)
+from guidelines.fileio import atomic_write_text, load_yaml_mapping, sha256_file
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry.yaml"
 KINDS = ("clinical-practice-guideline", "therapy-manual", "ethics-code", "other")
@@ -67,12 +67,7 @@ def load_registry(path: Path | str | None = None) -> Registry:
         raw_text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RubricateError("registry file not found", path=str(path)) from None
-    try:
-        raw = yaml.safe_load(raw_text) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise RubricateError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
-                             line=None if line is None else line + 1) from None
+    raw = load_yaml_mapping(path, "registry", raw_text)
     header = "".join(l + "\n" for l in raw_text.splitlines() if l.startswith("#")) if raw_text.startswith("#") else ""
     header = header.split("\n\n")[0]
     docs = []

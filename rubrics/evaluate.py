@@ -13,7 +13,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterator
 
-from guidelines.errors import RubricateError
 from guidelines.registry import sha256_file
 from rubrics.responses import InputProblem, Response, read_responses
 from rubrics.results import AppendLog, ResultsDir, iter_jsonl, verdict_id

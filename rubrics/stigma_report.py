@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from guidelines.fileio import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
+from guidelines.fileio import atomic_write_text
 from rubrics.stigma import ScoreRun
 
 CSV_FIELDS = ["model", "condition", "question_id", "question_label", "group", "measure",

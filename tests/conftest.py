@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.openai_server import make_server  # noqa: F401 (fixture: a real local OpenAI-compatible server)
+
 REPO = Path(__file__).resolve().parents[1]
 
 

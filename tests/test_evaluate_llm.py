@@ -16,7 +16,7 @@ import pytest
 from rubrics.llm.escaping import unescape_tags
 from rubrics.results import iter_jsonl
 from tests.conftest import REPO
-from tests.openai_server import OpenAIServer, make_server, response_in  # noqa: F401 (fixture)
+from tests.openai_server import OpenAIServer, response_in
 
 SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
 

@@ -11,7 +11,6 @@ import re
 import pytest
 
 from compiler.compile import REPO
-from tests.openai_server import make_server  # noqa: F401 (fixture)
 
 inspect_ai = pytest.importorskip("inspect_ai")
 from inspect_ai import eval as inspect_eval  # noqa: E402

@@ -9,7 +9,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.openai_server import make_server  # noqa: F401  (fixture)
 from rubrics.llm import (Cache, EndpointConfig, GenerateTask, JudgeTask, RunStats, generate_many_sync,
                          judge_many_sync, open_cache)
 

@@ -8,7 +8,7 @@ from email.utils import formatdate
 
 import pytest
 
-from tests.openai_server import Fault, FaultRule, make_server  # noqa: F401  (fixture)
+from tests.openai_server import Fault, FaultRule
 from rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync
 from rubrics.llm.limiter import AdaptiveLimiter
 from rubrics.llm.retry import RetryPolicy, parse_retry_after

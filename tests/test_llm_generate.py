@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.openai_server import Fault, FaultRule, make_server  # noqa: F401  (fixture)
+from tests.openai_server import Fault, FaultRule
 from rubrics.llm import EndpointConfig, GenerateTask, RunStats, generate_many, generate_many_sync
 from rubrics.llm.progress import Progress
 

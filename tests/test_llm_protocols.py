@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tests.openai_server import make_server, response_in  # noqa: F401  (fixture)
+from tests.openai_server import response_in
 from rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync, open_cache
 from rubrics.llm.escaping import escape_tags
 from rubrics.llm.evidence import map_quotes

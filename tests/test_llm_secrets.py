@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-from pathlib import Path
 
 import pytest
 
-from tests.openai_server import Fault, FaultRule, make_server  # noqa: F401  (fixture)
+from tests.openai_server import Fault, FaultRule
 from guidelines.errors import RubricateError
 from rubrics.llm import (EndpointConfig, GenerateTask, JudgeTask, RunStats, generate_many_sync,
                          judge_many_sync, open_cache, redact)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.openai_server import make_server  # noqa: F401  (fixture)
 from rubrics.llm import EndpointConfig, JudgeTask, judge_many_sync
 from rubrics.llm.steering import FLAG, detect, flags_for
 

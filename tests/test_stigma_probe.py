@@ -13,7 +13,7 @@ from compiler.stigma import default_instrument, render_prompt
 from rubrics.stigma import score_outputs, summarize
 from rubrics.respond import AppendOnlyJsonl, done_keys, system_prompt_tag
 from rubrics.stigma_probe import output_record, probe_requests
-from tests.openai_server import Fault, FaultRule, make_server  # noqa: F401  (fixture)
+from tests.openai_server import Fault, FaultRule
 
 INST = default_instrument()
 N_ITEMS = len(INST.vignettes) * len(INST.questions)

@@ -11,9 +11,9 @@ import json
 import os
 from pathlib import Path
 
-import yaml
 
 from guidelines.errors import RubricateError
+from guidelines.fileio import load_yaml_mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKS_PATH = REPO_ROOT / "compiler" / "data" / "moore2025_checks.yaml"
@@ -35,17 +35,7 @@ def criterion_id(stimulus_id: str) -> str:
 
 def load_checks(path: Path = CHECKS_PATH) -> dict[str, dict]:
     """Stimulus id -> checks object, from the YAML file."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RubricateError(f"cannot read checks: {exc.strerror}", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RubricateError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
-                             line=None if mark is None else mark.line + 1) from None
-    if not isinstance(data, dict):
-        raise RubricateError("expected a mapping of stimulus id -> checks", path=str(path))
-    return data
+    return load_yaml_mapping(Path(path), "checks file")
 
 
 def load_stimuli(anchor: Path) -> list[dict]:

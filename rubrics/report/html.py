@@ -264,8 +264,8 @@ def _failures(data: ReportData) -> str:
     if not total:
         parts.append('<p class="note">No verdict marked a response inappropriate.</p></section>')
         return "".join(parts)
-    parts.append(f'<p class="note">One section per verdict whose answer was not the appropriate one, most severe '
-                 f'first; each is linkable as <code>#v-…</code>.</p>')
+    parts.append('<p class="note">One section per verdict whose answer was not the appropriate one, most severe '
+                 'first; each is linkable as <code>#v-…</code>.</p>')
     if shown < total:
         parts.append(f'<div class="warning"><strong>{total - shown:,} failures left out:</strong>showing the '
                      f'{shown:,} most severe of {total:,} (within a severity, spread over criteria, models and '

@@ -12,9 +12,9 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from guidelines.errors import RubricateError
+from guidelines.fileio import load_yaml_mapping
 
 LEXICON_DIR = Path(__file__).resolve().parent
 
@@ -36,15 +36,7 @@ def load_data_file(stem: str) -> dict:
     path = LEXICON_DIR / f"{stem}.yaml"
     if not path.is_file():
         raise RubricateError(f"unknown lexicon {stem!r} (no file {path.name} in {LEXICON_DIR})")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise RubricateError(f"invalid YAML: {exc}", path=str(path),
-                             line=None if line is None else line + 1) from None
-    if not isinstance(data, dict):
-        raise RubricateError("a lexicon file must be a mapping", path=str(path))
-    return data
+    return load_yaml_mapping(path, "lexicon file")
 
 
 def _strings(value, path: Path, key: str) -> tuple[str, ...]:
