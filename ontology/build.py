@@ -242,7 +242,8 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
             continue
         reviewers = sorted({l.reviewer for l in links})
         _add_evidence(g, doc_id, pid, "human-review", [f"reviewer/{r}" for r in reviewers],
-                      sorted({l.passage_id for l in links}), "human-review", None)
+                      sorted({l.passage_id for l in links}), "human-review", None,
+                      [f"reviewer/{r}" for r in reviewers])
     for link in accepted or []:
         g.add((agent_iri(f"reviewer/{link.reviewer}"), RDF.type, PROV.Agent))
         g.add((agent_iri(f"reviewer/{link.reviewer}"), RDFS.label, Literal(link.reviewer)))
