@@ -39,7 +39,8 @@ _DESCRIBE = {"application/pdf": "a PDF", "text/html": "an HTML page (a saved web
 def sniff(data: bytes) -> str:
     """The type the bytes say they are: "application/pdf", "text/html", "text", or a short
     description of some other format."""
-    if b"%PDF-" in data[:1024]:  # the header may follow a little junk
+    start = data.find(b"%PDF-", 0, 1024)  # readers accept a little junk before the header
+    if start == 0 or (start > 0 and b"\n" not in data[:start]):
         return "application/pdf"
     for magic, description in _MAGIC:
         if data.startswith(magic):

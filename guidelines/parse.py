@@ -42,7 +42,10 @@ def parse_document(path: Path, doc_id: str, *, cache: bool = True) -> ParsedDocu
         from guidelines.text import parse_text_file  # written alongside; imported when needed
         doc = parse_text_file(path, doc_id, sha256, media)
     if version:
-        parse_cache.store(doc)
+        try:
+            parse_cache.store(doc)
+        except OSError:  # an unwritable cache only costs a re-parse next time
+            pass
     return doc
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+from guidelines.fileio import atomic_write_text
 from guidelines.model import Block, ParsedDocument
 
 FORMAT = 1  # layout of the JSON entry itself
@@ -38,7 +38,7 @@ def load(sha256: str, media_type: str, extractor_version: str) -> ParsedDocument
         blocks = tuple(Block(**{**b, "section_path": tuple(b["section_path"]),
                                 "annotations": tuple(b["annotations"])}) for b in data.pop("blocks"))
         doc = ParsedDocument(**{**data, "blocks": blocks, "warnings": tuple(data["warnings"])})
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     ok = (doc.sha256, doc.media_type, doc.extractor_version) == (sha256, media_type, extractor_version)
     return doc if ok else None
@@ -47,12 +47,5 @@ def load(sha256: str, media_type: str, extractor_version: str) -> ParsedDocument
 def store(doc: ParsedDocument) -> Path:
     target = entry_path(doc.sha256, doc.media_type, doc.extractor_version)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"format": FORMAT, **asdict(doc)}, handle, ensure_ascii=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, json.dumps({"format": FORMAT, **asdict(doc)}, ensure_ascii=False))
     return target

@@ -5,13 +5,15 @@ words hyphenated at line ends; a passage cut from ``page.extract_text()`` would 
 that. This module rebuilds reading order from word positions, page by page:
 
 1. words -> rows (vertical overlap), as pdfplumber's own layout code does;
-2. rows in the top/bottom margin that repeat across pages (digits and roman numerals
-   allowed to vary) or are a bare page number are dropped; the printed number is kept as
-   the page label when the /PageLabels catalog entry is absent;
+2. rows in the top/bottom margin that are a bare page number, repeat verbatim across
+   pages, or carry a number that tracks the physical page are dropped as running headers
+   and footers; that printed number is the page label when the PDF has no /PageLabels;
 3. a gutter found from word x positions splits rows into left and right columns; rows that
    cross it (titles) are read in place, columns are read left then right;
 4. lines -> blocks on vertical gaps wider than line spacing, bullets, font changes and
-   column/page changes; a paragraph that runs on into the next column or page is rejoined;
+   column/page changes; a paragraph that runs on mid-sentence into the next column or page
+   is rejoined (its block keeps the page it starts on); at a sentence end it stays split,
+   so each part keeps its own page;
 5. lines larger than the body size, or bold lines after a gap, are headings; their size
    ranks them into ``section_path``. Headings are in ``text`` but are not blocks: blocks are
    the body paragraphs a passage may cite.
@@ -21,7 +23,8 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 import pdfminer
@@ -33,15 +36,18 @@ from guidelines.errors import RubricateError
 from guidelines.model import Block, ParsedDocument
 
 EXTRACTOR = "rubricate.pdf"
-LAYOUT_VERSION = 1  # bump whenever the text or blocks this module produces change
+LAYOUT_VERSION = 2  # bump whenever the text or blocks this module produces change
 EXTRACTOR_VERSION = f"{LAYOUT_VERSION}+pdfplumber.{pdfplumber.__version__}+pdfminer.{pdfminer.__version__}"
 
 MARGIN_ZONE = 0.12  # share of the page height at top and bottom searched for headers/footers
 HEADING_RATIO = 1.12  # a line this much larger than body text is a heading
+WORD_GAP = 0.15  # a gap wider than this share of the font size separates words (TeX output
+# often has no space characters and gaps below pdfplumber's fixed 3 pt default)
 _PAGE_NUMBER = re.compile(r"(?i)(?:page\s+)?(\d{1,4}|[ivxlcdm]{1,7})(?:\s*(?:of|/)\s*\d{1,4})?")
-_TERMINAL = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
+_TERMINAL = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
 _BULLET = {"\u2022", "-", "\u2013", "\u25aa", "\u25cf", "\u25e6", "*", "\u2023"}
 _HYPHENS = "-\u00ad\u2010"
+_WORD_KEYS = ("text", "x0", "x1", "top", "bottom", "size", "fontname")  # all a page keeps
 
 
 @dataclass
@@ -77,14 +83,19 @@ class _Line:
 
     @property
     def size(self) -> float:
-        sizes = Counter()
-        for w in self.words:
-            sizes[round(w["size"] * 2) / 2] += len(w["text"])
-        return sizes.most_common(1)[0][0]
+        return _size(self.words)
 
     @property
     def bold(self) -> bool:
         return all("bold" in w["fontname"].lower() for w in self.words)
+
+
+def _size(words: list[dict]) -> float:
+    """The font size (to half a point) that carries most of the characters."""
+    sizes: Counter = Counter()
+    for w in words:
+        sizes[round(w["size"] * 2) / 2] += len(w["text"])
+    return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
 @dataclass
@@ -92,21 +103,20 @@ class _Chunk:
     lines: list[_Line]
     kind: str  # "body", "h" (larger font) or "b" (bold at body size)
     reason: str  # why it starts: "first", "flow", "gap", "kind", "bullet", "size"
-    level: int = 0
-    text: str = field(default="")
+    text: str = ""
 
 
 def parse_pdf(path: Path, doc_id: str, sha256: str) -> ParsedDocument:
     """Extract ``path`` into paragraphs with physical page, printed label and section path."""
     pages, catalog_labels = _read_pages(path)
     warnings = _check_text_layer(path, pages)
-    drop = _margin_rows(pages)
-    labels = catalog_labels or _printed_labels(pages, drop)
-    body = _body_size(pages, drop)
+    body = _body_size(pages)
+    drop = _margin_rows(pages, body)
+    labels = catalog_labels or _printed_labels(pages, drop, body)
     lines: list[_Line] = []
     for page in pages:
         rows = [row for i, row in enumerate(page.rows) if (page.number, i) not in drop]
-        lines += _reading_order(page.number, rows, body, first_flow=len(lines) and lines[-1].flow + 1)
+        lines += _reading_order(page.number, rows, body, lines[-1].flow + 1 if lines else 0)
     chunks = _chunks(lines, body)
     text, blocks = _assemble(chunks, labels, _vocabulary(lines))
     return ParsedDocument(
@@ -121,21 +131,17 @@ def _read_pages(path: Path) -> tuple[list[_Page], list[str | None] | None]:
     _check_complete(path)
     try:
         pdf = pdfplumber.open(path)
-    except PdfminerException as exc:
-        raise _open_error(path, exc.args[0] if exc.args else exc) from None
+        count = len(pdf.pages)
     except Exception as exc:  # pdfminer raises many types on damaged files
         raise _open_error(path, exc) from None
     with pdf:
-        try:
-            count = len(pdf.pages)
-        except Exception as exc:
-            raise _open_error(path, exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc) from None
         if not count:
             raise RubricateError("PDF has no pages (damaged file?)", path=str(path))
         pages = []
         for page in pdf.pages:
             try:
-                words = page.extract_words(extra_attrs=["size", "fontname"])
+                words = [{key: w[key] for key in _WORD_KEYS} for w in page.extract_words(
+                    extra_attrs=["size", "fontname"], x_tolerance_ratio=WORD_GAP)]
                 has_images = bool(page.images)
             except Exception as exc:
                 raise RubricateError(f"cannot read page content ({_describe(exc)})",
@@ -157,6 +163,8 @@ def _check_complete(path: Path) -> None:
 
 
 def _open_error(path: Path, cause: BaseException) -> RubricateError:
+    if isinstance(cause, PdfminerException) and cause.args:  # pdfplumber's wrapper
+        cause = cause.args[0]
     if isinstance(cause, PDFPasswordIncorrect):
         return RubricateError("PDF is encrypted and needs a password; save a decrypted copy "
                               "(e.g. qpdf --decrypt) and add that", path=str(path))
@@ -230,16 +238,12 @@ def _ranges(numbers: list[int]) -> str:
 
 # ---- running headers, footers and page labels --------------------------------------------
 
-def _shape(text: str) -> str:
-    """A margin row with its page numbers blanked, so "Page 3" and "Page 4" compare equal."""
-    text = re.sub(r"\d+", "#", text.lower())
-    return re.sub(r"\b[ivxlcdm]+\b", "#", text)
-
-
-def _margin_rows(pages: list[_Page]) -> set[tuple[int, int]]:
-    """(page, row index) of headers and footers: rows in the top or bottom margin zone that
-    repeat on several pages up to their digits, or that are only a page number."""
-    seen: dict[tuple[str, str], set[int]] = defaultdict(set)
+def _margin_rows(pages: list[_Page], body: float) -> set[tuple[int, int]]:
+    """(page, row index) of running headers and footers: rows in the top or bottom margin zone
+    that are a bare page number, recur verbatim on several pages, or (when not larger than
+    body text) start or end with a number and either recur on several pages up to their
+    numbers or carry a number that tracks the physical page ("Guideline 2024 | 17")."""
+    verbatim: dict[tuple[str, str], set[int]] = defaultdict(set)
     candidates = []
     for page in pages:
         for i, row in enumerate(page.rows):
@@ -249,12 +253,26 @@ def _margin_rows(pages: list[_Page]) -> set[tuple[int, int]]:
                 zone = "bottom"
             else:
                 continue
-            key = (zone, _shape(row.text))
-            seen[key].add(page.number)
-            candidates.append((page.number, i, key, row.text))
+            verbatim[(zone, row.text.lower())].add(page.number)
+            candidates.append((page.number, i, zone, row))
     repeats = min(3, max(2, len(pages)))
-    return {(p, i) for p, i, key, text in candidates
-            if len(seen[key]) >= repeats or _PAGE_NUMBER.fullmatch(text.strip(" -\u2013\u2014|\u00b7"))}
+    drop, varying = set(), []
+    shapes: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for p, i, zone, row in candidates:
+        if len(verbatim[(zone, row.text.lower())]) >= repeats or \
+                _PAGE_NUMBER.fullmatch(row.text.strip(" -\u2013\u2014|\u00b7")):
+            drop.add((p, i))
+        elif _size(row.words) < body * HEADING_RATIO:
+            found = _page_numbers(f"{row.words[0]['text']} {row.words[-1]['text']}", p)
+            if found:
+                shape = (zone, re.sub(r"\b(?:\d+|[ivxlcdm]+)\b", "#", row.text.lower()))
+                shapes[shape].add(p)
+                varying.append((p, i, shape, found))
+    support = Counter((shape[0], key) for _, _, shape, found in varying
+                      for key in {k for _, k in found})
+    drop |= {(p, i) for p, i, shape, found in varying if len(shapes[shape]) >= repeats
+             or any(support[(shape[0], k)] >= 2 for _, k in found)}
+    return drop
 
 
 def _roman_value(token: str) -> int | None:
@@ -264,76 +282,91 @@ def _roman_value(token: str) -> int | None:
         return None
     total = sum(-values[a] if values[a] < values[b] else values[a] for a, b in zip(low, low[1:]))
     total += values[low[-1]]
-    from_value, n = "", total  # accept canonical numerals only ("iv", not "iiii" or "mix")
+    canonical, n = "", total  # accept canonical numerals up to 60 only ("iv", not "iiii", "mix")
     for value, letters in ((50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
         while n >= value:
-            from_value, n = from_value + letters, n - value
-    return total if from_value == low and total <= 60 else None
+            canonical, n = canonical + letters, n - value
+    return total if canonical == low and total <= 60 else None
 
 
-def _printed_labels(pages: list[_Page], drop: set[tuple[int, int]]) -> list[str | None]:
-    """Printed page numbers from the dropped margin rows. A number counts only when another
-    page shows one at the same offset from its physical page, so a year or chapter number in
-    a running header is never taken for a page number."""
-    candidates: dict[int, list[tuple[str, tuple[str, int]]]] = defaultdict(list)
+def _page_numbers(text: str, page: int) -> list[tuple[str, tuple[str, int]]]:
+    """Tokens of a margin row that could be a printed page number, each with its kind and
+    offset from the physical page (a real page number keeps its offset across pages)."""
+    found = []
+    for token in text.split():
+        token = token.strip(".,:;()[]|-\u2013\u2014")
+        if token.isdigit() and len(token) <= 4:
+            found.append((token, ("arabic", int(token) - page)))
+        elif (value := _roman_value(token)) is not None:
+            found.append((token, ("roman", value - page)))
+    return found
+
+
+def _printed_labels(pages: list[_Page], drop: set[tuple[int, int]], body: float) -> list[str | None]:
+    """Printed page numbers from the dropped margin rows. A number counts when another page
+    shows one at the same offset from its physical page, so a year or chapter number in a
+    running header is never taken for a page number; or, alone, when its row is only a page
+    number in body-size type ("ii", "Page 12 of 40") no larger than the page count."""
+    candidates: dict[int, list[tuple[str, tuple[str, int], bool]]] = defaultdict(list)
     for page in pages:
         for i, row in enumerate(page.rows):
-            if (page.number, i) not in drop:
-                continue
-            for token in row.text.split():
-                token = token.strip(".,:;()[]|-\u2013\u2014")
-                if token.isdigit() and len(token) <= 4:
-                    candidates[page.number].append((token, ("arabic", int(token) - page.number)))
-                elif (value := _roman_value(token)) is not None:
-                    candidates[page.number].append((token, ("roman", value - page.number)))
-    support = Counter(key for found in candidates.values() for key in {k for _, k in found})
+            if (page.number, i) in drop:
+                bare = bool(_PAGE_NUMBER.fullmatch(row.text.strip(" -\u2013\u2014|\u00b7"))) \
+                    and _size(row.words) < body * HEADING_RATIO
+                candidates[page.number] += [
+                    (label, key, bare and (key[0] == "roman" or int(label) <= len(pages)))
+                    for label, key in _page_numbers(row.text, page.number)]
+    support = Counter(key for found in candidates.values() for key in {c[1] for c in found})
     labels: list[str | None] = []
     for page in pages:
-        best = max(candidates.get(page.number, []), key=lambda c: support[c[1]], default=None)
-        labels.append(best[0] if best and support[best[1]] >= 2 else None)
+        found = candidates.get(page.number, [])
+        best = max(found, key=lambda c: (support[c[1]], c[2]), default=None)
+        labels.append(best[0] if best and (support[best[1]] >= 2 or best[2]) else None)
     return labels
 
 
 # ---- columns and reading order -----------------------------------------------------------
 
-def _body_size(pages: list[_Page], drop: set[tuple[int, int]]) -> float:
-    sizes: Counter = Counter()
-    for page in pages:
-        for i, row in enumerate(page.rows):
-            if (page.number, i) not in drop:
-                for w in row.words:
-                    sizes[round(w["size"] * 2) / 2] += len(w["text"])
-    return sizes.most_common(1)[0][0] if sizes else 10.0
+def _body_size(pages: list[_Page]) -> float:
+    return _size([w for page in pages for row in page.rows for w in row.words]) or 10.0
 
 
 def _gutter(rows: list[_Row], body: float) -> tuple[float, float] | None:
-    """The widest empty vertical band in the middle half of the text that many rows have
-    words on both sides of, and fewer rows cross; None on one-column pages."""
+    """(left column's right edge, right column's left edge), or None on one-column pages.
+
+    The right edge of the gutter is where the widest band in the middle half of the text
+    ends that (nearly) the fewest rows cross and more rows jump over (words to its right,
+    none on it) than cross: in one column nearly every row crosses every middle x. The left
+    edge is the furthest that rows not crossing the right edge reach with their left part
+    (ragged or justified)."""
     if len(rows) < 3:
         return None
     left = int(min(w["x0"] for r in rows for w in r.words))
     width = int(max(w["x1"] for r in rows for w in r.words)) - left + 2
-    span, cover = [0] * (width + 1), [0] * (width + 1)
+    ends, cover = [0] * (width + 1), [0] * (width + 1)
     for row in rows:
-        span[int(row.words[0]["x0"]) - left] += 1
-        span[int(max(w["x1"] for w in row.words)) - left + 1] -= 1
+        ends[int(row.words[-1]["x0"]) - left] += 1  # rows reaching right of x: last word's x0 > x
         for w in row.words:
             cover[int(w["x0"]) - left] += 1
             cover[int(w["x1"]) - left + 1] -= 1
-    best, start, spanned, covered = None, None, 0, 0
-    for x in range(width):
-        spanned, covered = spanned + span[x], covered + cover[x]
-        split = spanned - covered
-        inside = width * 0.25 <= x <= width * 0.75 and split >= 3 and covered < split
+    covered = list(accumulate(cover))
+    reaching = [len(rows) - n for n in accumulate(ends)]
+    lo, hi = width // 4, 3 * width // 4
+    fewest = min(covered[lo:hi + 1]) + max(1, len(rows) // 10)  # titles may cross the gutter
+    best, start = (0, 0), None
+    for x in range(lo, hi + 2):
+        jumped = reaching[x] - covered[x]
+        inside = x <= hi and covered[x] <= fewest and jumped >= 2 and covered[x] < jumped
         if inside and start is None:
             start = x
-        if not inside and start is not None:
-            if best is None or x - start > best[1] - best[0]:
-                best = (start, x)
-            start = None
-    if best is None or best[1] - best[0] < 0.8 * body:
+        elif not inside and start is not None:
+            best, start = max(best, (start, x), key=lambda run: run[1] - run[0]), None
+    if best[1] - best[0] < 0.8 * body:
         return None
-    return left + best[0], left + best[1]
+    g1 = left + best[1]
+    lefts = [w["x1"] for row in rows if not any(w["x0"] < g1 - 1 < w["x1"] for w in row.words)
+             for w in row.words if w["x1"] < g1 - 0.5 * body]  # nearer g1: a full row's space
+    return (max(lefts), g1) if lefts else None
 
 
 def _reading_order(page: int, rows: list[_Row], body: float, first_flow: int) -> list[_Line]:
@@ -342,7 +375,7 @@ def _reading_order(page: int, rows: list[_Row], body: float, first_flow: int) ->
     gutter = _gutter(rows, body)
     if gutter is None:
         return [_Line(page, first_flow, r.words, r.top, r.bottom) for r in rows]
-    mid, slack = (gutter[0] + gutter[1]) / 2, (gutter[1] - gutter[0]) / 4
+    g0, g1 = gutter[0] + 0.5, gutter[1] - 0.5
     ordered: list[tuple[str, list[dict]]] = []
     pending: dict[str, list[list[dict]]] = {"left": [], "right": []}
 
@@ -352,12 +385,12 @@ def _reading_order(page: int, rows: list[_Row], body: float, first_flow: int) ->
             pending[side].clear()
 
     for row in rows:
-        if any(w["x0"] < mid + slack and w["x1"] > mid - slack for w in row.words):
+        if any(w["x0"] < g1 and w["x1"] > g0 for w in row.words):
             flush()
             ordered.append(("full", row.words))
         else:
-            for side, words in (("left", [w for w in row.words if w["x1"] < mid]),
-                                ("right", [w for w in row.words if w["x0"] > mid])):
+            for side, words in (("left", [w for w in row.words if w["x1"] <= g0]),
+                                ("right", [w for w in row.words if w["x0"] >= g1])):
                 if words:
                     pending[side].append(words)
     flush()
@@ -441,6 +474,8 @@ def _join(lines: list[_Line], vocabulary: tuple[set[str], set[str]]) -> str:
             keep = head.group(2) == "-" and f"{head.group(1)}-{tail.group()}".lower() in compounds \
                 and f"{head.group(1)}{tail.group()}".lower() not in words
             text = (text if keep else text[:-1]) + part
+        elif head and head.group(2) == "-" and part[:1].isalnum():
+            text += part  # a break at a real hyphen: "COVID-" / "19", "non-" / "Hispanic"
         elif text[-1] in "\u2013\u2014" and text[-2:-1] != " ":
             text += part
         else:

@@ -1,0 +1,89 @@
+"""The researcher's workflow end to end, through the CLI: register a PDF of a document,
+review the extraction proposals, rebuild, and the knowledge base then cites real pages."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from ontology.namespaces import OA, RBC, RDF, document_iri, method_iri
+from ontology.store import load_kb
+from tests.conftest import REPO
+
+DOC = "national_institute_for_health_and_care_excellence_obsessive-compulsive_2005"
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=REPO, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture()
+def workspace(tmp_path):
+    pdfgen = pytest.importorskip("tests.pdfgen")
+    reg_dir = tmp_path / "guidelines"
+    shutil.copytree(REPO / "guidelines" / "digests", reg_dir / "digests")
+    shutil.copy(REPO / "guidelines" / "registry.yaml", reg_dir / "registry.yaml")
+    pdf = tmp_path / "nice-cg31.pdf"
+    pdfgen.write_digest_pdf(reg_dir / "digests" / f"{DOC}.md", pdf, columns=2, roman_pages=2, header="NICE CG31 (synthetic)")
+    return tmp_path, reg_dir / "registry.yaml", pdf
+
+
+def test_registered_pdf_reviewed_passages_become_verified_citations(workspace):
+    tmp, registry, pdf = workspace
+    env = {"RUBRICATE_CACHE_DIR": str(tmp / "cache")}
+    res = cli("guidelines", "add", str(pdf), "--id", DOC, "--registry", str(registry), env=env)
+    assert res.returncode == 0, res.stderr
+    assert "added (application/pdf" in res.stdout
+
+    res = cli("review", "export", "--reviewer", "alice", "--doc", DOC, "--out", str(tmp / "review"),
+              "--registry", str(registry), env=env)
+    assert res.returncode == 0, res.stderr
+    sheet = next((tmp / "review").glob("*.csv"))
+    with sheet.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        columns = reader.fieldnames
+    pdf_rows = [r for r in rows if r.get("page")]  # proposals in the PDF (digest passages have no page)
+    assert pdf_rows, "extraction proposed nothing in the PDF"
+    for r in rows:
+        r["decision"] = "accept" if r in pdf_rows else "reject"
+        r["reviewer"] = "alice"
+        r["time"] = "2026-11-26T12:00:00Z"
+    with sheet.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+    res = cli("review", "import", str(sheet), "--decisions-dir", str(tmp / "decisions"), env=env)
+    assert res.returncode == 0, res.stderr
+
+    res = cli("build", "--registry", str(registry), "--decisions", str(tmp / "none.jsonl"), "--out", str(tmp / "kb-old"),
+              env=env)
+    assert res.returncode == 0, res.stderr + res.stdout
+    res = cli("build", "--registry", str(registry), "--decisions", str(tmp / "decisions" / "decisions.jsonl"),
+              "--out", str(tmp / "kb"), env=env)
+    assert res.returncode == 0, res.stderr + res.stdout
+    g = load_kb(tmp / "kb")
+    accepted = {(r["feature"]) for r in pdf_rows}
+    reviewed = [e for e in g.subjects(RBC.document, document_iri(DOC))
+                if (e, RBC.linkMethod, method_iri("human-review")) in g]
+    assert reviewed
+    for e in reviewed:
+        for p in g.objects(e, RBC.passage):
+            assert g.value(p, RBC.locatorVerified).toPython() is True
+            assert int(g.value(p, RBC.page)) >= 1
+            frag = [s for s in g.objects(p, OA.hasSelector) if (s, RDF.type, OA.FragmentSelector) in g]
+            assert frag and str(g.value(frag[0], RDF.value)).startswith("page=")
+            assert (e, RBC.linkedBy, None) in g
+    # study cells the reviewer confirmed in the PDF now cite it; the rest still cite the digest
+    from ontology.namespaces import principle_id
+    confirmed = {principle_id(g.value(e, RBC.principle)) for e in reviewed}
+    assert confirmed <= accepted | {f.split("/")[0] for f in accepted}
+    diff = cli("diff", str(tmp / "kb-old"), str(tmp / "kb"), "--format", "json")
+    assert diff.returncode == 0, diff.stderr
+    assert DOC in diff.stdout and "added" in diff.stdout
