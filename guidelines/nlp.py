@@ -12,6 +12,8 @@ import os
 import spacy
 from spacy.language import Language
 
+from guidelines.lemmatizer import FACTORY as LOOKUP_LEMMATIZER
+
 NLP_VERSION = "blank-en+sentencizer+lookup-lemmatizer/1"
 
 
@@ -23,6 +25,7 @@ def get_nlp(model: str | None = None) -> Language:
         return spacy.load(model)
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    # spaCy's lookup lemmatizer, same lemmas, without its per-token Python work
+    nlp.add_pipe(LOOKUP_LEMMATIZER, name="lemmatizer")
     nlp.initialize()
     return nlp

@@ -9,7 +9,7 @@ points score is clipped to [0, 1]; items with no positive criterion have no poin
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 from rubrics.scoring import score_item
@@ -18,19 +18,34 @@ from rubrics.stats import bootstrap_ci, nan_to_none, rate_summary
 GROUPS = ("model", "condition", "principle", "item_id")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Resp:
+    """A response's grouping fields; one shared instance per distinct combination."""
     model: str
     item_id: str
     condition: str
     principle: str
-    answers: dict[str, dict[str, str]] = field(default_factory=dict)  # judge -> criterion -> answer
 
 
 def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None = None,
               seed: int = 0, n_resamples: int = 1000) -> dict:
     criteria = {item["id"]: item.get("criteria", []) for item in rubric.get("items", [])}
-    responses: dict[str, _Resp] = {}
+    # Per response only a slot number and, per judge, a tuple of its answers in the order of
+    # its item's criteria (answers to other criteria cannot change its score). Grouping
+    # fields, answers and answer tuples are shared between responses, so memory stays
+    # nearly flat as the number of responses grows (measured in bench/run.py).
+    slots: dict[str, int] = {}
+    fields_of: list[_Resp] = []
+    answers_of: dict[str, list[tuple | None]] = {}  # judge -> slot -> answers
+    position = {iid: {c["id"]: i for i, c in enumerate(cs)} for iid, cs in criteria.items()}
+    shared: dict = {}
+
+    def one(value):
+        try:
+            return shared.setdefault(value, value)
+        except TypeError:  # an unhashable value (a hand-edited results file): kept as it is
+            return value
+
     judges: set[str] = set()
     by_criterion: dict[tuple[str, str], list[bool | None]] = defaultdict(list)
     flags: dict[str, int] = defaultdict(int)
@@ -40,23 +55,33 @@ def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | Non
         n_verdicts += 1
         judge = v["judge"]
         judges.add(judge)
-        r = responses.get(v["response_id"])
-        if r is None:
-            r = responses[v["response_id"]] = _Resp(v["model"], v["item_id"], v.get("condition") or "-",
-                                                   v.get("principle") or "-")
-        r.answers.setdefault(judge, {})[v["criterion_id"]] = v["answer"]
+        slot = slots.get(v["response_id"])
+        if slot is None:
+            slot = slots[v["response_id"]] = len(fields_of)
+            f = _Resp(v["model"], v["item_id"], v.get("condition") or "-", v.get("principle") or "-")
+            fields_of.append(one(f))
+        answers = answers_of.get(judge)
+        if answers is None:
+            answers = answers_of[judge] = []
+        if len(answers) < len(fields_of):
+            answers.extend([None] * (len(fields_of) - len(answers)))
+        item_id = fields_of[slot].item_id
+        current = answers[slot] or (None,) * len(criteria.get(item_id, ()))
+        i = position.get(item_id, {}).get(v["criterion_id"])
+        if i is not None:
+            current = current[:i] + (v["answer"],) + current[i + 1:]
+        answers[slot] = one(current)
         by_criterion[(judge, v["criterion_id"])].append(v["appropriate"])
         for f in v.get("flags") or []:
             flags[f] += 1
         for k, val in (v.get("usage") or {}).items():
             if isinstance(val, (int, float)):
                 usage[k] += val
-    out: dict = {"rubric_id": rubric.get("rubric_id"), "responses": len(responses), "verdicts": n_verdicts,
+    out: dict = {"rubric_id": rubric.get("rubric_id"), "responses": len(slots), "verdicts": n_verdicts,
                  "judges": sorted(judges), "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95},
                  "by_judge": {}}
     for judge in sorted(judges):
-        rows = [(r, score_item(criteria.get(r.item_id, []), r.answers[judge]))
-                for r in responses.values() if judge in r.answers]
+        rows = _Rows(fields_of, answers_of[judge], criteria)
         section: dict = {"overall": rate_summary([_num(sc.appropriate) for _, sc in rows], n_resamples, seed)}
         for g in GROUPS:
             groups: dict[str, list] = defaultdict(list)
@@ -80,8 +105,45 @@ def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | Non
     return out
 
 
+class _Rows:
+    """(fields, ItemScore) of each response the judge answered, in first-seen order, kept as
+    two lists of shared objects rather than a tuple per response."""
+
+    def __init__(self, fields_of: list[_Resp], answers: list[tuple | None], criteria: dict[str, list[dict]]):
+        self.fields = fields_of
+        self.scores = list(_scores(fields_of, answers, criteria))
+
+    def __iter__(self):
+        return ((r, sc) for r, sc in zip(self.fields, self.scores) if sc is not None)
+
+
+def _scores(fields_of: list[_Resp], answers: list[tuple | None], criteria: dict[str, list[dict]]):
+    """Each response's ItemScore (None when the judge did not answer it); one score object per
+    distinct (item, answers), since most responses share one."""
+    memo: dict = {}
+    for r, got in zip(fields_of, answers):
+        if got is None:
+            yield None
+            continue
+        try:
+            score = memo.get((r.item_id, got))
+        except TypeError:  # unhashable: score it without the memo
+            score = None
+        if score is None:
+            cs = criteria.get(r.item_id, [])
+            score = score_item(cs, {c["id"]: a for c, a in zip(cs, got) if a is not None})
+            try:
+                memo[(r.item_id, got)] = score
+            except TypeError:
+                pass
+        yield score
+
+
+_ONE, _ZERO = 1.0, 0.0
+
+
 def _num(a: bool | None) -> float | None:
-    return None if a is None else float(a)
+    return None if a is None else _ONE if a is True else _ZERO if a is False else float(a)
 
 
 def _points(rows, n_resamples: int, seed: int) -> dict:

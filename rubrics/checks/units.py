@@ -8,8 +8,11 @@ sentences of one list item share the item's line number and its ``list_item`` fl
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy
 from spacy.attrs import IS_SPACE, LIKE_NUM, LOWER, ORTH, SENT_START
 from spacy.tokens import Doc
 
@@ -59,7 +62,7 @@ def _marks(doc: Doc) -> _Marks:
     return marks
 
 
-def marker_length(orths: list[int], lowers: list[int], nums: list[int], i: int, end: int,
+def marker_length(orths: Sequence[int], lowers: Sequence[int], nums: Sequence[int], i: int, end: int,
                   m: _Marks) -> int:
     """Tokens taken by a list marker at ``i``: "1.", "2)", "**3.", "Step 2:", "*", "-", "•"."""
     j, stars = i, 0
@@ -75,47 +78,46 @@ def marker_length(orths: list[int], lowers: list[int], nums: list[int], i: int, 
 
 
 def segment(doc: Doc) -> Segmentation:
-    """Units of ``doc``; works with or without sentence boundaries on the doc."""
+    """Units of ``doc``; works with or without sentence boundaries on the doc.
+
+    Per token only numpy work: word forms are read at the few positions that need them
+    (list markers, unit ends), and only space tokens are checked for line breaks.
+    """
     n = len(doc)
     if n == 0:
         return Segmentation((), ())
     m = _marks(doc)
     has_sents = doc.has_annotation("SENT_START")
     cols = doc.to_array([SENT_START, IS_SPACE, LIKE_NUM])
-    starts_col = cols[:, 0].tolist()
     spaces = cols[:, 1].tolist()
     nums = cols[:, 2].tolist()
-    orths = doc.to_array(ORTH).tolist()
-    lowers = doc.to_array(LOWER).tolist()
+    orths = doc.to_array(ORTH)
+    lowers = doc.to_array(LOWER)
+    sent_starts = numpy.flatnonzero((cols[:, 0] == 1) & (cols[:, 1] == 0)).tolist() if has_sents else []
+    breaks = [i for i in numpy.flatnonzero(cols[:, 1]).tolist() if "\n" in doc[i].text] + [n]
     units: list[Unit] = []
     line, line_start = 0, 0
-    for i in range(n + 1):
-        if i < n and not (spaces[i] and "\n" in doc[i].text):
-            continue
+    for i in breaks:
         first = line_start
         while first < i and spaces[first]:
             first += 1
         if first < i:
             marker = marker_length(orths, lowers, nums, first, i, m)
             body = first + marker
-            bounds = [first] + [k for k in range(body + 1, i)
-                                if has_sents and starts_col[k] == 1 and not spaces[k]]
+            bounds = [first] + sent_starts[bisect_right(sent_starts, body):bisect_left(sent_starts, i)]
             for s, e in zip(bounds, bounds[1:] + [i]):
                 last = e - 1
                 while last > s and (spaces[last] or orths[last] in m.trailers):
                     last -= 1
                 units.append(Unit(s, e, body if s == first else s, line, marker > 0,
-                                  orths[last] == m.question))
+                                  bool(orths[last] == m.question)))
             line += 1
         line_start = i + 1
     unit_of = [0] * n
     current, pos = 0, 0
     for index, u in enumerate(units):
-        for t in range(pos, u.start):
-            unit_of[t] = current
-        for t in range(u.start, u.end):
-            unit_of[t] = index
+        unit_of[pos:u.start] = [current] * (u.start - pos)
+        unit_of[u.start:u.end] = [index] * (u.end - u.start)
         current, pos = index, u.end
-    for t in range(pos, n):
-        unit_of[t] = current
+    unit_of[pos:n] = [current] * (n - pos)
     return Segmentation(tuple(units), tuple(unit_of))

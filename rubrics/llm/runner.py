@@ -124,6 +124,8 @@ class Runner:
         """One logical call with cache and retries; never raises for server faults."""
         self.stats.calls += 1
         settings = self.settings(temperature, sample)
+        if self.cache is None:  # keys only address the cache: no need to hash every prompt
+            return await self._request(messages, protocol, settings, response_format, "", None)
         plain = self.key(messages, protocol, version, settings, None)
         structured = self.key(messages, protocol, version, settings, response_format) \
             if response_format is not None else None

@@ -1,0 +1,98 @@
+"""How fast PDF extraction is, next to plain pdfplumber, cached, and in parallel.
+
+Generates a two-column PDF with running headers and footers (tests/pdfgen.py, needs the
+fpdf2 test extra) in a temporary directory and prints one JSON object:
+
+    .venv/bin/python bench/pdf_parse.py            # 200 pages, 8 documents in parallel
+    .venv/bin/python bench/pdf_parse.py --quick    # 20 pages, 2 documents
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pdfplumber  # noqa: E402
+from _common import best_of  # noqa: E402
+
+from guidelines.parse import parse_document, parse_many  # noqa: E402
+from guidelines.pdf import EXTRACTOR_VERSION, parse_pdf  # noqa: E402
+from tests.pdfgen import synthetic_sections, write_pdf  # noqa: E402
+
+
+def make_pdf(path: Path, pages: int) -> int:
+    """Write a two-column PDF of at least ``pages`` pages; returns its page count."""
+    chapters = max(1, pages // 2)
+    while True:
+        gen = write_pdf(synthetic_sections(chapters=chapters, subsections=4, paragraphs=6),
+                        path, columns=2, roman_pages=2)
+        if gen.page_count >= pages:
+            return gen.page_count
+        chapters += max(1, (pages - gen.page_count) // 2)
+
+
+def plain_pdfplumber(path: Path) -> None:
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            page.extract_text()
+            page.close()
+
+
+def measure(pages_wanted: int, documents: int) -> dict:
+    """Generate the PDF, time each way of reading it, and return the figures."""
+    workdir = Path(tempfile.mkdtemp(prefix="rubricate-bench-pdf-"))
+    saved_cache = os.environ.get("RUBRICATE_CACHE_DIR")
+    os.environ["RUBRICATE_CACHE_DIR"] = str(workdir / "cache")
+    try:
+        path = workdir / "doc0.pdf"
+        pages = make_pdf(path, pages_wanted)
+        parse_pdf(path, "warm-up", "0" * 64)  # font and CMap loading is paid once per process
+        plain, _, _ = best_of(lambda: plain_pdfplumber(path), 1)
+        cold, _, _ = best_of(lambda: parse_pdf(path, "doc0", "0" * 64), 1)
+        first, _, _ = best_of(lambda: parse_document(path, "doc0"), 1)  # parses, fills the cache
+        cached, _, _ = best_of(lambda: parse_document(path, "doc0"), 3)
+        items = [(path, "doc0")]
+        for n in range(1, documents):
+            shutil.copy(path, workdir / f"doc{n}.pdf")
+            items.append((workdir / f"doc{n}.pdf", f"doc{n}"))
+        serial, _, _ = best_of(lambda: parse_many(items, workers=1, cache=False), 1)
+        parallel, _, _ = best_of(lambda: parse_many(items, workers=None, cache=False), 1)
+        return {
+            "extractor_version": EXTRACTOR_VERSION,
+            "pages": pages,
+            "documents": documents,
+            "cpus": os.cpu_count(),
+            "parse_pdf_cold_pages_per_s": round(pages / cold, 1),
+            "pdfplumber_extract_text_pages_per_s": round(pages / plain, 1),
+            "parse_pdf_time_over_pdfplumber": round(cold / plain, 2),
+            "parse_document_first_s": round(first, 3),
+            "parse_document_cached_s": round(cached, 4),
+            "parse_document_cached_pages_per_s": round(pages / cached, 1),
+            "parse_many_serial_s": round(serial, 2),
+            "parse_many_parallel_s": round(parallel, 2),
+            "parallel_speedup": round(serial / parallel, 2),
+        }
+    finally:
+        if saved_cache is None:
+            os.environ.pop("RUBRICATE_CACHE_DIR", None)
+        else:
+            os.environ["RUBRICATE_CACHE_DIR"] = saved_cache
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 pages, 2 documents")
+    args = parser.parse_args()
+    print(json.dumps(measure(*((20, 2) if args.quick else (200, 8))), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The benchmark suite: every figure of issue 7, each beside its baseline, in one JSON object.
+
+    .venv/bin/python bench/run.py            # full run; bench/results/latest.json and latest.md
+    .venv/bin/python bench/run.py --quick    # small sizes, well under a minute; bench/results/quick.json
+
+The full run takes about 13 minutes on 2 cores, 9 of them parsing 8 x 200-page PDFs. Each
+section runs in its own child process, one after the other, so none measures in a heap or
+garbage collector loaded by another.
+
+Sections: kb_build (bundled corpus cold/warm, a generated PDF against plain pdfplumber,
+parallel parsing), offline_judge (responses/s of `evaluate` with the rules judge beside a
+bare nlp.pipe pass, one process and two), llm_judge (a local OpenAI-compatible server
+answering after 50 ms, at four concurrency limits, and a cached re-run), scale (peak memory
+and time of `rubricate evaluate` as the input grows) and compile (rubric compile time and
+size). ``targets`` gathers every target of the issue with its value and whether it is met;
+``machine`` says what it ran on and how loaded the machine was. The JSON goes to stdout and,
+atomically, to the ``--out`` file; a Markdown table of the same figures is written beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import REPO, anchor_dir, has_anchor, load_average, machine, rounded, run_child, write_atomic  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+
+FULL = {"pdf_pages": 200, "pdf_documents": 8, "judge_responses": 6300, "judge_repeat": 2,
+        "scale_sizes": (10, 10_000, 100_000), "llm_quick": False, "compile_repeat": 3, "kb_repeat": 3}
+QUICK = {"pdf_pages": 3, "pdf_documents": 2, "judge_responses": 600, "judge_repeat": 1,
+         "scale_sizes": (500, 2000), "llm_quick": True, "compile_repeat": 1, "kb_repeat": 1}
+
+
+SECTIONS = ("kb_build", "pdf", "compile", "offline_judge", "llm_judge", "scale")
+SHARED_ENV = "RUBRICATE_BENCH_SHARED"
+
+
+def section(name: str, quick: bool) -> dict:
+    """One section's figures, measured in this (fresh) process."""
+    sizes = QUICK if quick else FULL
+    if name == "kb_build":
+        import kb_build
+        return kb_build.measure(sizes["kb_repeat"])
+    if name == "pdf":
+        import pdf_parse
+        return pdf_parse.measure(sizes["pdf_pages"], sizes["pdf_documents"])
+    if name == "compile":
+        import compile as compile_bench
+        return compile_bench.measure(sizes["compile_repeat"], anchor=anchor_dir() if has_anchor() else None)
+    if name == "llm_judge":
+        import llm_judge
+        return llm_judge.measure(sizes["llm_quick"])
+    import offline_judge
+    shared = os.environ.get(SHARED_ENV)  # the study import, done once for both sections
+    with tempfile.TemporaryDirectory(prefix="rubricate-bench-") as tmp:
+        work = Path(tmp)
+        inputs = offline_judge.prepare(Path(shared) if shared else work)
+        if name == "offline_judge":
+            return offline_judge.measure_throughput(inputs, work / "throughput", sizes["judge_responses"],
+                                                    sizes["judge_repeat"])
+        if name == "scale":
+            return offline_judge.measure_scale(inputs, work / "scale", sizes["scale_sizes"])
+    raise ValueError(f"unknown section {name!r}")
+
+
+def _in_child(name: str, quick: bool, shared: Path) -> tuple[dict, float]:
+    """Run a section in its own interpreter: no section inherits another's heap, caches or
+    garbage-collector load, and a crash is reported as that section's error."""
+    run_ = run_child([sys.executable, str(Path(__file__).resolve()), "--section", name]
+                     + (["--quick"] if quick else []), env={SHARED_ENV: str(shared)})
+    if run_.returncode != 0:
+        tail = " | ".join((run_.stderr or run_.stdout).strip().splitlines()[-3:])
+        return {"error": f"exit {run_.returncode}: {tail}"}, run_.wall_s
+    try:
+        return json.loads(run_.stdout), run_.wall_s
+    except ValueError:
+        return {"error": "section printed no JSON: " + run_.stdout[-300:]}, run_.wall_s
+
+
+def run(quick: bool) -> dict:
+    sizes = QUICK if quick else FULL
+    started = time.perf_counter()
+    out: dict = {"bench": "rubricate", "quick": quick,
+                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "machine": machine(), "sizes": {k: v for k, v in sizes.items()},
+                 "method": "each section runs in its own child process, one after the other"}
+    anchor = {"path": str(anchor_dir()), "present": has_anchor()}
+    if not anchor["present"]:
+        anchor["note"] = ("the study's release was not found: the study rubric is skipped and the "
+                          "bundled default-rubric samples are repeated instead")
+    out["anchor"] = anchor
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="rubricate-bench-shared-") as shared:
+        for name in SECTIONS:
+            out[name], timings[name] = _in_child(name, quick, Path(shared))
+    out["kb_build"]["pdf"] = out.pop("pdf")
+    out["targets"] = collect_targets(out)
+    out["machine"]["load_avg_1m_at_end"] = load_average()
+    out["section_seconds"] = {k: round(v, 1) for k, v in timings.items()}
+    out["duration_s"] = round(time.perf_counter() - started, 1)
+    return rounded(out)
+
+
+def collect_targets(out: dict) -> dict:
+    """Every target of the issue in one place: value, target and whether it is met."""
+    targets: dict = {}
+    judge = out.get("offline_judge") or {}
+    for rubric in ("default", "study"):
+        for name, t in ((judge.get(rubric) or {}).get("targets") or {}).items():
+            targets[f"offline_judge.{rubric}.{name}"] = t
+    for section in ("llm_judge", "scale"):
+        for name, t in ((out.get(section) or {}).get("targets") or {}).items():
+            targets[f"{section}.{name}"] = t
+    return targets
+
+
+# ---- Markdown ---------------------------------------------------------------------------
+
+def _f(value, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def markdown(r: dict) -> str:
+    """A README-ready table of the figures, the machine they were measured on, and the targets."""
+    m = r["machine"]
+    pk = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+    lines = [f"Measured {r['date']} with `python bench/run.py{' --quick' if r['quick'] else ''}` on "
+             f"{m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}, Python {m['python']} "
+             f"({pk}); load average {m['load_avg_1m_at_start']} at start, {m.get('load_avg_1m_at_end')} "
+             f"at end (other work was running on the machine).", "",
+             "| Stage | Figure | Baseline | Result |", "|---|---|---|---|"]
+
+    def row(stage, figure, baseline, result):
+        lines.append(f"| {stage} | {figure} | {baseline} | {result} |")
+
+    kb = r.get("kb_build") or {}
+    if "cold_s" in kb:
+        row("KB build", f"bundled corpus ({kb['corpus']['documents']} documents), `rubricate build`",
+            f"cold (empty parse cache) {_f(kb['cold_s'])} s", f"warm (cache hit) {_f(kb['warm_s'])} s")
+    pdf = kb.get("pdf") or {}
+    if "pages" in pdf:
+        row("PDF parse", f"{pdf['pages']}-page two-column PDF",
+            f"plain pdfplumber extract_text {_f(pdf['pdfplumber_extract_text_pages_per_s'])} pages/s",
+            f"{_f(pdf['parse_pdf_cold_pages_per_s'])} pages/s (time x{_f(pdf['parse_pdf_time_over_pdfplumber'])}); "
+            f"cached {_f(pdf['parse_document_cached_s'])} s")
+        row("PDF parse", f"{pdf['documents']} documents in parallel", f"one process {_f(pdf['parse_many_serial_s'])} s",
+            f"{_f(pdf['parse_many_parallel_s'])} s (speed-up x{_f(pdf['parallel_speedup'])})")
+    judge = r.get("offline_judge") or {}
+    for name in ("default", "study"):
+        j = judge.get(name) or {}
+        if "evaluate" not in j:
+            if j.get("status") == "skipped":
+                row("Offline judge", f"{name} rubric", "-", f"skipped: {j['reason']}")
+            continue
+        e = j["evaluate"]
+        w2 = e.get("workers_2") or {}
+        row("Offline judge", f"{j['rubric']} rubric, {j['lines']:,} responses ({j['judged']:,} judged, "
+            f"{j['distinct_texts']:,} distinct, {j['mean_chars']:,.0f} chars), responses/s",
+            f"bare nlp.pipe {_f(j['bare_nlp_pipe']['responses_per_s'])}/s",
+            f"`evaluate` 1 process {_f(e['workers_1']['responses_per_s'])}/s (time x{_f(e['workers_1']['over_bare_pipe'])}; "
+            f"judge alone x{_f(j['engine_only']['over_bare_pipe'])}); `--workers 2` {_f(w2.get('responses_per_s'))}/s")
+    llm = r.get("llm_judge") or {}
+    for run_ in llm.get("runs", []):
+        row("LLM judge", f"{llm['judgements']:,} judgements, 50 ms server, concurrency {run_['max_concurrency']}",
+            f"ideal {_f(run_['ideal_s'])} s", f"{_f(run_['wall_s'])} s ({_f(100 * run_['share_of_ideal'], 2)}% of ideal"
+            f"{'; sampled' if run_['sampled'] else ''})")
+    if "cache" in llm:
+        c = llm["cache"]
+        row("LLM judge", "cached re-run", f"first run {c['cold']['requests']:,} requests, {_f(c['cold']['wall_s'])} s",
+            f"{c['warm']['requests']} requests, {_f(c['warm']['wall_s'])} s")
+    sc = r.get("scale") or {}
+    for run_ in sc.get("runs", []):
+        row("Scale", f"`rubricate evaluate` {run_['responses']:,} responses from disk", "-",
+            f"{_f(run_['wall_s'])} s, {_f(run_['responses_per_s'])}/s, peak RSS {_f(run_['peak_rss_mb'])} MB")
+    cp = r.get("compile") or {}
+    if "compile_default_warm_s" in cp:
+        b = cp["bytes"]
+        row("Compile", "default rubric", f"first compile {_f(cp['compile_default_first_s'])} s",
+            f"{_f(cp['compile_default_warm_s'])} s, {cp['items']['default']} items, {b['default'] / 1024:,.0f} KiB")
+        row("Compile", "stigma rubric", "-", f"{_f(cp['compile_stigma_s'])} s, {cp['items']['stigma']} items, "
+            f"{b['stigma'] / 1024:,.0f} KiB")
+        if "import_study_s" in cp:
+            row("Compile", "study rubric (import moore2025)", "-", f"{_f(cp['import_study_s'])} s, "
+                f"{cp['items']['study']} items, {b['study'] / 1024:,.0f} KiB")
+    lines += ["", "| Target | Value | Met |", "|---|---|---|"]
+    for name, t in r.get("targets", {}).items():
+        lines.append(f"| {name} {t['target']} | {_f(t['value'])} | {_f(t['met'])} |")
+    errors = [f"{k}: {v['error']}" for k, v in r.items() if isinstance(v, dict) and "error" in v]
+    if errors:
+        lines += ["", "Sections that failed: " + "; ".join(errors)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, under a minute (smoke test)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="JSON file to write (default bench/results/latest.json, or quick.json with --quick)")
+    ap.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)  # internal: one section, JSON to stdout
+    args = ap.parse_args(argv)
+    if args.section:
+        print(json.dumps(rounded(section(args.section, args.quick))))
+        return 0
+    result = run(args.quick)
+    out = args.out or RESULTS / ("quick.json" if args.quick else "latest.json")
+    text = json.dumps(result, indent=2)
+    write_atomic(out, text + "\n")
+    write_atomic(out.with_suffix(".md"), markdown(result))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
