@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from guidelines.errors import RubricateError
+from rubrics.results import AppendLog
 
 
 @dataclass(frozen=True)
@@ -54,41 +55,6 @@ def done_keys(path: str | Path, model: str, text_field: str) -> set[tuple[str, i
     return keys
 
 
-class AppendOnlyJsonl:
-    """Appends one complete JSON line per record and flushes it; never rewrites the file.
-
-    If a previous run was killed mid-line, a newline is added first so that the partial
-    line stays a single bad line (skipped by readers) and new records stay intact.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        needs_newline = False
-        if self.path.exists() and self.path.stat().st_size:
-            with self.path.open("rb") as fh:
-                fh.seek(-1, 2)
-                needs_newline = fh.read(1) != b"\n"
-        self._fh = self.path.open("a", encoding="utf-8")
-        if needs_newline:
-            self._fh.write("\n")
-        self.written = 0
-
-    def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._fh.flush()
-        self.written += 1
-
-    def close(self) -> None:
-        self._fh.close()
-
-    def __enter__(self) -> "AppendOnlyJsonl":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 def run_requests(requests: list[Request], endpoint: Any, out: str | Path, text_field: str,
                  samples: int = 1, cache: Any = None, progress: bool = True) -> dict[str, Any]:
     """Send every pending request, appending ``{model, **record, text_field: reply}`` lines.
@@ -107,7 +73,7 @@ def run_requests(requests: list[Request], endpoint: Any, out: str | Path, text_f
     stats = RunStats()
     counts: dict[str, Any] = {"requests": len(requests), "already_done": len(done & set(by_key)),
                               "written": 0, "failed": 0, "errors": []}
-    with AppendOnlyJsonl(out) as sink:
+    with AppendLog(Path(out)) as sink:
         def on_result(g: Any) -> None:
             if (g.key, g.sample) in done or (g.key, g.sample) not in by_key:
                 return
@@ -119,7 +85,8 @@ def run_requests(requests: list[Request], endpoint: Any, out: str | Path, text_f
             extra = {"finish_reason": g.finish_reason}
             if g.model and g.model != endpoint.model:
                 extra["served_model"] = g.model
-            sink.write({"model": endpoint.model, **by_key[(g.key, g.sample)].record, text_field: g.text, **extra})
+            sink.write([{"model": endpoint.model, **by_key[(g.key, g.sample)].record, text_field: g.text, **extra}])
+            sink.commit()  # each reply is on disk before the next: a killed run re-asks nothing answered
             counts["written"] += 1
         if tasks:
             generate_many_sync(tasks, endpoint, cache, on_result, samples=samples, stats=stats,

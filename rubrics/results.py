@@ -105,10 +105,24 @@ class ResultsDir:
 
 
 class AppendLog:
-    """Append JSON lines; flush + fsync on every ``commit`` so a kill keeps all committed lines."""
+    """Append JSON lines; flush + fsync on every ``commit`` so a kill keeps all committed lines.
+
+    Never rewrites the file. If a previous writer was killed mid-line, a newline is added
+    first, so the partial line stays one bad line (readers skip or cut it) and new records
+    stay intact. (A resumed evaluation has already cut such a tail: see ``open_for_run``.)
+    """
 
     def __init__(self, path: Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torn = False
+        if path.exists() and path.stat().st_size:
+            with open(path, "rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                torn = fh.read(1) != b"\n"
         self.fh = open(path, "a", encoding="utf-8")
+        if torn:
+            self.fh.write("\n")
 
     def write(self, records: Iterable[dict]) -> int:
         n = 0

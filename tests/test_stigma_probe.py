@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from cli import main
 from compiler.stigma import default_instrument, render_prompt
 from rubrics.stigma import score_outputs, summarize
-from rubrics.respond import AppendOnlyJsonl, done_keys, system_prompt_tag
+from rubrics.respond import done_keys, system_prompt_tag
+from rubrics.results import AppendLog
 from rubrics.stigma_probe import output_record, probe_requests
 from tests.openai_server import Fault, FaultRule
 
@@ -73,9 +74,8 @@ def test_probe_requests_and_record_shape():
 
 def test_records_are_what_score_reads(tmp_path):
     out = tmp_path / "o.jsonl"
-    with AppendOnlyJsonl(out) as sink:
-        for r in probe_requests(INST):
-            sink.write(output_record(r, "m", "A"))
+    with AppendLog(out) as sink:
+        sink.write(output_record(r, "m", "A") for r in probe_requests(INST))
     run = score_outputs(out, INST)
     assert len(run.rows) == N_ITEMS and not run.problems
     s = summarize(run, n_resamples=50)
@@ -91,8 +91,8 @@ def test_records_are_what_score_reads(tmp_path):
 def test_append_only_sink_survives_a_torn_last_line(tmp_path):
     out = tmp_path / "o.jsonl"
     out.write_text('{"model": "m", "output": "A"}\n{"model": "m", "outp', encoding="utf-8")
-    with AppendOnlyJsonl(out) as sink:
-        sink.write({"model": "m", "output": "B"})
+    with AppendLog(out) as sink:
+        sink.write([{"model": "m", "output": "B"}])
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == '{"model": "m", "output": "A"}'
     assert lines[1] == '{"model": "m", "outp'           # kept, as one bad line
