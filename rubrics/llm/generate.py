@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 from .cache import Cache
 from .endpoint import EndpointConfig
 from .progress import Progress
-from .runner import Runner, RunStats, emit
+from .runner import Runner, RunStats, emit, run_all
 
 PROTOCOL = "generate"
 VERSION = "1"
@@ -59,7 +59,7 @@ async def generate_many(tasks: list[GenerateTask], endpoint: EndpointConfig,
     out: list[Generation | None] = [None] * len(units)
     bar = Progress(len(units), "generate", enabled=progress)
 
-    async def one(i: int) -> None:
+    async def one(runner: Runner, i: int) -> None:
         task, sample = units[i]
         c = await runner.complete(task.messages, protocol=PROTOCOL, version=VERSION, sample=sample)
         g = Generation(task.key, sample, c.text, c.error, dict(c.usage), c.latency_s, c.cached,
@@ -72,15 +72,7 @@ async def generate_many(tasks: list[GenerateTask], endpoint: EndpointConfig,
         bar.update(cached=c.cached, failed=c.text is None)
         await emit(on_result, g)
 
-    try:
-        async with Runner(endpoint, cache, stats=stats, progress=bar) as runner:
-            async with asyncio.TaskGroup() as tg:
-                for i in range(len(units)):
-                    tg.create_task(one(i))
-    except ExceptionGroup as group_error:
-        raise group_error.exceptions[0]
-    finally:
-        bar.close()
+    await run_all(endpoint, cache, stats, bar, len(units), one)
     return [g for g in out if g is not None]
 
 

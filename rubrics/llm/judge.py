@@ -20,7 +20,7 @@ from .evidence import map_quotes
 from .progress import Progress
 from .protocols import Protocol, get_protocol
 from .replies import Verdict
-from .runner import Completion, Runner, RunStats, emit
+from .runner import Completion, Runner, RunStats, emit, run_all
 from .steering import FLAG as STEERING_FLAG, detect
 
 
@@ -162,7 +162,7 @@ async def judge_many(tasks: list[JudgeTask], endpoint: EndpointConfig, protocol:
     bar = Progress(len(units), f"judge[{proto.name}]", enabled=progress)
     out: list[list[JudgeResult]] = [[] for _ in units]
 
-    async def one(i: int) -> None:
+    async def one(runner: Runner, i: int) -> None:
         task, group, steering = units[i]
         out[i] = await _judge_group(runner, proto, task, group, steering)
         bar.update(cached=all(r.cached for r in out[i]),
@@ -170,15 +170,7 @@ async def judge_many(tasks: list[JudgeTask], endpoint: EndpointConfig, protocol:
         for r in out[i]:
             await emit(on_result, r)
 
-    try:
-        async with Runner(endpoint, cache, stats=stats, progress=bar) as runner:
-            async with asyncio.TaskGroup() as tg:
-                for i in range(len(units)):
-                    tg.create_task(one(i))
-    except ExceptionGroup as group_error:  # e.g. on_result failed: surface the cause itself
-        raise group_error.exceptions[0]
-    finally:
-        bar.close()
+    await run_all(endpoint, cache, stats, bar, len(units), one)
     return [r for group in out for r in group]
 
 

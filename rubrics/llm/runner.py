@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from .cache import Cache, cache_key
 from .client import Reply, make_client, send
@@ -207,6 +207,24 @@ class Runner:
             self.cache.put(key, reply.text, reply.usage, reply.model, protocol)
         return Completion(reply.text, dict(reply.usage), latency, False, attempts,
                           model=reply.model, finish_reason=reply.finish_reason)
+
+
+async def run_all(endpoint: EndpointConfig, cache: Any, stats: "RunStats | None", bar: Any, n: int,
+                  one: Callable[["Runner", int], Awaitable[None]]) -> None:
+    """Run ``one(runner, i)`` for i in range(n) concurrently through one Runner.
+
+    The first failure (e.g. the caller's ``on_result`` raising) is raised as itself rather
+    than wrapped in an ExceptionGroup; the progress bar is closed either way.
+    """
+    try:
+        async with Runner(endpoint, cache, stats=stats, progress=bar) as runner:
+            async with asyncio.TaskGroup() as tg:
+                for i in range(n):
+                    tg.create_task(one(runner, i))
+    except ExceptionGroup as group_error:
+        raise group_error.exceptions[0]
+    finally:
+        bar.close()
 
 
 async def emit(on_result: Callable[[Any], Any] | None, result: Any) -> None:
