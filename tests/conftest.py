@@ -29,3 +29,22 @@ def kb_build(tmp_path_factory):
     os.environ.setdefault("RUBRICATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     from ontology.pipeline import build
     return build(out=tmp_path_factory.mktemp("kb"))
+
+
+SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
+
+
+def many_responses(folder: Path, n: int, vary_text: bool = False) -> Path:
+    """``n`` responses cycling through the bundled samples, each with its own id (and, with
+    ``vary_text``, its own text, so no two requests to an LLM judge are identical)."""
+    import json
+    lines = SAMPLES.read_text().splitlines()
+    path = folder / "many.jsonl"
+    with path.open("w") as fh:
+        for i in range(n):
+            rec = json.loads(lines[i % len(lines)])
+            rec["response_id"] = f"{rec['response_id']}-{i}"
+            if vary_text:
+                rec["response"] = f"{rec['response']} (variant {i})"
+            fh.write(json.dumps(rec) + "\n")
+    return path

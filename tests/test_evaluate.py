@@ -11,10 +11,7 @@ import pytest
 from rubrics.evaluate import evaluate, rules_judge
 from rubrics.results import iter_jsonl
 from rubrics.rubric import DEFAULT_RUBRIC, load_rubric
-from tests.conftest import REPO
-
-SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
-
+from tests.conftest import REPO, SAMPLES, many_responses
 
 def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, capture_output=True, text=True)
@@ -110,19 +107,8 @@ def test_csv_input_keeps_extra_columns_as_metadata(rubric, tmp_path):
     assert v["metadata"] == {"run": "7"} and v["response_line"] == 2
 
 
-def _many(tmp_path: Path, n: int) -> Path:
-    lines = SAMPLES.read_text().splitlines()
-    path = tmp_path / "many.jsonl"
-    with path.open("w") as fh:
-        for i in range(n):
-            rec = json.loads(lines[i % len(lines)])
-            rec["response_id"] = f"{rec['response_id']}-{i}"
-            fh.write(json.dumps(rec) + "\n")
-    return path
-
-
 def test_interrupted_run_resumes_without_losing_or_duplicating(rubric, tmp_path):
-    path = _many(tmp_path, 1300)  # three batches of 512
+    path = many_responses(tmp_path, 1300)  # three batches of 512
     full = tmp_path / "full"
     evaluate(rubric, path, full, {"rules": rules_judge(rubric)})
     expected = {v["verdict_id"]: v["answer"] for v in iter_jsonl(full / "verdicts.jsonl")}
@@ -150,16 +136,16 @@ def test_interrupted_run_resumes_without_losing_or_duplicating(rubric, tmp_path)
 
 
 def test_resume_refuses_a_different_input(rubric, tmp_path):
-    path = _many(tmp_path, 10)
+    path = many_responses(tmp_path, 10)
     evaluate(rubric, path, tmp_path / "out", {"rules": rules_judge(rubric)})
     (tmp_path / "other").mkdir()
-    other = _many(tmp_path / "other", 12)
+    other = many_responses(tmp_path / "other", 12)
     res = cli("evaluate", "--responses", str(other), "--out", str(tmp_path / "out"), "--resume")
     assert res.returncode == 2 and "responses_sha256 differs" in res.stderr
 
 
 def test_workers_give_the_same_verdicts(rubric, tmp_path):
-    path = _many(tmp_path, 700)
+    path = many_responses(tmp_path, 700)
     one = cli("evaluate", "--responses", str(path), "--out", str(tmp_path / "one"))
     two = cli("evaluate", "--responses", str(path), "--out", str(tmp_path / "two"), "--workers", "2")
     assert one.returncode == two.returncode == 0, two.stderr

@@ -15,11 +15,8 @@ import pytest
 
 from rubrics.llm.escaping import unescape_tags
 from rubrics.results import iter_jsonl
-from tests.conftest import REPO
+from tests.conftest import REPO, SAMPLES, many_responses
 from tests.openai_server import OpenAIServer, response_in
-
-SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
-
 
 def cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=REPO, capture_output=True,
@@ -84,22 +81,10 @@ def test_replayed_study_judge_reproduces_per_model_rates_exactly(make_server, an
     assert round((1 - agree["overall"]["accuracy"]) * n) <= ambiguous
 
 
-def _many(tmp_path: Path, n: int) -> Path:
-    lines = SAMPLES.read_text().splitlines()
-    path = tmp_path / "many.jsonl"
-    with path.open("w") as fh:
-        for i in range(n):
-            rec = json.loads(lines[i % len(lines)])
-            rec["response_id"] = f"{rec['response_id']}-{i}"
-            rec["response"] = f"{rec['response']} (variant {i})"
-            fh.write(json.dumps(rec) + "\n")
-    return path
-
-
 def test_sigkill_halfway_then_resume_writes_every_verdict_exactly_once(tmp_path):
     srv = OpenAIServer(criterion_answer, latency=0.02).start()
     try:
-        path = _many(tmp_path, 240)
+        path = many_responses(tmp_path, 240, vary_text=True)
         expected = sum(1 for _ in iter_expected(path))
         out = tmp_path / "out"
         args = ["evaluate", "--responses", str(path), "--judge", "llm", "--model", "judge", "--base-url",
