@@ -59,16 +59,28 @@ def validate_rubric(rubric: dict, path: str | None = None) -> None:
         raise RubricateError(f"not a valid rubric: {errors[0]}{more}", path=path)
 
 
-def load_rubric(path: str | Path) -> dict:
-    """A rubric file, parsed and validated against the schema."""
-    path = Path(path)
+def read_rubric_bytes(path: str | Path) -> bytes:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise RubricateError("rubric file not found", path=str(path)) from None
+
+
+def parse_rubric(raw: bytes, path: str | Path) -> dict:
+    """A rubric file's bytes as a JSON object (not yet validated)."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RubricateError("not valid UTF-8", path=str(path)) from None
     except json.JSONDecodeError as exc:
         raise RubricateError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
     if not isinstance(data, dict):
         raise RubricateError("a rubric must be a JSON object", path=str(path))
+    return data
+
+
+def load_rubric(path: str | Path) -> dict:
+    """A rubric file, parsed and validated against the schema."""
+    data = parse_rubric(read_rubric_bytes(path), path)
     validate_rubric(data, str(path))
     return data

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guidelines.errors import RubricateError
 
 RUBRICS_DIR = Path(__file__).resolve().parent
 DEFAULT_RUBRIC = RUBRICS_DIR / "rubricate-default.json"
@@ -31,22 +29,12 @@ class Rubric:
 
 
 def load_rubric(path: Path | str | None = None, validate: bool = True) -> Rubric:
+    from compiler.schema import parse_rubric, read_rubric_bytes, validate_rubric
     path = Path(path or DEFAULT_RUBRIC)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RubricateError("rubric file not found", path=str(path)) from None
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise RubricateError(f"not valid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
-    except UnicodeDecodeError:
-        raise RubricateError("not valid UTF-8", path=str(path)) from None
+    raw = read_rubric_bytes(path)
+    data = parse_rubric(raw, path)
     if validate:
-        from compiler.schema import schema_errors
-        errors = schema_errors(data)
-        if errors:
-            raise RubricateError(f"not a valid rubric ({len(errors)} schema errors; first: {errors[0]})", path=str(path))
+        validate_rubric(data, str(path))
     r = Rubric(path=path, data=data, sha256=hashlib.sha256(raw).hexdigest())
     for item in data.get("items", []):
         if item.get("kind", "response") != "response":
