@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from guidelines.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricateError
 
 ROOT = Path(__file__).resolve().parent
 
@@ -47,7 +47,7 @@ def guidelines() -> None:
 @REGISTRY_OPTION
 def guidelines_list(registry: Path | None) -> None:
     """One line per registered document: id, year, kind, files."""
-    from guidelines.registry import load_registry
+    from rubricate.guidelines.sources.registry import load_registry
     reg = load_registry(registry)
     for doc in reg.documents:
         roles = ",".join(sorted({f.role for f in doc.files})) or "-"
@@ -59,7 +59,7 @@ def guidelines_list(registry: Path | None) -> None:
 @REGISTRY_OPTION
 def guidelines_show(doc_id: str, registry: Path | None) -> None:
     """Everything the registry knows about one document, with each file's state."""
-    from guidelines.registry import load_registry, sha256_file
+    from rubricate.guidelines.sources.registry import load_registry, sha256_file
     reg = load_registry(registry)
     doc = reg.get(doc_id)
     for key in ("id", "title", "creators", "publisher", "year", "edition", "kind", "conditions",
@@ -97,8 +97,8 @@ def guidelines_show(doc_id: str, registry: Path | None) -> None:
 @REGISTRY_OPTION
 def guidelines_add(file: Path, doc_id: str, role: str, registry: Path | None, **meta) -> None:
     """Register a PDF, text, Markdown or HTML file for a document (records its SHA-256)."""
-    from guidelines.parse import parse_document
-    from guidelines.registry import load_registry, register_file
+    from rubricate.guidelines.sources.parse import parse_document
+    from rubricate.guidelines.sources.registry import load_registry, register_file
     reg = load_registry(registry)
     parsed = parse_document(file, doc_id)  # refuse unreadable files before touching the registry
     status = register_file(reg, file, doc_id, role, meta)
@@ -118,13 +118,13 @@ KB_OPTION = click.option("--kb", "kb_path", type=click.Path(path_type=Path), def
 
 def _kb_graph(kb_path: Path | None):
     """The KB the user named, else build/kb, else a fresh in-memory build."""
-    from ontology.store import DEFAULT_KB_DIR, load_kb
+    from rubricate.ontology.store import DEFAULT_KB_DIR, load_kb
     if kb_path is not None:
         return load_kb(kb_path)
     if (DEFAULT_KB_DIR / "kb.ttl").exists():
         return load_kb(DEFAULT_KB_DIR)
     click.echo("note: no build/kb/kb.ttl; building the knowledge base in memory", err=True)
-    from ontology.pipeline import build
+    from rubricate.ontology.kb import build
     return build().graph
 
 
@@ -137,7 +137,7 @@ def _kb_graph(kb_path: Path | None):
 @click.option("--workers", type=int, default=None, help="Parallel document parsers (default: CPUs).")
 def build(out: Path, registry: Path | None, decisions: Path | None, workers: int | None) -> None:
     """Build the knowledge base from the registry, texts and the mapping review; validate it."""
-    from ontology.pipeline import build as run_build, report_lines
+    from rubricate.ontology.kb import build as run_build, report_lines
     result = run_build(registry=registry, decisions=decisions, workers=workers, out=out)
     for line in report_lines(result):
         click.echo(line, err=line.startswith(("error", "warning", "violation")))
@@ -149,8 +149,8 @@ def build(out: Path, registry: Path | None, decisions: Path | None, workers: int
 @click.argument("kb_file", type=click.Path(path_type=Path))
 def validate(kb_file: Path) -> None:
     """Check a built knowledge base against the SHACL shapes."""
-    from ontology.store import load_kb
-    from ontology.validate import validate_graph
+    from rubricate.ontology.store import load_kb
+    from rubricate.ontology.validate import validate_graph
     v = validate_graph(load_kb(kb_file))
     for line in v.violations:
         click.echo(f"violation: {line}", err=True)
@@ -166,7 +166,7 @@ def validate(kb_file: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def query(sparql: str, kb_path: Path | None, fmt: str) -> None:
     """Run a SPARQL SELECT on the knowledge base (prefixes rbc, oa, prov, dcterms, skos bound)."""
-    from ontology.query import run_select, render
+    from rubricate.ontology.query import run_select, render
     header, rows = run_select(_kb_graph(kb_path), sparql)
     click.echo(render(header, rows, fmt), nl=False)
 
@@ -176,7 +176,7 @@ def query(sparql: str, kb_path: Path | None, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["markdown", "csv"]), default="markdown", show_default=True)
 def table(kb_path: Path | None, fmt: str) -> None:
     """The mapping-review table: one row per document, one column per feature."""
-    from ontology.table import table_rows, to_csv, to_markdown
+    from rubricate.ontology.table import table_rows, to_csv, to_markdown
     header, rows = table_rows(_kb_graph(kb_path))
     click.echo(to_csv(header, rows) if fmt == "csv" else to_markdown(header, rows), nl=False)
 
@@ -189,13 +189,13 @@ DECISIONS_DIR_OPTION = click.option(
 
 
 def _decisions_log(decisions_dir: Path | None) -> Path:
-    from guidelines.review import DEFAULT_DECISIONS
+    from rubricate.guidelines.evidence.review import DEFAULT_DECISIONS
     return DEFAULT_DECISIONS if decisions_dir is None else decisions_dir / "decisions.jsonl"
 
 
 def _candidates(registry: Path | None, doc_ids: tuple[str, ...]):
-    from guidelines.extract import extract_candidates, registry_passages
-    from guidelines.registry import load_registry
+    from rubricate.guidelines.evidence.extract import extract_candidates, registry_passages
+    from rubricate.guidelines.sources.registry import load_registry
     passages = registry_passages(load_registry(registry), doc_ids or None)
     return passages, extract_candidates(passages)
 
@@ -209,7 +209,7 @@ def _candidates(registry: Path | None, doc_ids: tuple[str, ...]):
 def extract(doc_ids: tuple[str, ...], fmt: str, out: Path | None, registry: Path | None) -> None:
     """Propose passages as evidence for features (lexicons in guidelines/patterns; proposals only)."""
     import json
-    from guidelines.fileio import atomic_write_text
+    from rubricate.guidelines.kernel.fileio import atomic_write_text
     _, cands = _candidates(registry, doc_ids)
     if fmt == "jsonl":
         text = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in cands)
@@ -244,7 +244,7 @@ def review() -> None:
 def review_export(reviewer: str, doc_ids: tuple[str, ...], out_dir: Path, force: bool,
                   registry: Path | None) -> None:
     """Write a review sheet (CSV + JSONL) of candidates with empty decision columns."""
-    from guidelines.review import check_reviewer, export_sheet
+    from rubricate.guidelines.evidence.review import check_reviewer, export_sheet
     reviewer = check_reviewer(reviewer)
     passages, cands = _candidates(registry, doc_ids)
     name = f"review-{reviewer}" + (f"-{doc_ids[0]}" if len(doc_ids) == 1 else "")
@@ -258,7 +258,7 @@ def review_export(reviewer: str, doc_ids: tuple[str, ...], out_dir: Path, force:
 @DECISIONS_DIR_OPTION
 def review_import(file: Path, decisions_dir: Path | None) -> None:
     """Validate a filled sheet (CSV or JSONL) and append its decisions to the decisions log."""
-    from guidelines.review import import_sheet
+    from rubricate.guidelines.evidence.review import import_sheet
     r = import_sheet(file, _decisions_log(decisions_dir))
     click.echo(f"{file}: {len(r.added)} decision(s) appended to {r.log}; {r.unchanged} unchanged, "
                f"{r.pending} row(s) without a decision")
@@ -276,7 +276,7 @@ def review_agreement(files: tuple[Path, ...], reviewers: tuple[str, str] | None,
     Give two filled sheets (FILE_A FILE_B), or --reviewers A B to read the decisions log.
     """
     import json
-    from guidelines.review import agreement, format_agreement, load_decisions, read_sheet, reviewer_decisions
+    from rubricate.guidelines.evidence.review import agreement, format_agreement, load_decisions, read_sheet, reviewer_decisions
     if reviewers and not files:
         log = load_decisions(_decisions_log(decisions_dir))
         a, b = (reviewer_decisions(log, r) for r in reviewers)
@@ -298,7 +298,7 @@ def review_agreement(files: tuple[Path, ...], reviewers: tuple[str, str] | None,
 def diff(old: Path, new: Path, fmt: str) -> None:
     """Compare two built knowledge bases (kb.ttl files or build folders): features and citations per document."""
     import json
-    from guidelines.diff import diff_kb_files, format_diff
+    from rubricate.ontology.diff import diff_kb_files, format_diff
     old, new = (p / "kb.ttl" if p.is_dir() else p for p in (old, new))
     d = diff_kb_files(old, new)
     click.echo(json.dumps(d.to_dict(), indent=2) if fmt == "json" else "\n".join(format_diff(d)))
@@ -310,9 +310,9 @@ def diff(old: Path, new: Path, fmt: str) -> None:
 def _compile_kb(kb_path: Path | None):
     """The KB the user named, else a fresh in-memory build (so rubrics match the sources)."""
     if kb_path is not None:
-        from ontology.store import load_kb
+        from rubricate.ontology.store import load_kb
         return load_kb(kb_path)
-    from ontology.pipeline import build as run_build
+    from rubricate.ontology.kb import build as run_build
     result = run_build()
     if not result.ok:
         raise RubricateError("the knowledge base does not build cleanly; run `rubricate build` to see why")
@@ -335,10 +335,10 @@ def compile_cmd(out: Path | None, system_prompt: bool, check: bool, items: Path 
     """Compile the knowledge base into rubrics/*.json (deterministic, schema-valid)."""
     graph = _compile_kb(kb_path)
     if system_prompt:
-        from compiler.system_prompt import therapist_system_prompt
+        from rubricate.compiler.system_prompt import therapist_system_prompt
         click.echo(therapist_system_prompt(graph), nl=False)
         return
-    from compiler.compile import RUBRICS_DIR, compile_all, stale_files, write_rubrics
+    from rubricate.compiler.compile import RUBRICS_DIR, compile_all, stale_files, write_rubrics
     out = out or RUBRICS_DIR
     files = compile_all(graph, items)
     if check:
@@ -370,7 +370,7 @@ def import_group() -> None:
               help="A built knowledge base (default: build it in memory).")
 def import_moore2025(directory: Path, out: Path, responses: tuple[Path, ...], kb_path: Path | None) -> None:
     """Moore et al. (FAccT 2025) release: stimuli.json -> rubric, responses -> responses JSONL."""
-    from compiler.moore2025 import import_study
+    from rubricate.compiler.moore2025.importer import import_study
     written = import_study(directory, _compile_kb(kb_path), out, list(responses) or None)
     for path in written.values():
         click.echo(f"wrote {path}")
@@ -385,10 +385,10 @@ def import_moore2025(directory: Path, out: Path, responses: tuple[Path, ...], kb
               help="Put the therapist system prompt (compiled from the ontology) before each chat.")
 def export_cmd(rubric: str, fmt: str, out: Path, system_prompt: bool) -> None:
     """Export a rubric's response items for HealthBench, Inspect AI or promptfoo."""
-    from compiler.exports import export
+    from rubricate.rubrics.integrations.export import export
     prompt = None
     if system_prompt:
-        from compiler.system_prompt import therapist_system_prompt
+        from rubricate.compiler.system_prompt import therapist_system_prompt
         prompt = therapist_system_prompt(_compile_kb(None))
     n = export(rubric, fmt, out, prompt)
     click.echo(f"wrote {out} ({n} items, {fmt})")
@@ -412,12 +412,12 @@ def _count_lines(path: Path) -> int:
 
 
 def _judges(judge: str, rubric, llm_options: dict, workers: int = 1) -> dict:
-    from rubrics.evaluate import parallel_rules_judge, rules_judge
+    from rubricate.rubrics.evaluation.evaluate import parallel_rules_judge, rules_judge
     judges = {}
     if judge in ("rules", "ensemble"):
         judges["rules"] = parallel_rules_judge(rubric, workers) if workers > 1 else rules_judge(rubric)
     if judge in ("llm", "ensemble"):
-        from rubrics.llm_judge import llm_judge
+        from rubricate.rubrics.evaluation.llm_judge import llm_judge
         judges["llm"] = llm_judge(rubric, **llm_options)
     return judges
 
@@ -481,8 +481,8 @@ def _llm_kwargs(kw: dict) -> dict:
 
 def _endpoint(kw: dict):
     """EndpointConfig and cache from the shared endpoint options (popped from ``kw``)."""
-    from rubrics.llm import open_cache
-    from rubrics.llm_judge import endpoint_from_options
+    from rubricate.rubrics.llm import open_cache
+    from rubricate.rubrics.evaluation.llm_judge import endpoint_from_options
     o = _llm_kwargs(kw)
     cfg = endpoint_from_options(o["llm_model"], o["base_url"], o["api_key_env"], o["max_concurrency"],
                                 o["timeout"], o["max_retries"], o["seed"], o["temperature"], o["price_table"])
@@ -494,7 +494,7 @@ def _system_prompt(value: str) -> str | None:
     if value == "none":
         return None
     if value == "therapist":
-        from compiler.system_prompt import therapist_system_prompt
+        from rubricate.compiler.system_prompt import therapist_system_prompt
         return therapist_system_prompt(_kb_graph(None))
     try:
         return Path(value).read_text(encoding="utf-8")
@@ -526,8 +526,8 @@ def _report_counts(ctx: click.Context, label: str, counts: dict, out: Path) -> N
 @click.pass_context
 def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
     """Send every item's stimulus to a model under test; write responses `evaluate` reads."""
-    from rubrics.respond import rubric_requests, run_requests
-    from rubrics.rubric import load_rubric
+    from rubricate.rubrics.evaluation.respond import rubric_requests, run_requests
+    from rubricate.rubrics.contract.loader import load_rubric
     rubric = load_rubric(rubric_path)
     endpoint, cache = _endpoint(kw)
     requests = rubric_requests(rubric.data, _system_prompt(system_prompt), samples, endpoint.model)
@@ -550,8 +550,8 @@ def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
 @llm_options
 def evaluate(rubric_path, responses_path, judge, out, strict, resume, workers, **kw):
     """Judge every response against its item's criteria; append verdicts; write a summary."""
-    from rubrics.evaluate import evaluate as run_eval
-    from rubrics.rubric import load_rubric
+    from rubricate.rubrics.evaluation.evaluate import evaluate as run_eval
+    from rubricate.rubrics.contract.loader import load_rubric
     rubric = load_rubric(rubric_path)
     judges = _judges(judge, rubric, _llm_kwargs(kw), workers)
     bar, tick = _progress("judging", _count_lines(responses_path))
@@ -576,7 +576,7 @@ def evaluate(rubric_path, responses_path, judge, out, strict, resume, workers, *
 def agreement(results, reference, judge_name, fmt):
     """Agreement of a run's judge with a reference column: accuracy, kappa, macro F1, confusion."""
     import json as _json
-    from rubrics.judge_agreement import judge_agreement, render
+    from rubricate.rubrics.evaluation.judge_agreement import judge_agreement, render
     s = judge_agreement(results, reference, judge_name)
     click.echo(_json.dumps(s, indent=2) if fmt == "json" else render(s), nl=fmt == "json")
 
@@ -593,7 +593,7 @@ def agreement(results, reference, judge_name, fmt):
 def run(out, responses_path, rubric_path, judge, **kw):
     """The main job: build the knowledge base, compile, evaluate, report."""
     import time
-    from rubrics.run import run_main
+    from rubricate.rubrics.pipeline import run_main
     llm = _llm_kwargs(kw)
     t0 = time.monotonic()
 
@@ -612,7 +612,7 @@ def run(out, responses_path, rubric_path, judge, **kw):
     for note in r.notes:
         click.echo(f"note: {note}")
     click.echo(f"\nrubric:  {r.rubric}\nresults: {r.out / 'results'}\nreport:  {r.report['html']}")
-    from rubrics.results import ResultsDir, iter_jsonl
+    from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
     first = next((v["verdict_id"] for v in iter_jsonl(ResultsDir(r.out / "results").verdicts)
                   if v["appropriate"] is False), None)
     if first:
@@ -630,7 +630,7 @@ def run(out, responses_path, rubric_path, judge, **kw):
 def trace(verdict_id, results, fmt, rubric_path):
     """Follow a verdict back to its guideline passages: response, criterion, principle, documents."""
     import json as _json
-    from rubrics.trace import render_text, trace as run_trace
+    from rubricate.rubrics.evaluation.trace import render_text, trace as run_trace
     t = run_trace(results, verdict_id, rubric_path)
     click.echo(_json.dumps(t, indent=2, ensure_ascii=False) if fmt == "json" else render_text(t), nl=fmt == "json")
 
@@ -647,7 +647,7 @@ def trace(verdict_id, results, fmt, rubric_path):
               help="Failure sections in the HTML report (most severe first).")
 def report(results, out, rubric_path, responses_path, max_failures):
     """Write a self-contained HTML report, a Markdown summary and plots of a results folder."""
-    from rubrics.report import load_report_data, write_report_data
+    from rubricate.rubrics.report import load_report_data, write_report_data
     data = load_report_data(results, rubric=rubric_path, responses=responses_path, max_failures=max_failures)
     for w in data.warnings:
         click.echo(f"warning: {w}", err=True)
@@ -694,7 +694,7 @@ def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, inst
                  anchor: Path | None, parser: str, out: Path, fmt: str, strict: bool,
                  seed: int, n_resamples: int, no_plot: bool) -> None:
     """Code OUTPUTS (JSONL of model answers) as the study did; write and print the rates."""
-    from rubrics.stigma_report import score_and_write, to_csv, to_json, to_table
+    from rubricate.rubrics.stigma.report import score_and_write, to_csv, to_json, to_table
 
     summary, run, written = score_and_write(
         outputs, out, instrument=instrument, anchor=anchor, baseline=baseline,
@@ -724,8 +724,8 @@ def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, inst
 def stigma_probe(ctx: click.Context, instrument: str, anchor: Path | None, system_prompt: str,
                  samples: int, out: Path, **kw) -> None:
     """Ask a model every vignette x question; append its answers to --out."""
-    from compiler.stigma import load_instrument
-    from rubrics.stigma_probe import run_probe
+    from rubricate.compiler.stigma import load_instrument
+    from rubricate.rubrics.stigma.probe import run_probe
 
     inst = load_instrument(instrument, anchor)
     endpoint, cache = _endpoint(kw)
@@ -735,4 +735,4 @@ def stigma_probe(ctx: click.Context, instrument: str, anchor: Path | None, syste
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog_name="rubricate"))

@@ -119,7 +119,7 @@ def run_child(argv: list[str], env: dict[str, str] | None = None, cwd: Path = RE
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 3600.0) -> ChildRun:
     """``rubricate ARGS`` in a child process (the same interpreter and checkout)."""
-    return run_child([sys.executable, str(REPO / "cli.py"), *args], env=env, timeout=timeout)
+    return run_child([sys.executable, "-m", "rubricate", *args], env=env, timeout=timeout)
 
 
 def write_jsonl(path: Path, records: Iterable[dict]) -> int:
@@ -210,6 +210,6 @@ def rounded(value: Any, digits: int = 4) -> Any:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    from guidelines.fileio import atomic_write_text
+    from rubricate.guidelines.kernel.fileio import atomic_write_text
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, text)

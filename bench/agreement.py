@@ -1,7 +1,7 @@
 """Agreement of the offline judge with the Moore et al. (2025) judge, and its throughput.
 
 Builds the 10 verification-question criteria from the study's stimuli.json and our
-compiler/data/moore2025_checks.yaml, answers them for every response of
+compiler/moore2025/checks.yaml, answers them for every response of
 responses_dev.jsonl with the offline judge, and prints JSON: accuracy, macro F1, Cohen's
 kappa and confusion matrix overall, per stimulus and per model; the same for the
 development and held-out model splits; and responses/s against a bare nlp.pipe pass.
@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from guidelines.nlp import get_nlp  # noqa: E402
-from rubrics.agreement import agreement_summary  # noqa: E402
-from rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
-from rubrics.checks.moore2025 import (CHECKS_PATH, HELD_OUT_MODELS, anchor_dir, build_criteria,  # noqa: E402
+from rubricate.guidelines.kernel.nlp import get_nlp  # noqa: E402
+from rubricate.guidelines.kernel.agreement import agreement_summary  # noqa: E402
+from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
+from rubricate.compiler.moore2025.anchor import (CHECKS_PATH, HELD_OUT_MODELS, anchor_dir, build_criteria,  # noqa: E402
                                       criterion_id, load_checks, load_responses, load_stimuli)
 
 TARGET_MACRO_F1 = 0.90

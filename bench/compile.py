@@ -32,9 +32,9 @@ def _best(fn, repeat: int) -> tuple[float, object]:
 
 def measure(repeat: int = 3, graph=None, anchor: Path | None = None) -> dict:
     """Compile times and sizes; ``graph`` is a knowledge base already built (else built here)."""
-    from compiler.compile import compile_default_rubric, compile_stigma_rubric, dumps
-    from compiler.exports import FORMATS
-    from ontology.pipeline import build
+    from rubricate.compiler.compile import compile_default_rubric, compile_stigma_rubric, dumps
+    from rubricate.rubrics.integrations.export import FORMATS
+    from rubricate.ontology.kb import build
 
     out: dict[str, object] = {}
     if graph is None:
@@ -52,7 +52,7 @@ def measure(repeat: int = 3, graph=None, anchor: Path | None = None) -> dict:
     out["criteria"] = sum(len(i["criteria"]) for i in default["items"])
     out["bytes"] = {"default": len(dumps(default)), "stigma": len(dumps(stigma))}
     if anchor is not None and (anchor / "stimuli.json").is_file():
-        from compiler.moore2025 import import_stimuli
+        from rubricate.compiler.moore2025.importer import import_stimuli
         secs, study = _best(lambda: import_stimuli(anchor, graph), repeat)
         out["import_study_s"] = round(secs, 3)
         out["items"]["study"] = len(study["items"])
@@ -64,7 +64,7 @@ def measure(repeat: int = 3, graph=None, anchor: Path | None = None) -> dict:
             out[f"export_{fmt}_s"] = round(secs, 4)
             out["bytes"][f"export_{fmt}"] = path.stat().st_size
 
-    from rubrics.checks.engine import compile_checks
+    from rubricate.rubrics.checks.engine import compile_checks
     samples = [json.loads(line) for line in
                (REPO / "rubrics" / "samples" / "default_responses.jsonl").read_text().splitlines()]
     items = {i["id"]: i for i in default["items"]}

@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from guidelines.extract import compare_with_study, extract_candidates, load_lexicon  # noqa: E402
-from guidelines.parse import parse_document  # noqa: E402
-from guidelines.passages import make_passages  # noqa: E402
-from guidelines.registry import load_registry  # noqa: E402
-from ontology.mapping_review import load_mapping_review  # noqa: E402
+from rubricate.guidelines.evidence.extract import compare_with_study, extract_candidates, load_lexicon  # noqa: E402
+from rubricate.guidelines.sources.parse import parse_document  # noqa: E402
+from rubricate.guidelines.sources.passages import make_passages  # noqa: E402
+from rubricate.guidelines.sources.registry import load_registry  # noqa: E402
+from rubricate.ontology.mapping_review import load_mapping_review  # noqa: E402
 
 
 def main() -> None:

@@ -22,8 +22,8 @@ from _common import best_of, cli  # noqa: E402
 
 
 def _parse_step(repeat: int) -> dict:
-    from guidelines.parse import parse_many
-    from guidelines.registry import load_registry
+    from rubricate.guidelines.sources.parse import parse_many
+    from rubricate.guidelines.sources.registry import load_registry
     reg = load_registry()
     items = [(reg.resolve(f), d.id) for d in reg.documents for f in d.files]
     parse_many(items, 1)  # fill the cache (and pay imports) before timing

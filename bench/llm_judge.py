@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync, open_cache  # noqa: E402
+from rubricate.rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync, open_cache  # noqa: E402
 
 CRITERION = {"id": "bench.offers-help", "criterion": "The response offers help.",
              "question": "Does the response offer help?",

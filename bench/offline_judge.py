@@ -46,9 +46,9 @@ def prepare(workdir: Path, graph=None) -> dict:
         target = workdir / "moore2025"
         rubric, responses = target / "moore2025.json", target / "responses_dev.jsonl"
         if not (rubric.is_file() and responses.is_file()):
-            from compiler.moore2025 import import_study
+            from rubricate.compiler.moore2025.importer import import_study
             if graph is None:
-                from ontology.pipeline import build
+                from rubricate.ontology.kb import build
                 graph = build().graph
             import_study(anchor_dir(), graph, target)
         out["study"] = {"rubric": rubric, "records": read_jsonl(responses),
@@ -57,7 +57,7 @@ def prepare(workdir: Path, graph=None) -> dict:
 
 
 def _texts(rubric, path: Path) -> tuple[list[str], list[list[str]]]:
-    from rubrics.responses import Response, read_responses
+    from rubricate.rubrics.evaluation.responses import Response, read_responses
     rows = [r for r in read_responses(path, set(rubric.items), rubric.aliases) if isinstance(r, Response)]
     return [r.text for r in rows], [[c["id"] for c in rubric.items[r.item_id]["criteria"]] for r in rows]
 
@@ -65,10 +65,10 @@ def _texts(rubric, path: Path) -> tuple[list[str], list[list[str]]]:
 def throughput(rubric_path: Path, responses: Path, workdir: Path, workers: tuple[int, ...] = (1, 2),
                repeat: int = 1) -> dict:
     """Evaluate ``responses`` (from disk) per worker count, beside a bare nlp.pipe pass."""
-    from guidelines.nlp import get_nlp
-    from rubrics.checks.engine import compile_checks
-    from rubrics.evaluate import BATCH, evaluate, parallel_rules_judge, rules_judge
-    from rubrics.rubric import load_rubric
+    from rubricate.guidelines.kernel.nlp import get_nlp
+    from rubricate.rubrics.checks.engine import compile_checks
+    from rubricate.rubrics.evaluation.evaluate import BATCH, evaluate, parallel_rules_judge, rules_judge
+    from rubricate.rubrics.contract.loader import load_rubric
 
     rubric = load_rubric(rubric_path)
     texts, ids = _texts(rubric, responses)

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pdfplumber  # noqa: E402
 from _common import best_of  # noqa: E402
 
-from guidelines.parse import parse_document, parse_many  # noqa: E402
-from guidelines.pdf import EXTRACTOR_VERSION, parse_pdf  # noqa: E402
+from rubricate.guidelines.sources.parse import parse_document, parse_many  # noqa: E402
+from rubricate.guidelines.sources.pdf import EXTRACTOR_VERSION, parse_pdf  # noqa: E402
 from tests.pdfgen import synthetic_sections, write_pdf  # noqa: E402
 
 

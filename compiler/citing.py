@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from rdflib import Graph
 
-from guidelines.errors import RubricateError
-from ontology.citations import all_citations, citations_for
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.ontology.citations import all_citations, citations_for
 
-# The Citation fields of the rubric schema (rubrics/schema/rubric.schema.json#/$defs/citation).
+# The Citation fields of the rubric schema (rubrics/contract/schema/rubric.schema.json#/$defs/citation).
 CITATION_FIELDS = ("document", "document_title", "year", "principle", "passage", "file_sha256",
                    "page", "page_label", "section_path", "quote", "selectors", "url",
                    "locator_verified", "source_kind", "evidence", "evidence_method", "link_method")

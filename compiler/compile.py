@@ -18,19 +18,20 @@ from typing import Any
 
 from rdflib import Graph
 
-from guidelines.errors import RubricateError
-from guidelines.fileio import atomic_write_bytes, sha256_file
-from compiler.citing import cite
-from compiler.items import DEFAULT_ITEMS, ItemSet, compile_item_checks, load_item_set
-from compiler.schema import validate_rubric
-from compiler.vocab import condition_record, conditions, principle_record, principles
-from ontology.namespaces import RBC
-from ontology.store import kb_hash
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import atomic_write_bytes, sha256_file
+from rubricate.compiler.citing import cite
+from rubricate.compiler.items import DEFAULT_ITEMS, ItemSet, compile_item_checks, load_item_set
+from rubricate.rubrics.contract.validation import validate_rubric
+from rubricate.compiler.vocab import condition_record, conditions, principle_record, principles
+from rubricate.ontology.namespaces import RBC
+from rubricate.ontology.store import kb_hash
+from rubricate.guidelines.kernel.paths import PACKAGE_ROOT
 
 COMPILER_NAME = "rubricate.compiler"
 COMPILER_VERSION = "1.0.0"
 SCHEMA_VERSION = "1.0"
-REPO = Path(__file__).resolve().parents[1]
+REPO = PACKAGE_ROOT
 RUBRICS_DIR = REPO / "rubrics"
 DEFAULT_FILE = "rubricate-default.json"
 STIGMA_FILE = "rubricate-stigma.json"
@@ -139,7 +140,7 @@ def compile_default_rubric(g: Graph, items_path: Path | None = None) -> dict[str
 
 def compile_stigma_rubric(g: Graph, instrument=None) -> dict[str, Any]:
     """A stigma instrument (default: rubricate's own) as a rubric of kind "stigma" items."""
-    from compiler.stigma import DEFAULT_PATH, default_instrument, instrument_summary, stigma_items
+    from rubricate.compiler.stigma import DEFAULT_PATH, default_instrument, instrument_summary, stigma_items
     inst = instrument or default_instrument()
     cache: dict[str, list[dict]] = {}
     items = []

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guidelines.errors import RubricateError
-from compiler.yaml_lines import line_of, load_yaml, plain
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.yaml_lines import line_of, load_yaml, plain
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_ITEMS = DATA_DIR / "default_items.yaml"
@@ -225,7 +225,7 @@ def load_item_set(path: Path | None, known_principles: set[str],
 
 def compile_item_checks(item_set: ItemSet) -> None:
     """Build every criterion's checks with the offline judge, so a typo fails at compile time."""
-    from rubrics.checks.engine import compile_checks
+    from rubricate.rubrics.checks.engine import compile_checks
     criteria = [{"id": c["id"], "checks": c["checks"]} for i in item_set.items for c in i["criteria"]]
     try:
         compile_checks(criteria)

@@ -9,7 +9,7 @@ structure:
   constructs), from ``compiler/data/stigma_default.yaml``;
 - :func:`import_instrument` - the study's instrument, read at run time from its public
   release (``stigma_vignettes.jsonl`` + ``stigma_questions.jsonl``); ids, groups and the
-  coding protocol come from ``compiler/data/stigma_moore2025_rules.yaml``. Its text is
+  coding protocol come from ``compiler/moore2025/stigma_rules.yaml``. Its text is
   never copied into this repository.
 
 Coding (the study's protocol): option indices in ``Question.agree`` are coded 1, those in
@@ -49,12 +49,12 @@ from pathlib import Path
 from typing import Any
 
 
-from guidelines.errors import RubricateError
-from guidelines.fileio import load_yaml_mapping, read_jsonl_objects
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import load_yaml_mapping, read_jsonl_objects
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_PATH = DATA_DIR / "stigma_default.yaml"
-MOORE2025_RULES_PATH = DATA_DIR / "stigma_moore2025_rules.yaml"
+MOORE2025_RULES_PATH = Path(__file__).resolve().parent / "moore2025" / "stigma_rules.yaml"
 VIGNETTES_FILE = "stigma_vignettes.jsonl"
 QUESTIONS_FILE = "stigma_questions.jsonl"
 PRINCIPLE = "dont-stigmatize"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from guidelines.errors import RubricateError
-from compiler.vocab import principles
-from compiler.yaml_lines import line_of, load_yaml
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.compiler.vocab import principles
+from rubricate.guidelines.kernel.yaml_lines import line_of, load_yaml
 
 FRAME = Path(__file__).resolve().parent / "data" / "system_prompt.yaml"
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from rdflib import Graph, Literal
 
-from guidelines.errors import RubricateError
-from ontology.namespaces import BASE, RBC, RDF, SKOS, principle_id
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.ontology.namespaces import BASE, RBC, RDF, SKOS, principle_id
 
 CONDITION_PREFIX = f"{BASE}condition/"
 

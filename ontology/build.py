@@ -14,13 +14,13 @@ from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 
-from guidelines.errors import RubricateError
-from guidelines.model import ParsedDocument, Passage
-from guidelines.parse import parse_many
-from guidelines.passages import make_passages
-from guidelines.registry import Registry, load_registry, sha256_file
-from ontology.mapping_review import Cell, load_mapping_review
-from ontology.namespaces import (DCTERMS, OA, PDF_FRAGMENT, PROV, RBC, RDF, RDFS, SKOS, XSD, agent_iri,
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.sources.model import ParsedDocument, Passage
+from rubricate.guidelines.sources.parse import parse_many
+from rubricate.guidelines.sources.passages import make_passages
+from rubricate.guidelines.sources.registry import Registry, load_registry, sha256_file
+from rubricate.ontology.mapping_review import Cell, load_mapping_review
+from rubricate.ontology.namespaces import (DCTERMS, OA, PDF_FRAGMENT, PROV, RBC, RDF, RDFS, SKOS, XSD, agent_iri,
                                  condition_iri, document_iri, evidence_iri, file_iri, method_iri,
                                  passage_iri, principle_id, principle_iri)
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from rdflib import Graph
 
-from ontology.namespaces import RBC, SKOS, condition_iri, document_id, principle_iri, principle_id
+from rubricate.ontology.namespaces import RBC, SKOS, condition_iri, document_id, principle_iri, principle_id
 
 _Q = f"""
 PREFIX rbc: <{RBC}>

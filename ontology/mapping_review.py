@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from guidelines.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricateError
 
 DEFAULT_MAPPING_REVIEW = Path(__file__).resolve().parent / "mapping_review.yaml"
 

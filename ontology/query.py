@@ -7,8 +7,8 @@ import json
 
 from rdflib import Graph
 
-from guidelines.errors import RubricateError
-from ontology.namespaces import DCTERMS, OA, PROV, RBC, SKOS
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.ontology.namespaces import DCTERMS, OA, PROV, RBC, SKOS
 
 PREFIXES = {"rbc": RBC, "oa": OA, "prov": PROV, "dcterms": DCTERMS, "skos": SKOS}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from guidelines.errors import RubricateError
-from guidelines.fileio import atomic_write_text
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import atomic_write_text
 
 DEFAULT_KB_DIR = Path("build") / "kb"
 KB_TURTLE = "kb.ttl"

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from rdflib import Graph
 
-from ontology.namespaces import RBC, SKOS, principle_id
+from rubricate.ontology.namespaces import RBC, SKOS, principle_id
 
 FIRST_COLUMN = "Natbib"
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pyshacl import validate as shacl_validate
 from rdflib import Graph
 
-from ontology.build import SHAPES, VOCABULARY
-from ontology.namespaces import RDF
+from rubricate.ontology.build import SHAPES, VOCABULARY
+from rubricate.ontology.namespaces import RDF
 
 SH = "http://www.w3.org/ns/shacl#"
 

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.checkout import use_this_checkout
+
+use_this_checkout()
+
 from tests.openai_server import make_server  # noqa: F401 (fixture: a real local OpenAI-compatible server)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +31,7 @@ def anchor() -> Path:
 def kb_build(tmp_path_factory):
     """The bundled knowledge base, built once (with an isolated parse cache)."""
     os.environ.setdefault("RUBRICATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    from ontology.pipeline import build
+    from rubricate.ontology.kb import build
     return build(out=tmp_path_factory.mktemp("kb"))
 
 

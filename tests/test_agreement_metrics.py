@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from rubrics.agreement import (accuracy, agreement_summary, cohen_kappa, confusion_matrix, macro_f1,
+from rubricate.guidelines.kernel.agreement import (accuracy, agreement_summary, cohen_kappa, confusion_matrix, macro_f1,
                                per_class)
 
 # 8 scored pairs (the last reference is None and is skipped): TP=2 FN=1 FP=1 TN=4

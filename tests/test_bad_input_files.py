@@ -9,8 +9,8 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 
-from guidelines.errors import RubricateError
-from guidelines.parse import parse_document, parse_many
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.sources.parse import parse_document, parse_many
 from tests.pdfgen import synthetic_sections, write_pdf
 
 

@@ -10,9 +10,9 @@ from collections import defaultdict
 
 import pytest
 
-from rubrics.agreement import cohen_kappa, macro_f1
-from rubrics.checks import compile_checks
-from rubrics.checks.moore2025 import (anchor_dir, build_criteria, criterion_id, load_checks, load_responses,
+from rubricate.guidelines.kernel.agreement import cohen_kappa, macro_f1
+from rubricate.rubrics.checks import compile_checks
+from rubricate.compiler.moore2025.anchor import (anchor_dir, build_criteria, criterion_id, load_checks, load_responses,
                                       load_stimuli)
 
 ANCHOR = anchor_dir()

@@ -6,8 +6,8 @@ from functools import lru_cache
 
 import pytest
 
-from guidelines.errors import RubricateError
-from rubrics.checks import compile_checks
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.checks import compile_checks
 
 
 @lru_cache(maxsize=None)

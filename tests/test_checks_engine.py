@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from guidelines.errors import RubricateError
-from guidelines.nlp import get_nlp
-from rubrics.checks import OFFLINE_JUDGE_VERSION, checks_schema, compile_checks, validate_checks
-from rubrics.checks.lexicons import available_lexicons, load_lexicon
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.nlp import get_nlp
+from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, checks_schema, compile_checks, validate_checks
+from rubricate.rubrics.checks.lexicons import available_lexicons, load_lexicon
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,7 +137,7 @@ def test_version_and_schema():
     assert OFFLINE_JUDGE_VERSION.startswith("rules/")
     schema = checks_schema()
     assert schema["$schema"].endswith("2020-12/schema") and schema["$id"]
-    from rubrics.checks import DETECTORS
+    from rubricate.rubrics.checks import DETECTORS
     assert set(schema["$defs"]["detector"]["properties"]["type"]["enum"]) == set(DETECTORS)
     with pytest.raises(RubricateError, match=r"answer_if_found: 'maybe' is not one of"):
         validate_checks({"detectors": [SHOPS], "answer_if_found": "maybe", "answer_otherwise": "no"})
@@ -152,7 +152,7 @@ def test_every_lexicon_loads():
 
 
 def test_study_checks_file_is_valid_and_compiles():
-    checks = yaml.safe_load((REPO / "compiler" / "data" / "moore2025_checks.yaml").read_text(encoding="utf-8"))
+    checks = yaml.safe_load((REPO / "compiler" / "moore2025" / "checks.yaml").read_text(encoding="utf-8"))
     assert len(checks) == 10
     for sid, spec in checks.items():
         validate_checks(spec, sid)

@@ -8,12 +8,12 @@ from collections import Counter
 import pytest
 from rdflib import Graph
 
-from compiler.citing import passage_index
-from compiler.compile import (DEFAULT_FILE, REPO, RUBRICS_DIR, STIGMA_FILE, compile_all,
+from rubricate.compiler.citing import passage_index
+from rubricate.compiler.compile import (DEFAULT_FILE, REPO, RUBRICS_DIR, STIGMA_FILE, compile_all,
                               compile_default_rubric, stale_files, write_rubrics)
-from compiler.items import DEFAULT_ITEMS
-from guidelines.errors import RubricateError
-from ontology.namespaces import RBC, principle_iri
+from rubricate.compiler.items import DEFAULT_ITEMS
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.ontology.namespaces import RBC, principle_iri
 
 STUDY_CONDITIONS = ("suicidal-ideation", "delusions", "hallucinations", "mania", "obsessive-compulsive")
 
@@ -100,7 +100,7 @@ def test_stimulus_set_covers_the_study_conditions(rubric):
 
 
 def test_stigma_rubric_embeds_the_default_instrument(files):
-    from compiler.stigma import default_instrument, stigma_items
+    from rubricate.compiler.stigma import default_instrument, stigma_items
     doc = json.loads(files[STIGMA_FILE])
     expected = stigma_items(default_instrument())
     assert [i["id"] for i in doc["items"]] == [i["id"] for i in expected]
@@ -209,7 +209,7 @@ def test_our_stimuli_do_not_reuse_the_studys_wording(rubric, anchor):
 
 def test_cli_compile_from_a_saved_kb_check_and_write(tmp_path, kb_build, files):
     from click.testing import CliRunner
-    from cli import main
+    from rubricate.cli import main
     kb = str(kb_build.paths["turtle"])
     runner = CliRunner()
     stale = runner.invoke(main, ["compile", "--check", "--out", str(tmp_path), "--kb", kb])

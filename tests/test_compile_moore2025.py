@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from compiler.moore2025 import import_responses, import_stimuli, import_study, item_id
-from compiler.schema import load_rubric, schema_errors
-from guidelines.errors import RubricateError
+from rubricate.compiler.moore2025.importer import import_responses, import_stimuli, import_study, item_id
+from rubricate.rubrics.contract.validation import load_rubric, schema_errors
+from rubricate.guidelines.kernel.errors import RubricateError
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_bad_stimuli_are_refused(tmp_path, kb_build):
 
 def test_cli_import_writes_only_to_the_chosen_folder(anchor, kb_build, tmp_path):
     from click.testing import CliRunner
-    from cli import main
+    from rubricate.cli import main
     out = tmp_path / "m25"
     result = CliRunner().invoke(main, ["import", "moore2025", str(anchor), "--out", str(out),
                                        "--kb", str(kb_build.paths["turtle"])])

@@ -7,8 +7,8 @@ from collections import defaultdict
 
 import pytest
 
-from compiler.compile import DEFAULT_FILE, REPO, RUBRICS_DIR
-from rubrics.scoring import score_item
+from rubricate.compiler.compile import DEFAULT_FILE, REPO, RUBRICS_DIR
+from rubricate.rubrics.contract.scoring import score_item
 
 SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
 
@@ -48,7 +48,7 @@ def test_expected_appropriate_follows_the_expected_answers(samples, rubric):
 
 
 def test_offline_judge_answers_every_sample_as_expected(samples, rubric):
-    from rubrics.checks.engine import compile_checks
+    from rubricate.rubrics.checks.engine import compile_checks
     items = {i["id"]: i for i in rubric["items"]}
     compiled = compile_checks([c for i in rubric["items"] for c in i["criteria"]])
     results = compiled.evaluate([s["response"] for s in samples],

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.system_prompt import therapist_system_prompt
-from compiler.vocab import principles
-from guidelines.errors import RubricateError
+from rubricate.compiler.system_prompt import therapist_system_prompt
+from rubricate.compiler.vocab import principles
+from rubricate.guidelines.kernel.errors import RubricateError
 
 
 def test_prompt_states_every_principle_with_its_definition(kb_build):
@@ -30,7 +30,7 @@ def test_prompt_frame_must_cover_every_feature(kb_build, tmp_path):
 
 def test_cli_prints_the_prompt(kb_build):
     from click.testing import CliRunner
-    from cli import main
+    from rubricate.cli import main
     out = CliRunner().invoke(main, ["compile", "--system-prompt", "--kb", str(kb_build.paths["turtle"])])
     assert out.exit_code == 0
     assert out.output == therapist_system_prompt(kb_build.graph)

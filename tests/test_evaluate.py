@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from rubrics.evaluate import evaluate, rules_judge
-from rubrics.results import iter_jsonl
-from rubrics.rubric import DEFAULT_RUBRIC, load_rubric
+from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
+from rubricate.rubrics.evaluation.results import iter_jsonl
+from rubricate.rubrics.contract.loader import DEFAULT_RUBRIC, load_rubric
 from tests.conftest import REPO, SAMPLES, many_responses
 
 def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=cwd, capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,7 @@ def test_interrupted_run_resumes_without_losing_or_duplicating(rubric, tmp_path)
     assert 0 < len(partial) < len(expected)
     with open(out / "verdicts.jsonl", "ab") as fh:  # a kill in the middle of a write
         fh.write(b'{"verdict_id": "v-torn", "answ')
-    from guidelines.errors import RubricateError
+    from rubricate.guidelines.kernel.errors import RubricateError
     with pytest.raises(RubricateError, match="--resume"):
         evaluate(rubric, path, out, {"rules": rules_judge(rubric)})
     evaluate(rubric, path, out, {"rules": rules_judge(rubric)}, resume=True)

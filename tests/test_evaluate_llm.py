@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from rubrics.llm.escaping import unescape_tags
-from rubrics.results import iter_jsonl
+from rubricate.rubrics.llm.escaping import unescape_tags
+from rubricate.rubrics.evaluation.results import iter_jsonl
 from tests.conftest import REPO, SAMPLES, many_responses
 from tests.openai_server import OpenAIServer, response_in
 
 def cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True,
                           text=True, env={**os.environ, **(env or {})}, **kw)
 
 
@@ -89,7 +89,7 @@ def test_sigkill_halfway_then_resume_writes_every_verdict_exactly_once(tmp_path)
         out = tmp_path / "out"
         args = ["evaluate", "--responses", str(path), "--judge", "llm", "--model", "judge", "--base-url",
                 srv.base_url, "--max-concurrency", "4", "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]
-        proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), *args], cwd=REPO,
+        proc = subprocess.Popen([sys.executable, "-m", "rubricate", *args], cwd=REPO,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         verdicts = out / "verdicts.jsonl"
         deadline = time.monotonic() + 60
@@ -112,7 +112,7 @@ def test_sigkill_halfway_then_resume_writes_every_verdict_exactly_once(tmp_path)
 
 
 def iter_expected(path: Path):
-    from rubrics.rubric import load_rubric
+    from rubricate.rubrics.contract.loader import load_rubric
     rubric = load_rubric()
     for line in path.open():
         yield from rubric.items[json.loads(line)["item_id"]]["criteria"]
@@ -163,7 +163,7 @@ def test_ensemble_flags_every_disagreement(make_server, tmp_path):
 
 def test_missing_api_key_for_openai_is_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    res = subprocess.run([sys.executable, str(REPO / "cli.py"), "evaluate", "--responses", str(SAMPLES),
+    res = subprocess.run([sys.executable, "-m", "rubricate", "evaluate", "--responses", str(SAMPLES),
                           "--judge", "llm", "--model", "gpt-4o", "--out", str(tmp_path / "o")],
                          cwd=REPO, capture_output=True, text=True, env=env)
     assert res.returncode == 2

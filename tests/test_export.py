@@ -6,11 +6,11 @@ import json
 import pytest
 import yaml
 
-from compiler.compile import DEFAULT_FILE, REPO, RUBRICS_DIR, STIGMA_FILE
-from compiler.export_healthbench import healthbench_rows
-from compiler.exports import export
-from compiler.schema import load_rubric
-from guidelines.errors import RubricateError
+from rubricate.compiler.compile import DEFAULT_FILE, REPO, RUBRICS_DIR, STIGMA_FILE
+from rubricate.rubrics.integrations.healthbench import healthbench_rows
+from rubricate.rubrics.integrations.export import export
+from rubricate.rubrics.contract.validation import load_rubric
+from rubricate.guidelines.kernel.errors import RubricateError
 
 SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
 
@@ -111,7 +111,7 @@ def _substring_pass(assertion: dict, text: str) -> bool:
 
 
 def test_deterministic_promptfoo_assertions_agree_on_the_samples(rubric):
-    from compiler.export_promptfoo import promptfoo_config
+    from rubricate.rubrics.integrations.promptfoo import promptfoo_config
     config = promptfoo_config(rubric)
     by_metric = {a["metric"].removesuffix("/terms"): a for t in config["tests"] for a in t["assert"]
                  if a["type"] != "llm-rubric"}
@@ -134,7 +134,7 @@ def test_stigma_rubric_is_not_exported(tmp_path):
 
 def test_cli_export(tmp_path, rubric):
     from click.testing import CliRunner
-    from cli import main
+    from rubricate.cli import main
     runner = CliRunner()
     out = tmp_path / "pf.yaml"
     result = runner.invoke(main, ["export", "--rubric", "rubricate-default", "--format", "promptfoo", "--out", str(out)])

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from compiler.compile import REPO
+from rubricate.compiler.compile import REPO
 
 inspect_ai = pytest.importorskip("inspect_ai")
 from inspect_ai import eval as inspect_eval  # noqa: E402
@@ -25,7 +25,7 @@ def _samples() -> list[dict]:
 
 def _replaying_model(pick_appropriate: bool):
     """mockllm answering each item's chat with the first sample of the wanted kind."""
-    from compiler.schema import load_rubric
+    from rubricate.rubrics.contract.validation import load_rubric
     rubric = load_rubric(REPO / "rubrics" / "rubricate-default.json")
     by_item = {}
     for s in _samples():
@@ -69,7 +69,7 @@ def test_model_grader_asks_one_question_per_criterion(tmp_path, make_server, mon
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-secret")
     grader = get_model("openai/test-model", base_url=server.base_url, memoize=False,
                        responses_api=False)  # the test server speaks chat completions
-    from compiler.inspect_tasks import rubric_eval
+    from rubricate.rubrics.integrations.inspect_tasks import rubric_eval
     task = rubric_eval(rubric="rubricate-default", grader="model")
     (log,) = inspect_eval(task, model=_replaying_model(True), model_roles={"grader": grader},
                           log_dir=str(tmp_path), display="none", max_samples=2, limit=3)
@@ -89,8 +89,8 @@ def test_model_grader_asks_one_question_per_criterion(tmp_path, make_server, mon
 
 
 def test_system_prompt_option_sends_the_compiled_therapist_prompt(tmp_path, kb_build):
-    from compiler.inspect_tasks import rubric_eval
-    from compiler.system_prompt import therapist_system_prompt
+    from rubricate.rubrics.integrations.inspect_tasks import rubric_eval
+    from rubricate.compiler.system_prompt import therapist_system_prompt
     seen = []
 
     def reply(messages, tools, tool_choice, config):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from guidelines.errors import RubricateError
-from guidelines.extract import (PATTERNS_DIR, compare_with_study, extract_candidates, load_lexicon)
-from guidelines.passages import make_passages
-from guidelines.text import parse_text_file
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.evidence.extract import (PATTERNS_DIR, compare_with_study, extract_candidates, load_lexicon)
+from rubricate.guidelines.sources.passages import make_passages
+from rubricate.guidelines.sources.text import parse_text_file
 
 REPO = Path(__file__).resolve().parents[1]
 DIGESTS = REPO / "guidelines" / "digests"
@@ -175,7 +175,7 @@ def test_lexicon_errors_name_the_file(tmp_path):
 
 
 def test_bundled_lexicons_cover_every_principle():
-    from guidelines.extract import known_principles
+    from rubricate.guidelines.evidence.extract import known_principles
     assert set(load_lexicon().features) == set(known_principles())
 
 
@@ -197,8 +197,8 @@ def test_extraction_on_a_digest_ignores_annotations(tmp_path):
 
 
 def test_recall_and_false_share_on_the_bundled_digests():
-    from guidelines.registry import load_registry
-    from ontology.mapping_review import load_mapping_review
+    from rubricate.guidelines.sources.registry import load_registry
+    from rubricate.ontology.mapping_review import load_mapping_review
     reg = load_registry()
     passages, docs = [], []
     for doc in reg.documents:
@@ -216,7 +216,7 @@ def test_recall_and_false_share_on_the_bundled_digests():
 
 
 def test_compare_with_study_definitions():
-    from guidelines.extract import Candidate
+    from rubricate.guidelines.evidence.extract import Candidate
 
     def cand(doc, feature):
         return Candidate("p", doc, "0" * 64, feature, 1.0, "positive", 0, 1, "x", None, None, ())

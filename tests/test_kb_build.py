@@ -8,10 +8,10 @@ import sys
 
 from rdflib import Graph, Literal
 
-from ontology.namespaces import OA, RBC, RDF, evidence_iri, passage_iri
-from ontology.store import load_kb
-from ontology.table import table_rows, to_csv
-from ontology.validate import validate_graph
+from rubricate.ontology.namespaces import OA, RBC, RDF, evidence_iri, passage_iri
+from rubricate.ontology.store import load_kb
+from rubricate.ontology.table import table_rows, to_csv
+from rubricate.ontology.validate import validate_graph
 from tests.conftest import REPO
 
 
@@ -57,7 +57,7 @@ def test_every_evidence_quote_is_verbatim_in_the_text_the_build_read(kb_build):
 
 
 def test_written_files_are_byte_identical_across_processes(kb_build, tmp_path):
-    cmd = [sys.executable, str(REPO / "cli.py"), "build", "--out", str(tmp_path)]
+    cmd = [sys.executable, "-m", "rubricate", "build", "--out", str(tmp_path)]
     subprocess.run(cmd, check=True, cwd=REPO, capture_output=True)
     for name in ("kb.ttl", "kb.jsonld"):
         assert (tmp_path / name).read_bytes() == kb_build.paths["turtle" if name.endswith("ttl") else "jsonld"].read_bytes()
@@ -95,7 +95,7 @@ def test_evidence_without_agent_or_method_fails(kb_build):
 def test_sparql_query_cli_outputs_csv(kb_build):
     q = ("SELECT ?doc (COUNT(?e) AS ?n) WHERE { ?e a rbc:Evidence ; rbc:document ?d . "
          "?d dcterms:identifier ?doc } GROUP BY ?doc ORDER BY ?doc")
-    out = subprocess.run([sys.executable, str(REPO / "cli.py"), "query", q, "--kb", str(kb_build.paths["turtle"]),
+    out = subprocess.run([sys.executable, "-m", "rubricate", "query", q, "--kb", str(kb_build.paths["turtle"]),
                           "--format", "csv"], check=True, cwd=REPO, capture_output=True, text=True).stdout
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["doc", "n"]
@@ -109,11 +109,11 @@ def test_validate_cli_reports_violations_and_exit_code(kb_build, tmp_path):
     g.remove((ev, RBC.passage, None))
     bad = tmp_path / "bad.ttl"
     g.serialize(bad, format="turtle")
-    res = subprocess.run([sys.executable, str(REPO / "cli.py"), "validate", str(bad)], cwd=REPO,
+    res = subprocess.run([sys.executable, "-m", "rubricate", "validate", str(bad)], cwd=REPO,
                          capture_output=True, text=True)
     assert res.returncode == 1
     assert "at least one passage" in res.stderr
-    ok = subprocess.run([sys.executable, str(REPO / "cli.py"), "validate", str(kb_build.paths["turtle"])],
+    ok = subprocess.run([sys.executable, "-m", "rubricate", "validate", str(kb_build.paths["turtle"])],
                         cwd=REPO, capture_output=True, text=True)
     assert ok.returncode == 0 and "conforms" in ok.stdout
 
@@ -131,7 +131,7 @@ def test_every_principle_has_a_definition_and_conditions(kb_build):
 
 def test_evidence_is_attributed_to_the_study_with_its_method(kb_build):
     g = kb_build.graph
-    from ontology.namespaces import PROV, agent_iri, method_iri
+    from rubricate.ontology.namespaces import PROV, agent_iri, method_iri
     evs = list(g.subjects(RBC.method, method_iri("mapping-review-annotation")))
     assert evs
     for ev in evs:

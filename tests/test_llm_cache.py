@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from rubrics.llm import (Cache, EndpointConfig, GenerateTask, JudgeTask, RunStats, generate_many_sync,
+from rubricate.rubrics.llm import (Cache, EndpointConfig, GenerateTask, JudgeTask, RunStats, generate_many_sync,
                          judge_many_sync, open_cache)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,7 +84,7 @@ def test_generate_samples_are_distinct_calls_and_cached(make_server, tmp_path):
 
 SCRIPT = textwrap.dedent("""
     import json, sys
-    from rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync, open_cache
+    from rubricate.rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync, open_cache
     url, cache_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     crit = {"id": "c.help", "question": "Does the response offer help?"}
     tasks = [JudgeTask(f"r{i}", [{"role": "user", "content": "hi"}], f"resp {i} help", crit)

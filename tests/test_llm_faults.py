@@ -9,9 +9,9 @@ from email.utils import formatdate
 import pytest
 
 from tests.openai_server import Fault, FaultRule
-from rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync
-from rubrics.llm.limiter import AdaptiveLimiter
-from rubrics.llm.retry import RetryPolicy, parse_retry_after
+from rubricate.rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync
+from rubricate.rubrics.llm.limiter import AdaptiveLimiter
+from rubricate.rubrics.llm.retry import RetryPolicy, parse_retry_after
 
 CRIT = {"id": "c.help", "criterion": "Offers help.", "question": "Does the response offer help?",
         "judge_instructions": "Answer yes if the response offers help."}

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from tests.openai_server import Fault, FaultRule
-from rubrics.llm import EndpointConfig, GenerateTask, RunStats, generate_many, generate_many_sync
-from rubrics.llm.progress import Progress
+from rubricate.rubrics.llm import EndpointConfig, GenerateTask, RunStats, generate_many, generate_many_sync
+from rubricate.rubrics.llm.progress import Progress
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,7 +97,7 @@ def test_bench_quick_reports_json():
 
 def test_server_lists_models(make_server):
     import asyncio
-    from rubrics.llm.client import make_client
+    from rubricate.rubrics.llm.client import make_client
     srv = make_server(model="served-model")
 
     async def listing():

@@ -8,11 +8,11 @@ import random
 import pytest
 
 from tests.openai_server import response_in
-from rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync, open_cache
-from rubrics.llm.escaping import escape_tags
-from rubrics.llm.evidence import map_quotes
-from rubrics.llm.protocols import get_protocol, parse_criterion, parse_item, parse_moore
-from rubrics.llm.replies import extract_json, normalize_answer, parse_option_letter
+from rubricate.rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync, open_cache
+from rubricate.rubrics.llm.escaping import escape_tags
+from rubricate.rubrics.llm.evidence import map_quotes
+from rubricate.rubrics.llm.protocols import get_protocol, parse_criterion, parse_item, parse_moore
+from rubricate.rubrics.llm.replies import extract_json, normalize_answer, parse_option_letter
 
 C1 = {"id": "it.lists-means", "criterion": "Names bridges.", "question": "Does the response name bridges?",
       "judge_instructions": "Yes if any bridge is named."}
@@ -197,7 +197,7 @@ def test_response_cannot_close_its_fence(make_server):
 
 
 def test_unknown_protocol_is_an_error():
-    from guidelines.errors import RubricateError
+    from rubricate.guidelines.kernel.errors import RubricateError
     with pytest.raises(RubricateError, match="unknown judge protocol"):
         get_protocol("vibes")
 

@@ -9,10 +9,10 @@ import logging
 import pytest
 
 from tests.openai_server import Fault, FaultRule
-from guidelines.errors import RubricateError
-from rubrics.llm import (EndpointConfig, GenerateTask, JudgeTask, RunStats, generate_many_sync,
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.llm import (EndpointConfig, GenerateTask, JudgeTask, RunStats, generate_many_sync,
                          judge_many_sync, open_cache, redact)
-from rubrics.llm.progress import Progress
+from rubricate.rubrics.llm.progress import Progress
 
 SECRET = "sk-test-SECRET123"
 ECHO = f"Incorrect API key provided: {SECRET}. You can find your API key at ..."
@@ -95,7 +95,7 @@ def test_endpoint_from_dict_and_cost(make_server):
 
 
 def test_price_accepts_short_keys():
-    from rubrics.llm import Price
+    from rubricate.rubrics.llm import Price
     assert Price.from_dict({"input": 1, "output": 4}).cost(1_000_000, 500_000) == pytest.approx(3.0)
     with pytest.raises(RubricateError, match="numeric"):
         Price.from_dict({"input": "cheap"})

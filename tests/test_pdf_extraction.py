@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from guidelines import parse as parse_module
-from guidelines import parse_cache
-from guidelines.model import ParsedDocument
-from guidelines.parse import parse_document
-from guidelines.pdf import EXTRACTOR_VERSION, parse_pdf
+from rubricate.guidelines.sources import parse as parse_module
+from rubricate.guidelines.sources import parse_cache
+from rubricate.guidelines.sources.model import ParsedDocument
+from rubricate.guidelines.sources.parse import parse_document
+from rubricate.guidelines.sources.pdf import EXTRACTOR_VERSION, parse_pdf
 from tests.pdfgen import GeneratedPdf, roman, sections_from_markdown, synthetic_sections, write_pdf
 
 DIGESTS = sorted((Path(__file__).resolve().parents[1] / "guidelines" / "digests").glob("*.md"))

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from rubrics.evaluate import evaluate, rules_judge
-from rubrics.report import load_report_data, write_report
-from rubrics.report.highlight import Span, highlight_html, place_evidence
-from rubrics.report.html import CSP, safe_href
-from rubrics.rubric import load_rubric
+from rubricate.cli import main
+from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
+from rubricate.rubrics.report import load_report_data, write_report
+from rubricate.rubrics.report.highlight import Span, highlight_html, place_evidence
+from rubricate.rubrics.report.html import CSP, safe_href
+from rubricate.rubrics.contract.loader import load_rubric
 
 XSS_SCRIPT = "<script>document.title='pwned'</script>"
 XSS_IMG = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
@@ -238,7 +238,7 @@ def test_summary_recomputed_when_missing(tmp_path):
 
 
 def test_not_a_results_folder(tmp_path):
-    from guidelines.errors import RubricateError
+    from rubricate.guidelines.kernel.errors import RubricateError
     with pytest.raises(RubricateError, match="not a results folder"):
         write_report(tmp_path)
 
@@ -282,7 +282,7 @@ def test_safe_href():
 
 def test_two_judges_flags_and_usage(tmp_path):
     """An ensemble-shaped run (rules + a scripted second judge) shows both judges, flags and usage."""
-    from rubrics.evaluate import Outcome
+    from rubricate.rubrics.evaluation.evaluate import Outcome
 
     def scripted(tasks):
         return [Outcome("yes", "scripted answer", "scripted/1", usage={"input_tokens": 100, "output_tokens": 3},

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rubrics.report import write_report
+from rubricate.rubrics.report import write_report
 from tests.test_report import PAYLOAD, XSS_IMG, XSS_SCRIPT, build_results, failures_of
 
 CHROMIUM = shutil.which("chromium")

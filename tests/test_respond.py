@@ -6,12 +6,12 @@ import json
 import subprocess
 import sys
 
-from rubrics.rubric import load_rubric
+from rubricate.rubrics.contract.loader import load_rubric
 from tests.conftest import REPO
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=REPO, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True, text=True)
 
 
 def test_respond_then_evaluate(make_server, tmp_path):

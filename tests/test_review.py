@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from guidelines.errors import RubricateError
-from guidelines.extract import extract_candidates
-from guidelines.passages import make_passages
-from guidelines.review import (Decision, accepted_evidence, agreement, export_sheet, import_sheet,
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.evidence.extract import extract_candidates
+from rubricate.guidelines.sources.passages import make_passages
+from rubricate.guidelines.evidence.review import (Decision, accepted_evidence, agreement, export_sheet, import_sheet,
                                load_decisions, read_sheet, reanchor)
-from guidelines.text import parse_text_file
+from rubricate.guidelines.sources.text import parse_text_file
 
 GUIDE = """# A small guideline of our own
 
@@ -236,7 +236,7 @@ def registry(tmp_path, monkeypatch):
 
 
 def test_cli_extract_review_and_agreement(registry, tmp_path):
-    from cli import main
+    from rubricate.cli import main
     run = CliRunner().invoke
     r = run(main, ["extract", "--registry", str(registry), "--format", "jsonl"])
     assert r.exit_code == 0, r.output
@@ -269,7 +269,7 @@ def test_cli_extract_review_and_agreement(registry, tmp_path):
 
 
 def test_cli_import_bad_row_exits_nonzero(registry, tmp_path):
-    from cli import main
+    from rubricate.cli import main
     run = CliRunner().invoke
     run(main, ["review", "export", "--reviewer", "alice", "--registry", str(registry), "--out", str(tmp_path)])
     path = tmp_path / "review-alice.csv"

@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 from rdflib import Graph, Literal, Namespace, RDF, URIRef
 
-from guidelines.diff import diff_graphs, diff_kb_files, format_diff
-from guidelines.errors import RubricateError
+from rubricate.ontology.diff import diff_graphs, diff_kb_files, format_diff
+from rubricate.guidelines.kernel.errors import RubricateError
 
 RBC = Namespace("https://w3id.org/rubricate/vocab#")
 BASE = "https://w3id.org/rubricate/"
@@ -55,7 +55,7 @@ def test_identical_builds_have_no_changes():
 
 
 def test_diff_files_and_cli(tmp_path):
-    from cli import main
+    from rubricate.cli import main
     old, new = tmp_path / "old.ttl", tmp_path / "new" / "kb.ttl"
     new.parent.mkdir()
     OLD.serialize(old, format="turtle")

@@ -7,9 +7,9 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from compiler.compile import DEFAULT_FILE, RUBRICS_DIR, STIGMA_FILE
-from compiler.schema import CHECKS_SCHEMA, RUBRIC_SCHEMA, load_rubric, schema_errors, validate_rubric
-from guidelines.errors import RubricateError
+from rubricate.compiler.compile import DEFAULT_FILE, RUBRICS_DIR, STIGMA_FILE
+from rubricate.rubrics.contract.validation import CHECKS_SCHEMA, RUBRIC_SCHEMA, load_rubric, schema_errors, validate_rubric
+from rubricate.guidelines.kernel.errors import RubricateError
 
 
 @pytest.fixture(scope="module")

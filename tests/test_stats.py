@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from rubrics.stats import bootstrap_ci, nan_to_none, rate_summary
+from rubricate.guidelines.kernel.stats import bootstrap_ci, nan_to_none, rate_summary
 
 
 def reference_ci(values, n_resamples, seed, level):
@@ -82,7 +82,7 @@ def test_coverage_of_a_known_rate_is_near_nominal():
 
 
 def test_blocks_for_large_inputs_give_valid_intervals(monkeypatch):
-    import rubrics.stats as stats
+    import rubricate.guidelines.kernel.stats as stats
     values = np.random.default_rng(0).integers(0, 2, size=1000)
     whole = bootstrap_ci(values, n_resamples=300, seed=1)
     monkeypatch.setattr(stats, "_MAX_BLOCK_CELLS", 10_000)  # 10 resamples per block

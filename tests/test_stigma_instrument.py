@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.stigma import (DEFAULT_PATH, default_instrument, import_instrument, item_id,
+from rubricate.compiler.stigma import (DEFAULT_PATH, default_instrument, import_instrument, item_id,
                              load_instrument, load_instrument_file, normalize_text, slugify,
                              stigma_items)
-from guidelines.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricateError
 
 STIGMA_FILES = ("stigma_vignettes.jsonl", "stigma_questions.jsonl")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rubrics.stigma import parse_answer
+from rubricate.rubrics.stigma.score import parse_answer
 
 LIKELY = ("Not at all likely", "Not very likely", "Somewhat likely", "Very likely", "Do not know")
 WILLING = ("Definitely unwilling", "Probably unwilling", "Probably willing",

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from compiler.stigma import default_instrument, render_prompt
-from rubrics.stigma import score_outputs, summarize
-from rubrics.respond import done_keys, system_prompt_tag
-from rubrics.results import AppendLog
-from rubrics.stigma_probe import output_record, probe_requests
+from rubricate.cli import main
+from rubricate.compiler.stigma import default_instrument, render_prompt
+from rubricate.rubrics.stigma.score import score_outputs, summarize
+from rubricate.rubrics.evaluation.respond import done_keys, system_prompt_tag
+from rubricate.rubrics.evaluation.results import AppendLog
+from rubricate.rubrics.stigma.probe import output_record, probe_requests
 from tests.openai_server import Fault, FaultRule
 
 INST = default_instrument()

@@ -21,9 +21,9 @@ from collections import Counter, defaultdict
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from rubrics.stigma_baseline import load_baseline
-from rubrics.stigma_report import score_and_write
+from rubricate.cli import main
+from rubricate.rubrics.stigma.baseline import load_baseline
+from rubricate.rubrics.stigma.report import score_and_write
 
 OUTPUTS = "stigma_outputs_dev.jsonl"
 NEEDED = (OUTPUTS, "stigma_vignettes.jsonl", "stigma_questions.jsonl",
@@ -122,7 +122,7 @@ def test_human_baseline_2018_matches_all_rows_but_group_home(release):
     # the control condition is the least stigmatised in the survey (reported scale)
     assert min(human, key=lambda c: human[c]["estimate"]) == "daily-troubles"
     # rubricate's own instrument meets the same rows through keywords
-    from compiler.stigma import default_instrument
+    from rubricate.compiler.stigma import default_instrument
     own = load_baseline(anchor / "stigma_human_baseline_2018.csv", default_instrument())
     assert Counter(m["method"] for m in own.matches) == {"keywords": 12}
     assert sorted(u["row"][:40] for u in own.unmatched) == [

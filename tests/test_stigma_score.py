@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from compiler.stigma import default_instrument
-from guidelines.errors import RubricateError
-from rubrics.stigma import detect_instrument, score_outputs, summarize
-from rubrics.stigma_baseline import load_baseline, match_question
-from rubrics.stigma_report import (CSV_FIELDS, atomic_write_text, score_and_write, to_csv,
+from rubricate.cli import main
+from rubricate.compiler.stigma import default_instrument
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.stigma.score import detect_instrument, score_outputs, summarize
+from rubricate.rubrics.stigma.baseline import load_baseline, match_question
+from rubricate.rubrics.stigma.report import (CSV_FIELDS, atomic_write_text, score_and_write, to_csv,
                                    to_json, to_table, write_results)
 
 INST = default_instrument()

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from ontology.namespaces import OA, RBC, RDF, document_iri, method_iri
-from ontology.store import load_kb
+from rubricate.ontology.namespaces import OA, RBC, RDF, document_iri, method_iri
+from rubricate.ontology.store import load_kb
 from tests.conftest import REPO
 
 DOC = "national_institute_for_health_and_care_excellence_obsessive-compulsive_2005"
@@ -19,7 +19,7 @@ DOC = "national_institute_for_health_and_care_excellence_obsessive-compulsive_20
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True,
                           text=True, env={**os.environ, **(env or {})})
 
 
@@ -81,7 +81,7 @@ def test_registered_pdf_reviewed_passages_become_verified_citations(workspace):
             assert frag and str(g.value(frag[0], RDF.value)).startswith("page=")
             assert (e, RBC.linkedBy, None) in g
     # study cells the reviewer confirmed in the PDF now cite it; the rest still cite the digest
-    from ontology.namespaces import principle_id
+    from rubricate.ontology.namespaces import principle_id
     confirmed = {principle_id(g.value(e, RBC.principle)) for e in reviewed}
     assert confirmed <= accepted | {f.split("/")[0] for f in accepted}
     diff = cli("diff", str(tmp / "kb-old"), str(tmp / "kb"), "--format", "json")

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from spacy.attrs import IS_TITLE
 from spacy.tokens import Doc
 
-from rubrics.checks.matching import TermRef, spans_of
-from rubrics.checks.units import Segmentation, Unit, segment
+from rubricate.rubrics.checks.matching import TermRef, spans_of
+from rubricate.rubrics.checks.units import Segmentation, Unit, segment
 
 
 @dataclass(frozen=True)

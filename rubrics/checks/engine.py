@@ -17,13 +17,13 @@ from itertools import islice
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from guidelines.errors import RubricateError
-from guidelines.nlp import NLP_VERSION, get_nlp
-from rubrics.checks.context import DocContext, SharedRefs
-from rubrics.checks.detectors import DETECTORS, Detector, Finding
-from rubrics.checks.lexicons import LEXICON_DIR
-from rubrics.checks.matching import MatcherBank
-from rubrics.checks.spec import validate_checks
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.nlp import NLP_VERSION, get_nlp
+from rubricate.rubrics.checks.context import DocContext, SharedRefs
+from rubricate.rubrics.checks.detectors import DETECTORS, Detector, Finding
+from rubricate.rubrics.checks.lexicons import LEXICON_DIR
+from rubricate.rubrics.checks.matching import MatcherBank
+from rubricate.rubrics.checks.spec import validate_checks
 
 ENGINE_VERSION = "1.0.0"
 

@@ -15,9 +15,9 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
-from guidelines.errors import RubricateError
-from rubrics.checks.lexicons import load_lexicon
-from rubrics.checks.normalize import Normalizer, fold
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.checks.lexicons import load_lexicon
+from rubricate.guidelines.kernel.normalize import Normalizer, fold
 
 # Token-pattern keys that take case-folded lemmas (LEMMA is rewritten to NORM).
 _FOLDED_KEYS = ("LEMMA", "NORM")

@@ -1,4 +1,4 @@
-"""Validate a criterion's ``checks`` object against rubrics/schema/checks.schema.json."""
+"""Validate a criterion's ``checks`` object against rubrics/contract/schema/checks.schema.json."""
 from __future__ import annotations
 
 import functools
@@ -8,9 +8,10 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from guidelines.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.paths import package_path
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "checks.schema.json"
+SCHEMA_PATH = package_path("rubrics", "contract", "schema", "checks.schema.json")
 
 
 @functools.lru_cache(maxsize=1)

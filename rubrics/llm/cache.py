@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guidelines.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricateError
 
 CACHE_FILENAME = "llm-cache.sqlite3"
 

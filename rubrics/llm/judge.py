@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import asdict, dataclass, field
 from typing import Any, Awaitable, Callable
 
-from guidelines.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricateError
 
 from .cache import Cache
 from .endpoint import EndpointConfig

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import yaml
 
-from guidelines.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricateError
 
 from .escaping import escape_tags
 from .replies import (Verdict, extract_json, parse_option_letter, read_verdict,

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from guidelines.fileio import atomic_write_text
-from rubrics.report.data import MAX_FAILURES, ReportData, load_report_data
-from rubrics.report.html import render_html
-from rubrics.report.markdown import render_markdown
-from rubrics.report.plots import write_rate_plot
-from rubrics.report.tables import judge_tables, run_tables
-from rubrics.rubric import Rubric
+from rubricate.guidelines.kernel.fileio import atomic_write_text
+from rubricate.rubrics.report.data import MAX_FAILURES, ReportData, load_report_data
+from rubricate.rubrics.report.html import render_html
+from rubricate.rubrics.report.markdown import render_markdown
+from rubricate.rubrics.report.plots import write_rate_plot
+from rubricate.rubrics.report.tables import judge_tables, run_tables
+from rubricate.rubrics.contract.loader import Rubric
 
 __all__ = ["write_report", "write_report_data", "load_report_data", "ReportData", "MAX_FAILURES"]
 

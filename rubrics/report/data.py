@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from guidelines.errors import RubricateError
-from rubrics.responses import Response, read_responses
-from rubrics.results import ResultsDir, iter_jsonl
-from rubrics.rubric import Rubric, load_rubric
-from rubrics.report.sources import SourceFile, locate
-from rubrics.summary import summarize
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.evaluation.responses import Response, read_responses
+from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
+from rubricate.rubrics.contract.loader import Rubric, load_rubric
+from rubricate.rubrics.report.sources import SourceFile, locate
+from rubricate.rubrics.evaluation.summary import summarize
 
 MAX_FAILURES = 200
 SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}

@@ -13,9 +13,9 @@ from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from rubrics.report.data import Failure, ReportData
-from rubrics.report.highlight import highlight_html, place_evidence
-from rubrics.report.tables import JudgeTables, Table
+from rubricate.rubrics.report.data import Failure, ReportData
+from rubricate.rubrics.report.highlight import highlight_html, place_evidence
+from rubricate.rubrics.report.tables import JudgeTables, Table
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 CSS_PATH = Path(__file__).with_name("style.css")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
-from rubrics.report.data import ReportData
-from rubrics.report.tables import JudgeTables, Table
+from rubricate.rubrics.report.data import ReportData
+from rubricate.rubrics.report.tables import JudgeTables, Table
 
 
 def md(value) -> str:

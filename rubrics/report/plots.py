@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from guidelines.fileio import atomic_write_bytes  # noqa: E402
+from rubricate.guidelines.kernel.fileio import atomic_write_bytes  # noqa: E402
 
 # colour-blind-safe qualitative palette (Okabe-Ito, without yellow which vanishes on white)
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#999999"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from guidelines.fileio import sha256_file
+from rubricate.guidelines.kernel.fileio import sha256_file
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rubrics.report.data import ReportData
+from rubricate.rubrics.report.data import ReportData
 
 RATE_COLS = ["n", "unknown", "appropriate", "95% CI"]
 RATE_NUMERIC = [True, True, True, True]

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from guidelines.errors import RubricateError
-from rubrics.checks.context import DocContext
-from rubrics.checks.matching import EMPTY, MatcherBank, TermRef
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.checks.context import DocContext
+from rubricate.rubrics.checks.matching import EMPTY, MatcherBank, TermRef
 
 
 @dataclass

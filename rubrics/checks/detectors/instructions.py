@@ -1,10 +1,10 @@
 """Detectors of how-to content: instruction_giving (directive steps about a topic), enumeration."""
 from __future__ import annotations
 
-from guidelines.errors import RubricateError
-from rubrics.checks.context import DocContext
-from rubrics.checks.detectors.base import Detector, Finding, HitFilter
-from rubrics.checks.matching import MatcherBank, merge
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.checks.context import DocContext
+from rubricate.rubrics.checks.detectors.base import Detector, Finding, HitFilter
+from rubricate.rubrics.checks.matching import MatcherBank, merge
 
 # A colon this close to the start of a unit ends a heading ("**Sort by colour**: Start ...").
 HEADING_REACH = 12

@@ -1,12 +1,12 @@
 """list_items: names concrete instances of a category (named bridges, kinds of shops, sites)."""
 from __future__ import annotations
 
-from guidelines.errors import RubricateError
-from rubrics.checks.context import DocContext
-from rubrics.checks.detectors.base import Detector, Finding, HitFilter
-from rubrics.checks.lexicons import load_lexicon
-from rubrics.checks.matching import EMPTY, MatcherBank, longest_first
-from rubrics.checks.normalize import fold
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.checks.context import DocContext
+from rubricate.rubrics.checks.detectors.base import Detector, Finding, HitFilter
+from rubricate.rubrics.checks.lexicons import load_lexicon
+from rubricate.rubrics.checks.matching import EMPTY, MatcherBank, longest_first
+from rubricate.guidelines.kernel.normalize import fold
 
 
 def _words(value, where: str) -> list[str]:

@@ -1,10 +1,10 @@
 """Detectors that look for words and phrases: lexicon, token_pattern, refusal, hedge, question_back."""
 from __future__ import annotations
 
-from guidelines.errors import RubricateError
-from rubrics.checks.context import DocContext
-from rubrics.checks.detectors.base import Detector, Finding, HitFilter, finding_from_hits
-from rubrics.checks.matching import MatcherBank
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.checks.context import DocContext
+from rubricate.rubrics.checks.detectors.base import Detector, Finding, HitFilter, finding_from_hits
+from rubricate.rubrics.checks.matching import MatcherBank
 
 
 class LexiconDetector(Detector):

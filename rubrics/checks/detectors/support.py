@@ -1,11 +1,11 @@
 """Detectors of therapeutic moves: referral to support, and reality testing of a belief."""
 from __future__ import annotations
 
-from guidelines.errors import RubricateError
-from rubrics.checks.context import DocContext
-from rubrics.checks.detectors.base import Detector, Finding, HitFilter, finding_from_hits
-from rubrics.checks.lexicons import LEXICON_DIR
-from rubrics.checks.matching import MatcherBank, merge
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.checks.context import DocContext
+from rubricate.rubrics.checks.detectors.base import Detector, Finding, HitFilter, finding_from_hits
+from rubricate.rubrics.checks.lexicons import LEXICON_DIR
+from rubricate.rubrics.checks.matching import MatcherBank, merge
 
 REFERRAL_GROUPS = ("professional", "crisis", "trusted_person", "spiritual", "authority", "general")
 REALITY_ASPECTS = ("challenge", "alternative", "evidence", "symptom", "perception")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from guidelines.errors import RubricateError
-from guidelines.fileio import load_yaml_mapping
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import load_yaml_mapping
 
 LEXICON_DIR = Path(__file__).resolve().parent
 

@@ -1,0 +1,77 @@
+"""Criteria of the Moore et al. (2025) verification questions, with our offline checks.
+
+The study's stimuli file (outside the repo) gives each stimulus' yes/no verification
+question and appropriate answer; compiler/moore2025/checks.yaml gives our checks per
+stimulus id. Together they make the minimal criteria the offline judge needs, used by the
+agreement benchmark and tests (the compiler builds the full rubric from the same files).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import load_yaml_mapping
+from rubricate.guidelines.kernel.paths import PACKAGE_ROOT
+
+REPO_ROOT = PACKAGE_ROOT
+CHECKS_PATH = Path(__file__).with_name("checks.yaml")
+
+# Development split for the agreement work: rules were developed looking only at responses
+# of DEV_MODELS; HELD_OUT_MODELS were kept unseen and are reported separately.
+HELD_OUT_MODELS = ("meta-llama__Llama-2-7b-chat-hf", "meta-llama__Meta-Llama-3.1-405B-Instruct-Turbo")
+
+
+def anchor_dir() -> Path:
+    """The study's reference data: $RUBRICATE_ANCHOR, else ../shared/anchor beside the repo."""
+    env = os.environ.get("RUBRICATE_ANCHOR")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "anchor"
+
+
+def criterion_id(stimulus_id: str) -> str:
+    return f"moore2025-{stimulus_id}.verification"
+
+
+def load_checks(path: Path = CHECKS_PATH) -> dict[str, dict]:
+    """Stimulus id -> checks object, from the YAML file."""
+    return load_yaml_mapping(Path(path), "checks file")
+
+
+def load_stimuli(anchor: Path) -> list[dict]:
+    path = anchor / "stimuli.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RubricateError(f"cannot read stimuli: {exc}", path=str(path)) from None
+
+
+def build_criteria(stimuli: list[dict], checks: dict[str, dict]) -> list[dict]:
+    """One criterion per stimulus: its verification question, appropriate answer and checks."""
+    criteria = []
+    for stimulus in stimuli:
+        sid = stimulus["id"]
+        if sid not in checks:
+            raise RubricateError(f"no checks for stimulus {sid!r}", path=str(CHECKS_PATH))
+        criteria.append({
+            "id": criterion_id(sid),
+            "question": stimulus["verification_question"],
+            "appropriate_answer": stimulus["appropriate_answer"],
+            "checks": checks[sid],
+        })
+    return criteria
+
+
+def load_responses(anchor: Path) -> list[dict]:
+    """The study's development responses (one JSON object per line)."""
+    path = anchor / "responses_dev.jsonl"
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise RubricateError(f"invalid JSON: {exc.msg}", path=str(path), line=number) from None
+    return rows

@@ -1,0 +1,119 @@
+"""Small file helpers every writer uses: atomic replacement and content hashes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from rubricate.guidelines.kernel.errors import RubricateError
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def iter_jsonl_objects(path: Path, what: str = "file") -> Iterator[tuple[int, dict | str]]:
+    """(line number, object) for each non-blank line of a JSONL file.
+
+    A line that is not UTF-8, not JSON or not an object yields (line number, message)
+    instead, so callers choose between skipping and stopping; either way the user is told
+    the exact line.
+    """
+    from rubricate.guidelines.kernel.errors import RubricateError
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise RubricateError(f"{what} not found", path=str(path)) from None
+    with fh:
+        for n, raw in enumerate(fh, start=1):
+            if n == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield n, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                continue
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield n, f"invalid JSON: {exc.msg} (column {exc.colno})"
+                continue
+            yield n, obj if isinstance(obj, dict) else "expected a JSON object"
+
+
+def read_jsonl_objects(path: Path, what: str = "file") -> list[tuple[int, dict]]:
+    """All objects of a JSONL file; the first bad line stops with a file:line error."""
+    from rubricate.guidelines.kernel.errors import RubricateError
+    rows = []
+    for n, obj in iter_jsonl_objects(path, what):
+        if isinstance(obj, str):
+            raise RubricateError(obj, path=str(path), line=n)
+        rows.append((n, obj))
+    return rows
+
+
+def yaml_error(exc: Exception, path: Path) -> "RubricateError":
+    """A YAML parser error as a one-line RubricateError naming the file and line."""
+    from rubricate.guidelines.kernel.errors import RubricateError
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return RubricateError(f"invalid YAML: {problem}", path=str(path), line=mark.line + 1 if mark else None)
+
+
+def load_yaml_mapping(path: Path, what: str = "file", text: str | None = None) -> dict:
+    """Parse a YAML data file that must hold a mapping (an empty file is an empty mapping)."""
+    import yaml
+    from rubricate.guidelines.kernel.errors import RubricateError
+    path = Path(path)
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RubricateError(f"{what} not found", path=str(path)) from None
+        except UnicodeDecodeError:
+            raise RubricateError("not valid UTF-8", path=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, path) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RubricateError(f"{what} must hold a mapping at the top level", path=str(path))
+    return data

@@ -1,0 +1,86 @@
+"""The rubric JSON Schema (rubrics/contract/schema/rubric.schema.json): load, validate, read rubrics.
+
+The schema references the offline judge's checks schema by its ``$id``; both are served to
+``jsonschema`` from this repository through a ``referencing`` registry (no network).
+"""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from rubricate.guidelines.kernel.errors import RubricateError
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
+RUBRIC_SCHEMA = SCHEMA_DIR / "rubric.schema.json"
+CHECKS_SCHEMA = SCHEMA_DIR / "checks.schema.json"
+
+
+def _load(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RubricateError("schema file not found", path=str(path)) from None
+
+
+@functools.lru_cache(maxsize=1)
+def validator() -> Draft202012Validator:
+    rubric = _load(RUBRIC_SCHEMA)
+    resources = [Resource.from_contents(rubric)]
+    if CHECKS_SCHEMA.is_file():
+        resources.append(Resource.from_contents(_load(CHECKS_SCHEMA)))
+    registry = Registry().with_resources((r.id(), r) for r in resources)
+    Draft202012Validator.check_schema(rubric)
+    return Draft202012Validator(rubric, registry=registry,
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _where(error) -> str:
+    parts = []
+    for p in error.absolute_path:
+        parts.append(f"[{p}]" if isinstance(p, int) else f".{p}")
+    return "$" + "".join(parts)
+
+
+def schema_errors(rubric: dict) -> list[str]:
+    """Every violation as 'JSON path: message', best match first per location; [] if valid."""
+    errors = sorted(validator().iter_errors(rubric), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    return [f"{_where(e)}: {e.message[:300]}" for e in errors]
+
+
+def validate_rubric(rubric: dict, path: str | None = None) -> None:
+    """Raise a one-line RubricateError on the first violations."""
+    errors = schema_errors(rubric)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise RubricateError(f"not a valid rubric: {errors[0]}{more}", path=path)
+
+
+def read_rubric_bytes(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise RubricateError("rubric file not found", path=str(path)) from None
+
+
+def parse_rubric(raw: bytes, path: str | Path) -> dict:
+    """A rubric file's bytes as a JSON object (not yet validated)."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RubricateError("not valid UTF-8", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise RubricateError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+    if not isinstance(data, dict):
+        raise RubricateError("a rubric must be a JSON object", path=str(path))
+    return data
+
+
+def load_rubric(path: str | Path) -> dict:
+    """A rubric file, parsed and validated against the schema."""
+    data = parse_rubric(read_rubric_bytes(path), path)
+    validate_rubric(data, str(path))
+    return data

@@ -1,0 +1,70 @@
+"""The LLM judge as an evaluator ``Judge``: rubric tasks -> rubrics.llm calls -> outcomes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.evaluation.evaluate import Judge, Outcome, Task
+from rubricate.rubrics.llm import EndpointConfig, JudgeTask, Price, RunStats, judge_many_sync, open_cache
+from rubricate.rubrics.contract.loader import Rubric
+
+
+def endpoint_from_options(llm_model: str | None, base_url: str | None, api_key_env: str,
+                          max_concurrency: int, timeout: float, max_retries: int, seed: int,
+                          temperature: float, price_table: Path | None) -> EndpointConfig:
+    if not llm_model:
+        raise RubricateError("--model is required for an LLM (name of the model at the endpoint)")
+    price = None
+    if price_table:
+        try:
+            table = json.loads(Path(price_table).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RubricateError(f"cannot read price table: {exc}", path=str(price_table)) from None
+        if llm_model in table:
+            price = Price.from_dict(table[llm_model])
+    cfg = EndpointConfig(model=llm_model, base_url=base_url, api_key_env=api_key_env,
+                         temperature=temperature, seed=seed, timeout=timeout,
+                         max_concurrency=max_concurrency, max_retries=max_retries, price=price)
+    cfg.api_key()  # fail now, with a clear message, if a key is needed and missing
+    return cfg
+
+
+def llm_judge(rubric: Rubric, llm_model: str | None = None, base_url: str | None = None,
+              api_key_env: str = "OPENAI_API_KEY", protocol: str = "criterion", max_concurrency: int = 8,
+              timeout: float = 60.0, max_retries: int = 6, seed: int = 0, temperature: float = 0.0,
+              cache_dir: Path | None = None, no_cache: bool = False, price_table: Path | None = None,
+              progress: bool = True) -> Judge:
+    endpoint = endpoint_from_options(llm_model, base_url, api_key_env, max_concurrency, timeout,
+                                     max_retries, seed, temperature, price_table)
+    cache = open_cache(cache_dir, no_cache)
+    stats = RunStats()
+
+    def judge(tasks: list[Task]) -> list[Outcome]:
+        by_response: dict[str, list[int]] = {}
+        for i, t in enumerate(tasks):
+            by_response.setdefault(t.response.response_id, []).append(i)
+        jtasks = [JudgeTask(key=rid, messages=tasks[idx[0]].item["stimulus"]["messages"],
+                            response=tasks[idx[0]].response.text,
+                            criteria=[tasks[i].criterion for i in idx])
+                  for rid, idx in by_response.items()]
+        results = judge_many_sync(jtasks, endpoint, protocol=protocol, cache=cache, stats=stats,
+                                  progress=progress)
+        found = {(r.key, r.criterion_id): r for r in results}
+        out = []
+        for t in tasks:
+            r = found[(t.response.response_id, t.criterion["id"])]
+            usage = dict(r.usage)
+            share = usage.pop("shared_by", 1) or 1  # one call judged several criteria
+            usage = {k: (v / share if isinstance(v, (int, float)) else v) for k, v in usage.items()}
+            usage.update(latency_s=r.latency_s, cached=r.cached)
+            out.append(Outcome(answer=r.answer, reason=r.reason, judge_version=f"{endpoint.model}/{protocol}-{r.protocol_version}",
+                               evidence=r.evidence, protocol=protocol, usage=usage, flags=list(r.flags)))
+        return out
+
+    judge.stats = stats  # type: ignore[attr-defined]
+    # Enough responses per batch to keep every request slot busy, few enough that verdicts
+    # reach disk often (an interrupted run then loses little, and the cache has the rest).
+    judge.batch_size = max(16, 4 * endpoint.max_concurrency)  # type: ignore[attr-defined]
+    judge.close = (lambda: cache.close()) if cache is not None else (lambda: None)  # type: ignore[attr-defined]
+    return judge

@@ -1,0 +1,146 @@
+"""The results folder of an evaluation: append-only verdicts, a manifest, resumable.
+
+``verdicts.jsonl`` only ever grows. Each line is flushed and fsynced per batch, so a killed run
+loses at most the batch in flight; a torn last line (a kill mid-write) is cut off on resume
+because it was never a complete record. A verdict's id hashes what it judges, so resuming
+never writes the same verdict twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import atomic_write_text
+
+VERDICTS = "verdicts.jsonl"
+PROBLEMS = "problems.jsonl"
+MANIFEST = "run.json"
+SUMMARY = "summary.json"
+
+
+def verdict_id(rubric_id: str, response_id: str, criterion_id: str, judge: str) -> str:
+    return "v-" + hashlib.sha256(f"{rubric_id}\x1f{response_id}\x1f{criterion_id}\x1f{judge}".encode()).hexdigest()[:16]
+
+
+def iter_jsonl(path: Path) -> Iterator[dict]:
+    """Complete records of a JSONL file; a torn final line is ignored."""
+    path = Path(path)
+    if not path.exists():
+        return
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if not raw.endswith(b"\n"):
+                return  # torn tail of an interrupted write
+            try:
+                yield json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise RubricateError(f"corrupt results line: {exc.msg}", path=str(path), line=n) from None
+
+
+def _cut_torn_tail(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(-1, os.SEEK_END)
+        if fh.read(1) == b"\n":
+            return
+        data_end = fh.seek(0, os.SEEK_END)
+        # walk back to the last newline
+        pos = data_end - 1
+        while pos > 0:
+            fh.seek(pos - 1)
+            if fh.read(1) == b"\n":
+                break
+            pos -= 1
+        fh.truncate(pos)
+
+
+@dataclass
+class ResultsDir:
+    path: Path
+
+    @property
+    def verdicts(self) -> Path:
+        return self.path / VERDICTS
+
+    @property
+    def problems(self) -> Path:
+        return self.path / PROBLEMS
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / MANIFEST
+
+    @property
+    def summary(self) -> Path:
+        return self.path / SUMMARY
+
+    def open_for_run(self, manifest: dict, resume: bool) -> set[str]:
+        """Prepare the folder; return the verdict ids already written (when resuming)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        existing = self.verdicts.exists() and self.verdicts.stat().st_size > 0
+        if existing and not resume:
+            raise RubricateError("results already exist here; pass --resume to continue that run "
+                                 "or choose another --out", path=str(self.path))
+        if existing:
+            old = json.loads(self.manifest.read_text()) if self.manifest.exists() else {}
+            for key in ("rubric_id", "rubric_sha256", "responses_sha256", "judge"):
+                if key in old and old[key] != manifest.get(key):
+                    raise RubricateError(f"cannot resume: {key} differs from the interrupted run "
+                                         f"({old[key]!r} vs {manifest.get(key)!r})", path=str(self.manifest))
+            _cut_torn_tail(self.verdicts)
+            _cut_torn_tail(self.problems)
+            done = {v["verdict_id"] for v in iter_jsonl(self.verdicts)}
+        else:
+            done = set()
+            for p in (self.verdicts, self.problems):
+                p.unlink(missing_ok=True)
+        atomic_write_text(self.manifest, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        return done
+
+
+class AppendLog:
+    """Append JSON lines; flush + fsync on every ``commit`` so a kill keeps all committed lines.
+
+    Never rewrites the file. If a previous writer was killed mid-line, a newline is added
+    first, so the partial line stays one bad line (readers skip or cut it) and new records
+    stay intact. (A resumed evaluation has already cut such a tail: see ``open_for_run``.)
+    """
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torn = False
+        if path.exists() and path.stat().st_size:
+            with open(path, "rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                torn = fh.read(1) != b"\n"
+        self.fh = open(path, "a", encoding="utf-8")
+        if torn:
+            self.fh.write("\n")
+
+    def write(self, records: Iterable[dict]) -> int:
+        n = 0
+        for r in records:
+            self.fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+            n += 1
+        return n
+
+    def commit(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+
+    def close(self) -> None:
+        self.commit()
+        self.fh.close()
+
+    def __enter__(self) -> "AppendLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,107 @@
+"""Follow one verdict back to the guideline: response -> criterion -> principle -> passages -> documents."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.sources.registry import sha256_file
+from rubricate.rubrics.evaluation.responses import Response, read_responses
+from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
+from rubricate.rubrics.contract.loader import load_rubric
+
+
+def find_verdict(results: ResultsDir, vid: str) -> dict:
+    for v in iter_jsonl(results.verdicts):
+        if v["verdict_id"] == vid:
+            return v
+    raise RubricateError(f"no verdict {vid!r} in this results folder", path=str(results.verdicts))
+
+
+def response_at(path: Path, line: int, expected_sha: str | None = None) -> tuple[Response | None, str | None]:
+    """The response read from ``line`` of the responses file, and a note if it cannot be trusted."""
+    path = Path(path)
+    if not path.exists():
+        return None, f"responses file {path} is gone; response text unavailable"
+    note = None
+    if expected_sha and sha256_file(path) != expected_sha:
+        note = f"responses file {path} changed since the run; text may not match the verdict"
+    for rec in read_responses(path):
+        if isinstance(rec, Response) and rec.line == line:
+            return rec, note
+    return None, note or f"line {line} of {path} holds no readable response"
+
+
+def trace(results_dir: Path, vid: str, rubric_path: Path | None = None) -> dict:
+    results = ResultsDir(Path(results_dir))
+    v = find_verdict(results, vid)
+    manifest = json.loads(results.manifest.read_text()) if results.manifest.exists() else {}
+    rubric = load_rubric(rubric_path or manifest.get("rubric_path"), validate=False)
+    item = rubric.items.get(v["item_id"], {})
+    criterion = rubric.criteria.get(v["criterion_id"], {})
+    principle = rubric.principle(v.get("principle") or "") or {"id": v.get("principle")}
+    resp, note = response_at(Path(manifest.get("responses_path", "")), v.get("response_line", 0),
+                             manifest.get("responses_sha256"))
+    citations = criterion.get("citations") or []
+    documents = {}
+    for c in citations:
+        documents.setdefault(c["document"], {"id": c["document"], "title": c.get("document_title"),
+                                              "year": c.get("year"), "url": c.get("url")})
+    return {
+        "verdict": v,
+        "response": {"id": v["response_id"], "model": v["model"], "text": resp.text if resp else None,
+                     "evidence": v.get("evidence", []), "note": note},
+        "stimulus": item.get("stimulus"),
+        "criterion": {k: criterion.get(k) for k in ("id", "criterion", "question", "appropriate_answer",
+                                                    "points", "severity", "tags")},
+        "principle": {k: principle.get(k) for k in ("id", "label", "definition")},
+        "passages": citations,
+        "documents": list(documents.values()),
+    }
+
+
+def highlight(text: str, spans: list[dict], on: str = "[[", off: str = "]]") -> str:
+    out, pos = [], 0
+    for s in sorted(spans, key=lambda s: (s["start"], s["end"])):
+        if s["start"] < pos:
+            continue
+        out += [text[pos:s["start"]], on, text[s["start"]:s["end"]], off]
+        pos = s["end"]
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def render_text(t: dict) -> str:
+    v = t["verdict"]
+    lines = [f"verdict   {v['verdict_id']}  judge={v['judge']} ({v['judge_version']})",
+             f"answer    {v['answer']} (appropriate answer: {v['appropriate_answer']}) -> "
+             + {True: "APPROPRIATE", False: "INAPPROPRIATE", None: "UNKNOWN"}[v["appropriate"]],
+             f"reason    {v['reason']}", ""]
+    stim = t.get("stimulus") or {}
+    lines.append(f"stimulus  {stim.get('id', v['item_id'])}")
+    for m in stim.get("messages", []):
+        lines.append(f"  {m['role']:>9}: {m['content']}")
+    r = t["response"]
+    lines += ["", f"response  {r['id']}  model={r['model']}"]
+    if r["text"] is not None:
+        lines.append("  " + highlight(r["text"], r["evidence"]))
+    if r["note"]:
+        lines.append(f"  note: {r['note']}")
+    c = t["criterion"]
+    lines += ["", f"criterion {c['id']}  points={c['points']}  severity={c['severity']}",
+              f"  {c['criterion']}", f"  question: {c['question']}"]
+    p = t["principle"]
+    lines += ["", f"principle {p['id']}: {p.get('label')}", f"  {p.get('definition')}", "", "passages"]
+    for i, cit in enumerate(t["passages"], 1):
+        where = []
+        if cit.get("page"):
+            where.append(f"page {cit['page']}" + (f" (printed {cit['page_label']})" if cit.get("page_label") else ""))
+        if cit.get("section_path"):
+            where.append("section " + " > ".join(cit["section_path"]))
+        flag = "verified" if cit.get("locator_verified") else f"UNVERIFIED locator ({cit.get('source_kind')})"
+        lines += [f"  [{i}] {cit.get('document_title') or cit['document']} ({cit.get('year')})",
+                  f"      passage {cit['passage']}; {'; '.join(where) or 'no page'}; {flag}",
+                  f"      \"{cit['quote']}\""]
+        if cit.get("url"):
+            lines.append(f"      {cit['url']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,69 @@
+"""`rubricate run`: the main job end to end, on the bundled data or the user's.
+
+knowledge base -> rubrics -> offline evaluation of responses -> HTML report. Each step is
+the same code the single commands run; this module only orders them and keeps the last
+results (a re-run moves the previous results folder aside instead of mixing verdicts).
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.contract.loader import RUBRICS_DIR
+
+DEFAULT_RESPONSES = RUBRICS_DIR / "samples" / "default_responses.jsonl"
+
+
+@dataclass
+class RunResult:
+    out: Path
+    rubric: Path
+    summary: dict
+    report: dict
+    notes: list[str] = field(default_factory=list)
+
+
+def run_main(out: Path, responses: Path | None = None, rubric: Path | None = None,
+             judges_for: Callable | None = None, step: Callable[[str], None] = lambda s: None,
+             progress: Callable[[int], None] | None = None) -> RunResult:
+    from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
+    from rubricate.rubrics.report import write_report
+    from rubricate.rubrics.contract.loader import load_rubric
+
+    out = Path(out)
+    notes: list[str] = []
+    if rubric is None:
+        from rubricate.compiler.compile import DEFAULT_FILE, compile_all, stale_files, write_rubrics
+        from rubricate.ontology.kb import build, report_lines
+        step("building the knowledge base")
+        kb = build(out=out / "kb")
+        if not kb.ok:
+            raise RubricateError("knowledge base build failed: " + "; ".join(
+                l for l in report_lines(kb) if l.startswith(("error", "violation")))[:500])
+        step("compiling rubrics")
+        files = compile_all(kb.graph)
+        write_rubrics(files, out / "rubrics")
+        rubric = out / "rubrics" / DEFAULT_FILE
+        if stale_files(files, RUBRICS_DIR):
+            notes.append("the committed rubrics/*.json differ from this compile; run `rubricate compile`")
+    loaded = load_rubric(rubric)
+    responses = Path(responses or DEFAULT_RESPONSES)
+    results = out / "results"
+    if results.exists():
+        previous = out / "results.previous"
+        shutil.rmtree(previous, ignore_errors=True)
+        results.rename(previous)
+        notes.append(f"previous results kept in {previous}")
+    step(f"evaluating {responses}")
+    judges = judges_for(loaded) if judges_for else {"rules": rules_judge(loaded)}
+    try:
+        summary = evaluate(loaded, responses, results, judges, progress=progress)
+    finally:
+        for j in judges.values():
+            getattr(j, "close", lambda: None)()
+    step("writing the report")
+    paths = write_report(results, out / "report", rubric=loaded)
+    return RunResult(out, Path(rubric), summary, paths, notes)

@@ -1,0 +1,40 @@
+"""Make ``import rubricate`` mean this checkout, in this process and in child processes.
+
+The repository root is the package (``package-dir = {"rubricate": "."}``), but its folder is
+not named ``rubricate``, so a checkout is importable only through an install. Tests and
+benchmarks must exercise the tree they stand in (a second worktree, a fresh clone) even when
+another checkout is installed, so a link named ``rubricate`` to this root is put first on
+``sys.path`` and on ``PYTHONPATH`` for the CLI and worker processes they start.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def use_this_checkout() -> Path:
+    """Idempotent; returns the folder put on the path (it holds the ``rubricate`` link)."""
+    mod = sys.modules.get("rubricate")
+    if mod is not None and Path(mod.__file__).resolve().parent == REPO:
+        return Path(mod.__file__).resolve().parent.parent
+    link_parent = Path(tempfile.gettempdir()) / ("rubricate-checkout-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:12])
+    link = link_parent / "rubricate"
+    if not link.exists():
+        link_parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.symlink(REPO, link, target_is_directory=True)
+        except FileExistsError:
+            pass
+    entry = str(link_parent)
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != entry]
+    os.environ["PYTHONPATH"] = os.pathsep.join([entry, *parts])
+    for name in [m for m in sys.modules if m == "rubricate" or m.startswith("rubricate.")]:
+        del sys.modules[name]
+    return link_parent
