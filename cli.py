@@ -568,6 +568,51 @@ def evaluate(rubric_path, responses_path, judge, out, strict, resume, workers, *
 
 
 @main.command()
+@click.argument("base", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("new", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--judge", "judge_name", default=None, help="Judge to compare when the runs had several.")
+@click.option("--allow-different-judges", is_flag=True,
+              help="Compare runs judged by different judges or judge versions (differences may be the judge's).")
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="The rubric both runs used (default: the one NEW's run.json names).")
+@click.option("--correction", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="Multiple-comparison adjustment within each level (Holm; Benjamini-Hochberg).")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level.")
+@click.option("--max-drop", type=float, default=0.05, show_default=True,
+              help="Smallest drop in appropriate rate (0-1) that counts as a regression.")
+@click.option("--gate-on", "gate_on", multiple=True, type=click.Choice(["criterion", "item", "condition", "principle"]),
+              help="Levels the gate looks at (repeatable; default: criterion).")
+@click.option("--decisive-only", is_flag=True, help="Gate on decisive (critical/major) criteria only.")
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 when the gate finds a significant regression.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write compare.json, compare.md and compare.html here.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+def compare(base, new, judge_name, allow_different_judges, rubric_path, correction, alpha, max_drop, gate_on,
+            decisive_only, fail_on_regression, out, fmt):
+    """Compare run NEW against run BASE: per-criterion, item, condition and principle rates with
+    paired differences, exact tests and a regression gate."""
+    import json as _json
+    from rubricate.rubrics.evaluation.compare import compare_runs, gate_line
+    from rubricate.rubrics.report.compare_page import render_markdown, render_text, write_outputs
+    cmp = compare_runs(base, new, judge=judge_name, allow_different_judges=allow_different_judges,
+                       rubric_path=rubric_path, correction=correction, alpha=alpha, max_drop=max_drop,
+                       gate_levels=gate_on or ("criterion",), decisive_only=decisive_only)
+    if out is not None:
+        paths = write_outputs(cmp, cmp.rubric, out)
+    if fmt == "json":
+        click.echo(_json.dumps(cmp.to_dict(), indent=2, sort_keys=True, default=str))
+    elif fmt == "markdown":
+        click.echo(render_markdown(cmp), nl=False)
+    else:
+        click.echo(render_text(cmp), nl=False)
+    if out is not None:
+        click.echo(f"written: {paths['html']}, {paths['markdown']}, {paths['json']}", err=True)
+    if fail_on_regression and cmp.regressions:
+        click.echo(gate_line(cmp), err=True)
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("results", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--reference", required=True, help="Response column holding the reference answer "
               "(e.g. reference_answer from `rubricate import moore2025`).")
