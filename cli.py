@@ -77,36 +77,78 @@ def guidelines_show(doc_id: str, registry: Path | None) -> None:
         else:
             state = "ok"
         click.echo(f"{'file:':14} {f.path} [{f.role}] {state}")
+        for e in reversed(f.previous):
+            click.echo(f"{'  earlier:':14} sha256 {e.sha256[:12]} ({e.path}, replaced {e.replaced or '-'})")
 
 
-@guidelines.command("add")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--id", "doc_id", required=True, help="Document id (the study's natbib key for its 10 documents).")
-@click.option("--role", type=click.Choice(["source", "digest"]), default="source", show_default=True,
-              help="source: the document itself (verified locators); digest: a paraphrase.")
-@click.option("--title")
-@click.option("--kind", type=click.Choice(["clinical-practice-guideline", "therapy-manual", "ethics-code", "other"]))
-@click.option("--creator", "creators", multiple=True, help="Author or issuing body (repeatable).")
-@click.option("--publisher")
-@click.option("--year", type=int)
-@click.option("--edition")
-@click.option("--condition", "conditions", multiple=True, help="Condition id covered (repeatable).")
-@click.option("--url", help="Public landing page.")
-@click.option("--pdf-url", help="Public PDF; citations then link to it with #page=N.")
-@click.option("--licence")
-@REGISTRY_OPTION
-def guidelines_add(file: Path, doc_id: str, role: str, registry: Path | None, **meta) -> None:
-    """Register a PDF, text, Markdown or HTML file for a document (records its SHA-256)."""
+GUIDELINE_META_OPTIONS = [
+    click.option("--title"),
+    click.option("--kind", help="clinical-practice-guideline, therapy-manual, ethics-code or other."),
+    click.option("--creator", "creators", multiple=True, help="Author or issuing body (repeatable)."),
+    click.option("--publisher"),
+    click.option("--year", type=int),
+    click.option("--edition"),
+    click.option("--condition", "conditions", multiple=True,
+                 help="Condition id covered (repeatable; one of the vocabulary's conditions)."),
+    click.option("--url", help="Public landing page."),
+    click.option("--pdf-url", help="Public PDF; citations then link to it with #page=N."),
+    click.option("--licence"),
+]
+
+
+def _meta_options(f):
+    for option in reversed(GUIDELINE_META_OPTIONS):
+        f = option(f)
+    return f
+
+
+def _register(file: Path, doc_id: str, role: str, registry: Path | None, meta: dict,
+              replace: str | None) -> None:
+    """Check everything that needs no parsing, parse, then edit the registry (round-trip)."""
     from rubricate.guidelines.sources.parse import parse_document
-    from rubricate.guidelines.sources.registry import load_registry, register_file
+    from rubricate.guidelines.sources.registry import check_registration, load_registry, register_file
+    from rubricate.ontology.build import condition_ids
     reg = load_registry(registry)
+    checked = check_registration(reg, file, doc_id, role, meta, condition_ids(), replace)
     parsed = parse_document(file, doc_id)  # refuse unreadable files before touching the registry
-    status = register_file(reg, file, doc_id, role, meta)
+    status = register_file(reg, file, doc_id, role, meta, checked=checked)
     pages = f"{parsed.page_count} pages, " if parsed.paginated else ""
     click.echo(f"{doc_id}: {file} {status} ({parsed.media_type}, {pages}{len(parsed.blocks)} blocks, "
                f"sha256 {parsed.sha256[:12]}) in {reg.path}")
+    if status.startswith("new edition"):
+        click.echo("next: `rubricate build` re-anchors the reviewed decisions onto this edition and "
+                   "lists those that need re-review")
     for w in parsed.warnings:
         click.echo(f"warning: {w}", err=True)
+
+
+@guidelines.command("add")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--id", "doc_id", required=True, help="Document id (the study's natbib key for its 10 documents).")
+@click.option("--role", type=click.Choice(["source", "digest"]), default="source", show_default=True,
+              help="source: the document itself (verified locators); digest: a paraphrase.")
+@_meta_options
+@REGISTRY_OPTION
+def guidelines_add(file: Path, doc_id: str, role: str, registry: Path | None, **meta) -> None:
+    """Register a PDF, text, Markdown or HTML file for a document (records its SHA-256).
+
+    Adding a registered file again after it changed registers a new edition; the earlier
+    edition stays in the registry and reviewed decisions are re-anchored at the next build.
+    """
+    _register(file, doc_id, role, registry, meta, None)
+
+
+@guidelines.command("update")
+@click.argument("doc_id")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replace", default="", help="Registered path of the file FILE replaces "
+              "(default: the document's only file of --role).")
+@click.option("--role", type=click.Choice(["source", "digest"]), default="source", show_default=True)
+@_meta_options
+@REGISTRY_OPTION
+def guidelines_update(doc_id: str, file: Path, replace: str, role: str, registry: Path | None, **meta) -> None:
+    """Register FILE as the new edition of a document's file (the earlier edition is kept)."""
+    _register(file, doc_id, role, registry, meta, replace)
 
 
 # ---- knowledge base -----------------------------------------------------------------------
@@ -296,12 +338,17 @@ def review_agreement(files: tuple[Path, ...], reviewers: tuple[str, str] | None,
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def diff(old: Path, new: Path, fmt: str) -> None:
-    """Compare two built knowledge bases (kb.ttl files or build folders): features and citations per document."""
+    """Compare two built knowledge bases (kb.ttl files or build folders): features and citations per
+    document, and reviewed decisions re-anchored, moved or lost between editions.
+
+    Exit status as diff(1): 0 when the builds agree, 1 when they differ, 2 on trouble."""
     import json
     from rubricate.ontology.diff import diff_kb_files, format_diff
     old, new = (p / "kb.ttl" if p.is_dir() else p for p in (old, new))
     d = diff_kb_files(old, new)
     click.echo(json.dumps(d.to_dict(), indent=2) if fmt == "json" else "\n".join(format_diff(d)))
+    if d.changed:
+        sys.exit(1)  # like diff(1): 0 same, 1 different, 2 trouble
 
 
 

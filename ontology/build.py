@@ -64,6 +64,12 @@ def principle_ids(vocab: Graph) -> list[str]:
     return sorted(principle_id(s) for s in vocab.subjects(RDF.type, RBC.Principle))
 
 
+def condition_ids(vocab: Graph | None = None) -> list[str]:
+    """Condition ids of the vocabulary (what `guidelines add --condition` accepts)."""
+    vocab = vocab if vocab is not None else load_vocabulary()
+    return sorted(str(s).rsplit("/", 1)[-1] for s in vocab.subjects(RDF.type, RBC.Condition))
+
+
 def _hid(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
@@ -188,7 +194,7 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
     g.add((BUILD_ACTIVITY, PROV.wasAssociatedWith, agent_iri("rubricate")))
     result = BuildResult(graph=g)
 
-    jobs, roles = [], []
+    jobs, roles, unread = [], [], set()
     for order, doc in enumerate(reg.documents, start=1):
         _add_document(g, reg, doc, order)
         for f in doc.files:
@@ -198,9 +204,10 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
                                        f"(re-register with `rubricate guidelines add {path} --id {doc.id}`)")
             jobs.append((path, doc.id))
             roles.append((f.role, f.path))
-    for (role, rel), parsed in zip(roles, parse_many(jobs, workers)):
+    for (path, doc_id), (role, rel), parsed in zip(jobs, roles, parse_many(jobs, workers)):
         if isinstance(parsed, RubricateError):
             result.errors.append(str(parsed))
+            unread.add(doc_id)
             continue
         result.documents.setdefault(parsed.doc_id, []).append(parsed)
         _add_file(g, parsed, role, rel)
@@ -211,12 +218,19 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
 
     # Passages that support each (document, principle): reviewer-accepted first, then digests.
     reviewed: dict[tuple[str, str], list[AcceptedLink]] = defaultdict(list)
+    held = defaultdict(int)  # decisions of documents whose file could not be read
     for link in accepted or []:
+        if link.doc_id in unread:
+            held[link.doc_id] += 1
+            continue
         if link.passage_id not in result.passages:
             result.warnings.append(f"accepted decision for passage {link.passage_id} of {link.doc_id}: "
                                    "passage no longer exists (file changed?); decision ignored")
             continue
         reviewed[(link.doc_id, link.principle)].append(link)
+    for doc_id, n in sorted(held.items()):
+        result.warnings.append(f"{doc_id}: {n} accepted decision(s) not applied: a file of the document "
+                               "could not be read (see the error above)")
     annotated: dict[tuple[str, str], list[str]] = defaultdict(list)
     for p in result.passages.values():
         for pid in p.annotations:

@@ -86,26 +86,43 @@ def citations_for(g: Graph, principle: str, condition: str | None = None, limit:
                   include_narrower: bool = True) -> list[dict]:
     """Passages backing ``principle`` (and its sub-features), best first.
 
-    Best = verified locators first, then documents that cover ``condition``, then documents
-    in the order of the registry; one passage per document before a second from the same one.
+    Relevance comes first. With a ``condition``, documents that cover it rank first, then
+    general documents (covering no condition); documents about other conditions are cited
+    only when neither has a passage for the principle. Within each, passages for the principle itself come before those for a sub-feature.
+    A verified locator ranks ahead of an unverified one only among the relevant documents
+    (those covering the condition; all documents when no condition is given), so reviewing
+    one document's PDF never pulls its passages into another condition's citations. Then
+    the registry's order; documents of a tier take turns (one passage each first).
     """
     wanted = {principle}
     if include_narrower:
         wanted |= {principle_id(n) for n in g.objects(principle_iri(principle),
                                                        SKOS.narrower)}
-    covers = set()
+    covers, specific = set(), set()
     if condition:
         covers = {document_id(d) for d in g.subjects(RBC.coversCondition, condition_iri(condition))}
+        specific = {document_id(d) for d in g.subjects(RBC.coversCondition, None)}
     order = {document_id(d): int(pos) for d, pos in g.subject_objects(RBC.listPosition)
              if str(d).startswith("https://w3id.org/rubricate/document/")}
+
+    def tier(c: dict) -> int:
+        if not condition or c["document"] in covers:
+            return 0
+        return 2 if c["document"] in specific else 1
+
+    def key(c: dict) -> tuple:
+        t = tier(c)
+        return (t, c["principle"] != principle, t == 0 and not c["locator_verified"],
+                order.get(c["document"], 999), c["passage"])
+
     cands = [c for c in _all(g) if c["principle"] in wanted]
+    if any(tier(c) < 2 for c in cands):  # another condition's document only when nothing relevant
+        cands = [c for c in cands if tier(c) < 2]
     seen_docs: dict[str, int] = {}
     ranked = []
-    for c in sorted(cands, key=lambda c: (not c["locator_verified"], c["document"] not in covers,
-                                          c["principle"] != principle, order.get(c["document"], 999),
-                                          c["passage"])):
+    for rank, c in enumerate(sorted(cands, key=key)):
         n = seen_docs.get(c["document"], 0)
         seen_docs[c["document"]] = n + 1
-        ranked.append((n, c))
-    ranked = [dict(c) for _, c in sorted(ranked, key=lambda t: t[0])]  # stable: round-robin by document
+        ranked.append(((tier(c), n, rank), c))
+    ranked = [dict(c) for _, c in sorted(ranked, key=lambda t: t[0])]  # round-robin within a tier
     return ranked if limit is None else ranked[:limit]

@@ -17,6 +17,7 @@ from rdflib import Graph
 from rdflib.util import guess_format
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.ontology.store import parse_error
 
 RBC = "https://w3id.org/rubricate/vocab#"
 PRINCIPLE_BASE = "https://w3id.org/rubricate/principle/"
@@ -55,6 +56,10 @@ class KBDiff:
     new: str
     documents: list[DocumentDiff]
 
+    @property
+    def changed(self) -> bool:
+        return any(d.changed for d in self.documents)
+
     def to_dict(self) -> dict:
         return {"old": self.old, "new": self.new,
                 "documents": [asdict(d) for d in self.documents if d.changed]}
@@ -69,13 +74,11 @@ def read_graph(path: Path | str) -> Graph:
     if not path.exists():
         raise RubricateError("knowledge base file not found", path=str(path))
     g = Graph()
+    fmt = guess_format(str(path)) or "turtle"
     try:
-        g.parse(path, format=guess_format(str(path)) or "turtle")
+        g.parse(path, format=fmt)
     except Exception as exc:  # rdflib raises many parser-specific types
-        line = getattr(exc, "lines", None) or getattr(exc, "line", None)
-        msg = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise RubricateError(f"cannot read RDF: {msg}", path=str(path),
-                             line=line if isinstance(line, int) else None) from None
+        raise parse_error(exc, path, "cannot read RDF") from None
     return g
 
 

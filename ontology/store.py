@@ -61,5 +61,14 @@ def load_kb(path: Path) -> Graph:
     try:
         g.parse(path, format=fmt)
     except Exception as exc:  # rdflib raises many parser-specific types
-        raise RubricateError(f"cannot parse as {fmt}: {str(exc).splitlines()[0][:200]}", path=str(path)) from None
+        raise parse_error(exc, path, f"cannot parse as {fmt}") from None
     return g
+
+
+def parse_error(exc: Exception, path: Path, what: str) -> RubricateError:
+    """The parser's whole message on one line, with the line number when the parser knows it."""
+    line = getattr(exc, "lines", None)
+    line = line + 1 if isinstance(line, int) else getattr(exc, "line", None)
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    return RubricateError(f"{what}: {msg}", path=str(path),
+                          line=line if isinstance(line, int) else None)

@@ -280,3 +280,27 @@ def test_cli_import_bad_row_exits_nonzero(registry, tmp_path):
     assert r.exit_code == 2
     assert r.output.startswith(f"error: {path}:2: unknown decision 'acept'")
     assert not (tmp_path / "log" / "decisions.jsonl").exists()
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", ","])
+def test_sheets_saved_with_semicolons_or_tabs_import_too(guide, tmp_path, delimiter):
+    """European spreadsheet programs save CSV with semicolons: the delimiter is sniffed."""
+    _, passages, cands = guide
+    csv_path, _ = export_sheet(cands, passages, "alice", tmp_path)
+    rows = fill(read_csv(csv_path), {"hospitalize": ("accept", "")})
+    with open(csv_path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=delimiter)
+        w.writeheader()
+        w.writerows(rows)
+    decisions, pending = read_sheet(csv_path)
+    assert [d.feature for d in decisions] == ["hospitalize"] and pending == len(rows) - 1
+
+
+def test_missing_columns_hint_names_the_delimiter(tmp_path):
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("document;feature;decision\nx;hospitalize;accept\n")
+    with pytest.raises(RubricateError) as err:
+        read_sheet(sheet)
+    msg = str(err.value)
+    assert msg.startswith(f"{sheet}:1: missing column(s): passage_id") and "separated by semicolon" in msg
+    assert "document," not in msg.split("missing column(s): ")[1].split(" (")[0]  # found ones not listed

@@ -62,7 +62,8 @@ def test_diff_files_and_cli(tmp_path):
     NEW.serialize(new, format="turtle")
     assert diff_kb_files(old, new).to_dict()["documents"][0]["doc_id"] == "doc_a"
     r = CliRunner().invoke(main, ["diff", str(old), str(new.parent), "--format", "json"])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # like diff(1): the builds differ
+    assert CliRunner().invoke(main, ["diff", str(old), str(old)]).exit_code == 0
     assert [d["doc_id"] for d in json.loads(r.output)["documents"]] == ["doc_a", "doc_c"]
     bad = tmp_path / "bad.ttl"
     bad.write_text("this is not turtle .\n")
@@ -70,3 +71,14 @@ def test_diff_files_and_cli(tmp_path):
     assert r.exit_code == 2 and r.output.startswith(f"error: {bad}") and "cannot read RDF" in r.output
     with pytest.raises(RubricateError, match="not found"):
         diff_kb_files(old, tmp_path / "missing.ttl")
+
+
+def test_validate_prints_the_whole_parse_error(tmp_path):
+    from rubricate.cli import main
+    bad = tmp_path / "kb.ttl"
+    bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:d ex:e "unterminated .\n')
+    r = CliRunner().invoke(main, ["validate", str(bad)])
+    assert r.exit_code == 2
+    assert r.output.startswith(f"error: {bad}:3: cannot parse as turtle: ")
+    assert "newline found in string literal" in r.output  # the reason, not cut off after a colon
+    assert r.output.count("\n") == 1

@@ -226,6 +226,23 @@ def export_sheet(candidates: Iterable[Candidate], passages: Iterable[Passage], r
 
 # ---- reading filled sheets ----------------------------------------------------------------
 
+REQUIRED_COLUMNS = ("document", "passage_id", "feature", "passage", "sha256", "passage_start",
+                    "passage_end", "match_start", "match_end") + DECISION_COLUMNS
+
+
+def sniff_delimiter(header: str) -> str:
+    """Comma, semicolon or tab: whichever splits the header row into the most known columns
+    (spreadsheet programs in many European locales save CSV with semicolons)."""
+    def known(d: str) -> int:
+        cells = next(csv.reader([header], delimiter=d), [])
+        return sum(c.strip() in SHEET_COLUMNS for c in cells)
+    try:
+        sniffed = csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
+    except csv.Error:
+        sniffed = ","
+    return max((",", ";", "\t"), key=lambda d: (known(d), d == sniffed))
+
+
 def _read_rows(path: Path) -> list[tuple[int, dict]]:
     """(line number, row) pairs of a CSV or JSONL sheet."""
     try:
@@ -243,12 +260,15 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
     if path.suffix.lower() != ".csv":
         raise RubricateError("a review sheet must be a .csv or .jsonl file", path=str(path))
     lines = list(io.StringIO(text, newline=""))
-    reader = csv.DictReader(lines)
-    missing = [c for c in ("document", "passage_id", "feature", "passage", "sha256", "passage_start",
-                           "passage_end", "match_start", "match_end") + DECISION_COLUMNS
-               if c not in (reader.fieldnames or [])]
+    delimiter = sniff_delimiter(lines[0] if lines else "")
+    reader = csv.DictReader(lines, delimiter=delimiter)
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise RubricateError(f"missing column(s): {', '.join(missing)}", path=str(path), line=1)
+        shown = {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
+        raise RubricateError(
+            f"missing column(s): {', '.join(missing)} (read {len(reader.fieldnames or [])} column(s) "
+            f"separated by {shown}; keep the header row of `rubricate review export` and save as CSV "
+            "separated by comma, semicolon or tab)", path=str(path), line=1)
     prev = reader.line_num  # lines consumed so far (the header)
     for row in reader:
         start = prev + 1  # first line of this row: skip blank lines the reader passed over

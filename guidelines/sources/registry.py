@@ -1,15 +1,23 @@
 """The guideline registry: which documents exist, what they are, and which files hold their text.
 
-The registry is a YAML file (bundled: guidelines/registry.yaml) so researchers can read and
-edit it; paths of files are relative to the registry's folder unless absolute.
+The registry is a YAML file (bundled: guidelines/registry.yaml) so researchers can read,
+edit and review it in git; paths of files are relative to the registry's folder unless
+absolute. Edits made by rubricate are round-trip (ruamel.yaml): comments, key order and
+flow style stay, so registering one document changes only that document's lines.
+
+A file that changes keeps its history: the earlier editions stay in the file's ``previous``
+list with their SHA-256, so reviewed decisions can be re-anchored onto the new edition and
+the knowledge base can say which edition is a revision of which.
 """
 from __future__ import annotations
 
+import io
 import os
+import re
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-
-import yaml
+from typing import Iterable
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import atomic_write_text, load_yaml_mapping, sha256_file
@@ -18,6 +26,19 @@ from rubricate.guidelines.kernel.paths import package_path
 DEFAULT_REGISTRY = package_path("guidelines", "registry.yaml")
 KINDS = ("clinical-practice-guideline", "therapy-manual", "ethics-code", "other")
 ROLES = ("source", "digest")
+# Document ids become IRI path segments (https://w3id.org/rubricate/document/<id>).
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+_ID = re.compile(ID_PATTERN)
+ID_RULE = f"an id is 1-128 letters, digits, '.', '_' or '-' starting with a letter or digit ({ID_PATTERN})"
+
+
+@dataclass
+class Edition:
+    """An earlier edition of a registered file: what it was and when it was replaced."""
+
+    sha256: str
+    path: str
+    replaced: str | None = None  # ISO 8601 date/time the next edition was registered
 
 
 @dataclass
@@ -26,6 +47,7 @@ class FileEntry:
     role: str = "source"  # "source": the document itself; "digest": rubricate's paraphrase
     sha256: str | None = None  # recorded at registration; a mismatch means the file changed
     media_type: str | None = None
+    previous: list[Edition] = field(default_factory=list)  # earlier editions, oldest first
 
 
 @dataclass
@@ -49,7 +71,7 @@ class DocumentEntry:
 class Registry:
     path: Path
     documents: list[DocumentEntry]
-    header: str = ""  # leading comment block, kept when the file is rewritten
+    header: str = ""  # leading comment block (kept by the round-trip writer anyway)
 
     def get(self, doc_id: str) -> DocumentEntry:
         for doc in self.documents:
@@ -60,6 +82,26 @@ class Registry:
     def resolve(self, entry: FileEntry) -> Path:
         p = Path(entry.path)
         return p if p.is_absolute() else (self.path.parent / p)
+
+    def relative(self, path: Path) -> str:
+        """How the registry records ``path``: relative to its folder when inside it."""
+        path = Path(path).resolve()
+        try:
+            return str(path.relative_to(self.path.parent.resolve()))
+        except ValueError:
+            return str(path)
+
+
+def check_id(doc_id: str) -> str:
+    if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
+        raise RubricateError(f"invalid document id {doc_id!r}: {ID_RULE}")
+    return doc_id
+
+
+def _file_entry(raw: dict) -> FileEntry:
+    raw = dict(raw)
+    previous = [Edition(**e) for e in raw.pop("previous", None) or []]
+    return FileEntry(**raw, previous=previous)
 
 
 def load_registry(path: Path | str | None = None) -> Registry:
@@ -75,10 +117,13 @@ def load_registry(path: Path | str | None = None) -> Registry:
     seen: set[str] = set()
     for i, d in enumerate(raw.get("documents") or []):
         try:
-            files = [FileEntry(**f) for f in d.pop("files", []) or []]
+            d = dict(d)
+            files = [_file_entry(f) for f in d.pop("files", []) or []]
             doc = DocumentEntry(**d, files=files)
         except TypeError as exc:
             raise RubricateError(f"document #{i + 1}: {exc}", path=str(path)) from None
+        if not isinstance(doc.id, str) or not _ID.fullmatch(doc.id):
+            raise RubricateError(f"document #{i + 1}: invalid id {doc.id!r}: {ID_RULE}", path=str(path))
         if doc.id in seen:
             raise RubricateError(f"duplicate document id {doc.id!r}", path=str(path))
         if doc.kind not in KINDS:
@@ -91,55 +136,243 @@ def load_registry(path: Path | str | None = None) -> Registry:
     return Registry(path=path, documents=docs, header=header)
 
 
-def _clean(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v not in (None, [], "")}
+# ---- round-trip writing -------------------------------------------------------------------
+
+def _yaml():
+    from ruamel.yaml import YAML
+    y = YAML()  # round-trip: comments, key order, flow style and quotes are kept
+    y.preserve_quotes = True
+    y.width = 4096  # never re-wrap a long title
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
+    return y
+
+
+def _flow(value):
+    """A new list or mapping written in flow style, like the registry's `[a, b]` and `{path: ...}`."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    node = CommentedMap(value) if isinstance(value, dict) else CommentedSeq(value)
+    node.fa.set_flow_style()
+    return node
+
+
+def _file_node(f: FileEntry, old=None):
+    from ruamel.yaml.comments import CommentedMap
+    want = {k: v for k, v in asdict(f).items() if v not in (None, [], "")}
+    if f.previous:
+        want["previous"] = [_flow({k: v for k, v in asdict(e).items() if v is not None}) for e in f.previous]
+    node = old if isinstance(old, CommentedMap) else _flow({})
+    _update(node, want)
+    if f.previous:
+        node.fa.set_block_style()  # a file with history gets one line per edition
+    return node
+
+
+def _doc_value(key: str, value):
+    if isinstance(value, list):
+        return _flow(list(value))
+    return value
+
+
+def _update(node, want: dict) -> None:
+    """Make mapping ``node`` hold ``want``: changed keys in place, new keys in order, gone keys removed."""
+    for key in [k for k in node if k not in want]:
+        del node[key]
+    keys = list(want)
+    for i, key in enumerate(keys):
+        value = want[key]
+        if key in node:
+            if _plain(node[key]) != _plain(value):
+                old_flow = getattr(getattr(node[key], "fa", None), "flow_style", lambda: None)()
+                node[key] = value
+                if old_flow and hasattr(value, "fa"):
+                    value.fa.set_flow_style()
+        else:
+            pos = sum(1 for k in keys[:i] if k in node)
+            node.insert(pos, key, value)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _doc_want(doc: DocumentEntry, old) -> dict:
+    d = asdict(doc)
+    d.pop("files")
+    want = {}
+    for k, v in d.items():
+        if v is None and not (old is not None and k in old):
+            continue  # absent stays absent; an explicit `null` stays null
+        want[k] = _doc_value(k, v)
+    return want
 
 
 def save_registry(reg: Registry) -> None:
-    """Rewrite the registry atomically so an interrupted save never leaves half a file."""
-    docs = []
+    """Write the registry back, editing only what changed (atomically: an interrupted save
+    never leaves half a file)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    y = _yaml()
+    data = y.load(reg.path.read_text(encoding="utf-8")) if reg.path.exists() else None
+    if not isinstance(data, CommentedMap):
+        data = CommentedMap()
+    nodes = data.get("documents")
+    if not isinstance(nodes, CommentedSeq):
+        nodes = CommentedSeq()
+        data["documents"] = nodes
+    by_id = {n.get("id"): n for n in nodes if isinstance(n, CommentedMap)}
+    keep = []
     for doc in reg.documents:
-        d = asdict(doc)
-        d["files"] = [_clean(f) for f in d["files"]]
-        docs.append({k: v for k, v in d.items() if v is not None})
-    body = yaml.safe_dump({"documents": docs}, sort_keys=False, allow_unicode=True, width=100)
-    atomic_write_text(reg.path, (reg.header + "\n" if reg.header else "") + body)
+        node = by_id.get(doc.id)
+        if node is None:
+            node = CommentedMap()
+        want = _doc_want(doc, node)
+        old_files = node.get("files") or []
+        files = CommentedSeq()
+        for i, f in enumerate(doc.files):
+            match = next((o for o in old_files if isinstance(o, CommentedMap) and o.get("path") == f.path), None)
+            files.append(_file_node(f, match))
+        if _plain(old_files) == _plain(files) and isinstance(node.get("files"), CommentedSeq):
+            files = node["files"]
+        want["files"] = files
+        _update(node, want)
+        keep.append(node)
+    nodes[:] = keep
+    buf = io.StringIO()
+    y.dump(data, buf)
+    atomic_write_text(reg.path, buf.getvalue())
 
 
-def register_file(reg: Registry, path: Path, doc_id: str, role: str = "source",
-                  metadata: dict | None = None) -> str:
-    """Add ``path`` to document ``doc_id`` (creating the document when metadata allows).
+# ---- registering files --------------------------------------------------------------------
 
-    Returns what happened: "added", "unchanged" or "updated (file changed)". The caller
-    parses the file first, so a file that cannot be read never reaches the registry.
+@dataclass(frozen=True)
+class Registration:
+    """What ``guidelines add``/``update`` will do, checked before anything is parsed."""
+
+    doc_id: str
+    path: Path
+    rel: str
+    sha256: str
+    role: str
+    is_new_document: bool
+    replaces: FileEntry | None  # the file entry that gets a new edition (None: a new file)
+
+
+def _meta(metadata: dict | None) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in (metadata or {}).items() if v not in (None, (), [])}
+
+
+def check_registration(reg: Registry, path: Path, doc_id: str, role: str = "source",
+                       metadata: dict | None = None, known_conditions: Iterable[str] | None = None,
+                       replace: str | None = None) -> Registration:
+    """Every check that needs no parsing: id, metadata, conditions, the file, its hash.
+
+    ``replace`` names the registered file (path as in the registry, or the only source file
+    when "") that ``path`` becomes a new edition of (``guidelines update``).
     """
-    path = Path(path).resolve()
-    digest = sha256_file(path)
+    path = Path(path)
+    check_id(doc_id)
+    if role not in ROLES:
+        raise RubricateError(f"role must be one of {', '.join(ROLES)}", path=str(path))
+    if not path.is_file():
+        raise RubricateError("file not found", path=str(path))
     try:
-        rel = str(path.relative_to(reg.path.parent.resolve()))
-    except ValueError:
-        rel = str(path)
-    meta = {k: v for k, v in (metadata or {}).items() if v not in (None, (), [])}
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise RubricateError(f"cannot read file: {exc.strerror}", path=str(path)) from None
+    meta = _meta(metadata)
     doc = next((d for d in reg.documents if d.id == doc_id), None)
     if doc is None:
+        if replace is not None:
+            raise RubricateError(f"no document with id {doc_id!r} in the registry", path=str(reg.path))
         missing = [k for k in ("title", "kind") if k not in meta]
         if missing:
             raise RubricateError(f"new document {doc_id!r} needs --{' and --'.join(missing)}", path=str(path))
-        if meta["kind"] not in KINDS:
-            raise RubricateError(f"kind must be one of {', '.join(KINDS)}", path=str(path))
+    if "kind" in meta and meta["kind"] not in KINDS:
+        raise RubricateError(f"unknown kind {meta['kind']!r}; kind must be one of {', '.join(KINDS)}",
+                             path=str(path))
+    if known_conditions is not None:
+        known = set(known_conditions)
+        unknown = [c for c in meta.get("conditions", []) if c not in known]
+        if unknown:
+            raise RubricateError(f"unknown condition {unknown[0]!r}; known conditions: {', '.join(sorted(known))}",
+                                 path=str(path))
+    resolved = path.resolve()
+    for other in reg.documents:
+        for f in other.files:
+            current = f.sha256 or _hash_if_present(reg.resolve(f))
+            hashes = {current} | {e.sha256 for e in f.previous}
+            if digest not in hashes:
+                continue
+            if other.id != doc_id:
+                raise RubricateError(f"this file (sha256 {digest[:12]}) is already registered under "
+                                     f"another id, {other.id!r}, as {f.path}", path=str(path))
+            if current == digest and reg.resolve(f).resolve() != resolved and replace is None:
+                raise RubricateError(f"this file (sha256 {digest[:12]}) is already registered for "
+                                     f"{doc_id!r} as {f.path}", path=str(path))
+    replaces = None
+    if doc is not None:
+        if replace is not None:
+            sources = [f for f in doc.files if (f.path == replace if replace else f.role == role)]
+            if len(sources) != 1:
+                where = f"no file {replace!r}" if replace else f"{len(sources)} {role} files"
+                raise RubricateError(f"document {doc_id!r} has {where}; name the file to replace "
+                                     f"with --replace PATH ({', '.join(f.path for f in doc.files) or 'none'})",
+                                     path=str(reg.path))
+            replaces = sources[0]
+        else:
+            replaces = next((f for f in doc.files if reg.resolve(f).resolve() == resolved), None)
+    return Registration(doc_id, path, reg.relative(path), digest, role, doc is None, replaces)
+
+
+def _hash_if_present(path: Path) -> str | None:
+    """The hash of a registered file whose hash was not recorded (e.g. the bundled digests)."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def register_file(reg: Registry, path: Path, doc_id: str, role: str = "source",
+                  metadata: dict | None = None, known_conditions: Iterable[str] | None = None,
+                  replace: str | None = None, checked: Registration | None = None) -> str:
+    """Add ``path`` to document ``doc_id`` (creating the document when metadata allows), or
+    make it the new edition of a registered file.
+
+    Returns what happened: "added", "unchanged" or "new edition (was sha256 ...)". Nothing is
+    written when a check fails. The caller parses the file between
+    :func:`check_registration` and this call, so an unreadable file never reaches the registry.
+    """
+    r = checked or check_registration(reg, path, doc_id, role, metadata, known_conditions, replace)
+    meta = _meta(metadata)
+    if r.is_new_document:
         doc = DocumentEntry(id=doc_id, **meta)
         reg.documents.append(doc)
     else:
+        doc = reg.get(doc_id)
         for key, value in meta.items():
-            setattr(doc, key, list(value) if isinstance(value, tuple) else value)
-    existing = next((f for f in doc.files if reg.resolve(f).resolve() == path), None)
-    if existing is None:
-        doc.files.append(FileEntry(path=rel, role=role, sha256=digest))
+            setattr(doc, key, value)
+    old = r.replaces
+    if old is None:
+        doc.files.append(FileEntry(path=r.rel, role=role, sha256=r.sha256))
         status = "added"
-    elif existing.sha256 == digest:
+    elif old.sha256 == r.sha256 and old.path == r.rel:
         status = "unchanged"
     else:
-        status = f"updated (file changed; was sha256 {existing.sha256[:12] if existing.sha256 else 'unrecorded'})"
-        existing.sha256 = digest
-    save_registry(reg)
+        was = old.sha256[:12] if old.sha256 else "unrecorded"
+        if old.sha256 and old.sha256 != r.sha256:
+            old.previous.append(Edition(sha256=old.sha256, path=old.path, replaced=_now()))
+        old.sha256, old.path, old.role = r.sha256, r.rel, role
+        status = f"new edition (was sha256 {was}; the earlier edition is kept in the registry)"
+    if status != "unchanged" or meta:
+        save_registry(reg)
     return status

@@ -1,0 +1,137 @@
+"""Registering guideline files: checks before parsing, one-line refusals that leave the
+registry byte-identical, round-trip edits (adding a document is a diff of its own lines),
+and new editions that keep the earlier one."""
+from __future__ import annotations
+
+import difflib
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.sources.registry import (check_registration, load_registry, register_file,
+                                                   save_registry)
+from tests.conftest import REPO
+
+BUNDLED = REPO / "guidelines" / "registry.yaml"
+
+
+@pytest.fixture
+def reg_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUBRICATE_CACHE_DIR", str(tmp_path / "cache"))
+    shutil.copy(BUNDLED, tmp_path / "registry.yaml")
+    (tmp_path / "guide.md").write_text("# Our guide\n\nThe clinician explains each step.\n", encoding="utf-8")
+    return tmp_path
+
+
+def invoke(*args: str):
+    from rubricate.cli import main
+    return CliRunner().invoke(main, list(args))
+
+
+def test_saving_an_unchanged_registry_is_byte_identical(reg_dir):
+    save_registry(load_registry(reg_dir / "registry.yaml"))
+    assert (reg_dir / "registry.yaml").read_bytes() == BUNDLED.read_bytes()
+
+
+def test_adding_a_document_is_a_diff_of_its_own_lines(reg_dir):
+    reg = reg_dir / "registry.yaml"
+    r = invoke("guidelines", "add", str(reg_dir / "guide.md"), "--id", "own_guide_2026", "--title",
+               "Our guide: a test", "--kind", "therapy-manual", "--condition", "depression",
+               "--creator", "A. Author", "--year", "2026", "--registry", str(reg))
+    assert r.exit_code == 0, r.output
+    old, new = BUNDLED.read_text().splitlines(), reg.read_text().splitlines()
+    changed = [l for l in difflib.unified_diff(old, new, lineterm="", n=0)
+               if l.startswith(("+", "-")) and not l.startswith(("+++", "---"))]
+    assert all(l.startswith("+") for l in changed)  # nothing removed or rewritten
+    assert new[:len(old)] == old  # every earlier line (comments, flow style, nulls) kept
+    assert changed[0] == "+  - id: own_guide_2026"
+    assert "+    conditions: [depression]" in changed and len(changed) <= 10
+    doc = load_registry(reg).get("own_guide_2026")
+    assert (doc.title, doc.kind, doc.conditions, doc.year) == ("Our guide: a test", "therapy-manual",
+                                                               ["depression"], 2026)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--id", "Bad Id!", "--title", "T", "--kind", "other"], "invalid document id 'Bad Id!': an id is 1-128 letters"),
+    (["--id", "x_2026", "--title", "T", "--kind", "novel"], "unknown kind 'novel'"),
+    (["--id", "x_2026", "--title", "T", "--kind", "other", "--condition", "insomnia"],
+     "unknown condition 'insomnia'; known conditions: alcohol-dependence"),
+    (["--id", "x_2026", "--kind", "other"], "new document 'x_2026' needs --title"),
+    (["--id", "x_2026", "--title", "T", "--kind", "other", "COPY"], "already registered under another id, 'own_2026'"),
+    (["--id", "x_2026", "--title", "T", "--kind", "other", "MISSING"], "file not found"),
+])
+def test_bad_registrations_are_one_line_and_leave_the_registry_byte_identical(reg_dir, args, message):
+    reg = reg_dir / "registry.yaml"
+    target = reg_dir / "guide.md"
+    if "COPY" in args:  # the same bytes are already registered for another document
+        register_file(load_registry(reg), target, "own_2026", metadata={"title": "T", "kind": "other"})
+        target = reg_dir / "copy.md"
+        shutil.copy(reg_dir / "guide.md", target)
+    if "MISSING" in args:
+        target = reg_dir / "missing.pdf"
+    args = [a for a in args if a not in ("COPY", "MISSING")]
+    before = reg.read_bytes()
+    r = invoke("guidelines", "add", str(target), *args, "--registry", str(reg))
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("error: ") and r.output.count("\n") == 1, r.output
+    assert message in r.output
+    assert reg.read_bytes() == before
+
+
+def test_a_digest_registered_without_its_hash_is_still_recognised(reg_dir):
+    shutil.copytree(REPO / "guidelines" / "digests", reg_dir / "digests")
+    shutil.copy(reg_dir / "digests" / "foa_exposure_2012.md", reg_dir / "copy.md")
+    with pytest.raises(RubricateError, match="already registered under another id, 'foa_exposure_2012'"):
+        check_registration(load_registry(reg_dir / "registry.yaml"), reg_dir / "copy.md", "x_2026",
+                           metadata={"title": "T", "kind": "other"})
+
+
+def test_checks_come_before_parsing(reg_dir, monkeypatch):
+    """A missing --title is reported without the file ever being parsed."""
+    import rubricate.guidelines.sources.parse as parse
+    monkeypatch.setattr(parse, "parse_document", lambda *a, **k: pytest.fail("parsed before checking"))
+    r = invoke("guidelines", "add", str(reg_dir / "guide.md"), "--id", "x_2026", "--kind", "other",
+               "--registry", str(reg_dir / "registry.yaml"))
+    assert r.exit_code == 2 and "needs --title" in r.output
+
+
+def test_a_changed_file_becomes_a_new_edition_and_keeps_the_earlier_one(reg_dir):
+    reg_path = reg_dir / "registry.yaml"
+    guide = reg_dir / "guide.md"
+    meta = {"title": "Our guide", "kind": "other"}
+    assert register_file(load_registry(reg_path), guide, "own_2026", metadata=meta) == "added"
+    first = load_registry(reg_path).get("own_2026").files[0].sha256
+    before = reg_path.read_bytes()
+    assert register_file(load_registry(reg_path), guide, "own_2026") == "unchanged"
+    assert reg_path.read_bytes() == before
+    guide.write_text("# Our guide\n\nThe clinician explains every step twice.\n", encoding="utf-8")
+    status = register_file(load_registry(reg_path), guide, "own_2026")
+    assert status.startswith(f"new edition (was sha256 {first[:12]}")
+    f = load_registry(reg_path).get("own_2026").files[0]
+    assert f.sha256 != first and [e.sha256 for e in f.previous] == [first]
+    # `guidelines update` with a file at another path replaces the only source file
+    other = reg_dir / "guide-v3.md"
+    other.write_text("# Our guide\n\nThird edition.\n", encoding="utf-8")
+    r = invoke("guidelines", "update", "own_2026", str(other), "--registry", str(reg_path))
+    assert r.exit_code == 0 and "new edition" in r.output, r.output
+    f = load_registry(reg_path).get("own_2026").files[0]
+    assert f.path == "guide-v3.md" and len(f.previous) == 2 and f.previous[-1].path == "guide.md"
+    r = invoke("guidelines", "show", "own_2026", "--registry", str(reg_path))
+    assert r.output.count("earlier:") == 2
+
+
+def test_registry_with_a_bad_id_fails_to_load_in_one_line(tmp_path):
+    reg = tmp_path / "registry.yaml"
+    reg.write_text("documents:\n  - id: Bad Id!\n    title: T\n")
+    with pytest.raises(RubricateError, match=r"document #1: invalid id 'Bad Id!'"):
+        load_registry(reg)
+
+
+def test_same_file_twice_for_one_document_is_refused(reg_dir):
+    reg = load_registry(reg_dir / "registry.yaml")
+    register_file(reg, reg_dir / "guide.md", "own_2026", metadata={"title": "T", "kind": "other"})
+    shutil.copy(reg_dir / "guide.md", reg_dir / "again.md")
+    with pytest.raises(RubricateError, match="already registered for 'own_2026' as guide.md"):
+        check_registration(load_registry(reg_dir / "registry.yaml"), reg_dir / "again.md", "own_2026")
