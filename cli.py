@@ -614,6 +614,17 @@ def evaluate(rubric_path, responses_path, judge, out, strict, resume, workers, *
     click.echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
 
 
+@main.command("runs")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path), default=Path("."))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def runs_(folder, fmt):
+    """List the evaluation runs under FOLDER (newest first): id, time, rubric, judge, models, rate."""
+    import json as _json
+    from rubricate.rubrics.evaluation.runs import render_runs, run_rows
+    rows = run_rows(folder)
+    click.echo(_json.dumps(rows, indent=2) if fmt == "json" else render_runs(rows), nl=fmt == "json")
+
+
 @main.command()
 @click.argument("base", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.argument("new", type=click.Path(file_okay=False, exists=True, path_type=Path))
@@ -703,26 +714,28 @@ def run(out, responses_path, rubric_path, judge, **kw):
         click.echo(line)
     for note in r.notes:
         click.echo(f"note: {note}")
-    click.echo(f"\nrubric:  {r.rubric}\nresults: {r.out / 'results'}\nreport:  {r.report['html']}")
+    click.echo(f"\nrubric:  {r.rubric}\nresults: {r.results}\nreport:  {r.report['html']}")
     from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
-    first = next((v["verdict_id"] for v in iter_jsonl(ResultsDir(r.out / "results").verdicts)
+    first = next((v["verdict_id"] for v in iter_jsonl(ResultsDir(r.results).verdicts)
                   if v["appropriate"] is False), None)
     if first:
         click.echo(f"next:    open the report, or follow a failure back to its guideline passages:\n"
-                   f"         rubricate trace {first} --results {r.out / 'results'}")
+                   f"         rubricate trace {first} --results {r.results}")
 
 
 @main.command()
 @click.argument("verdict_id")
-@click.option("--results", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=Path("out/results"), show_default=True, help="Results folder of the run.")
+@click.option("--results", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Results folder of the run (default: out/results, else the newest run under out/runs).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Rubric to resolve the criterion in (default: the one the run used).")
 def trace(verdict_id, results, fmt, rubric_path):
     """Follow a verdict back to its guideline passages: response, criterion, principle, documents."""
     import json as _json
+    from rubricate.rubrics.evaluation.runs import default_results
     from rubricate.rubrics.evaluation.trace import render_text, trace as run_trace
+    results = results or default_results(Path("out"))
     t = run_trace(results, verdict_id, rubric_path)
     click.echo(_json.dumps(t, indent=2, ensure_ascii=False) if fmt == "json" else render_text(t), nl=fmt == "json")
 

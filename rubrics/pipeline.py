@@ -1,18 +1,19 @@
 """`rubricate run`: the main job end to end, on the bundled data or the user's.
 
 knowledge base -> rubrics -> offline evaluation of responses -> HTML report. Each step is
-the same code the single commands run; this module only orders them and keeps the last
-results (a re-run moves the previous results folder aside instead of mixing verdicts).
+the same code the single commands run; this module only orders them. Every run gets a folder
+of its own, ``<out>/runs/<run id>/`` (verdicts, summary, run.json and its report), so a re-run
+never overwrites or mixes with an earlier one; `rubricate runs <out>` lists them.
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.contract.loader import RUBRICS_DIR
+from rubricate.rubrics.evaluation.runs import new_run_dir
 
 DEFAULT_RESPONSES = RUBRICS_DIR / "samples" / "default_responses.jsonl"
 
@@ -21,6 +22,7 @@ DEFAULT_RESPONSES = RUBRICS_DIR / "samples" / "default_responses.jsonl"
 class RunResult:
     out: Path
     rubric: Path
+    results: Path
     summary: dict
     report: dict
     notes: list[str] = field(default_factory=list)
@@ -51,19 +53,14 @@ def run_main(out: Path, responses: Path | None = None, rubric: Path | None = Non
             notes.append("the committed rubrics/*.json differ from this compile; run `rubricate compile`")
     loaded = load_rubric(rubric)
     responses = Path(responses or DEFAULT_RESPONSES)
-    results = out / "results"
-    if results.exists():
-        previous = out / "results.previous"
-        shutil.rmtree(previous, ignore_errors=True)
-        results.rename(previous)
-        notes.append(f"previous results kept in {previous}")
+    results = new_run_dir(out / "runs")
     step(f"evaluating {responses}")
     judges = judges_for(loaded) if judges_for else {"rules": rules_judge(loaded)}
     try:
-        summary = evaluate(loaded, responses, results, judges, progress=progress)
+        summary = evaluate(loaded, responses, results, judges, progress=progress, run_id=results.name)
     finally:
         for j in judges.values():
             getattr(j, "close", lambda: None)()
     step("writing the report")
-    paths = write_report(results, out / "report", rubric=loaded)
-    return RunResult(out, Path(rubric), summary, paths, notes)
+    paths = write_report(results, results / "report", rubric=loaded)
+    return RunResult(out, Path(rubric), results, summary, paths, notes)

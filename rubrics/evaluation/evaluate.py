@@ -17,6 +17,7 @@ from rubricate.guidelines.sources.registry import sha256_file
 from rubricate.rubrics.evaluation.responses import InputProblem, Response, read_responses
 from rubricate.rubrics.evaluation.results import AppendLog, ResultsDir, iter_jsonl, verdict_id
 from rubricate.rubrics.contract.loader import Rubric
+from rubricate.rubrics.evaluation import runs
 from rubricate.rubrics.evaluation.summary import summarize
 
 BATCH = 512
@@ -161,7 +162,7 @@ def _batches(it: Iterator, n: int) -> Iterator[list]:
 
 def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path, judges: dict[str, Judge],
              strict: bool = False, resume: bool = False, judge_label: str | None = None,
-             progress: Callable[[int], None] | None = None) -> dict:
+             progress: Callable[[int], None] | None = None, run_id: str | None = None) -> dict:
     """Write verdicts for every response x criterion of its item; return the summary.
 
     ``judges`` maps a judge name ("rules", "llm") to a judge; with two, the run is an
@@ -173,7 +174,11 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path, judges: dict[s
         "responses_path": str(responses_path), "responses_sha256": sha256_file(Path(responses_path)),
         "judge": judge_label or "+".join(sorted(judges)),
     }
+    previous = _read_manifest(results.manifest) if resume else None
+    manifest.update(runs.identity(rubric.data, previous, run_id))
     done = results.open_for_run(manifest, resume)
+    judge_versions: dict[str, set[str]] = {name: set((previous or {}).get("judges", {}).get(name, []))
+                                           for name in judges}
     # A judge may ask for smaller batches (the LLM judge: verdicts reach disk sooner).
     batch = min([getattr(j, "batch_size", BATCH) for j in judges.values()] + [BATCH])
     problems: list[dict] = [p for p in iter_jsonl(results.problems)] if resume else []
@@ -205,6 +210,8 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path, judges: dict[s
                 _flag_disagreements(tasks, outcomes)
             records = [_verdict(rubric, name, tasks[i], o)
                        for name in judges for i, o in sorted(outcomes.get(name, {}).items())]
+            for r in records:
+                judge_versions[r["judge"]].add(r["judge_version"])
             vlog.write(records)
             vlog.commit()
             plog.commit()
@@ -218,7 +225,15 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path, judges: dict[s
     summary = summarize(iter_jsonl(results.verdicts), rubric.data, problems)
     from rubricate.guidelines.kernel.fileio import atomic_write_text
     atomic_write_text(results.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    runs.finish(results.manifest, summary, judge_versions)
     return summary
+
+
+def _read_manifest(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _flag_disagreements(tasks: list[Task], outcomes: dict[str, dict[int, Outcome]]) -> None:
