@@ -12,6 +12,9 @@ import click
 
 from rubricate.guidelines.kernel.errors import RubricateError
 
+# deferred imports: start-up time. Each command imports the packages that do its job when it
+# runs, so `rubricate --help` and every other command load only what they use.
+
 ROOT = Path(__file__).resolve().parent
 
 

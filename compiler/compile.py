@@ -21,6 +21,7 @@ from rdflib import Graph
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import atomic_write_bytes, sha256_file
 from rubricate.compiler.citing import cite
+from rubricate.compiler.stigma import DEFAULT_PATH, default_instrument, instrument_summary, stigma_items
 from rubricate.compiler.items import DEFAULT_ITEMS, ItemSet, compile_item_checks, load_item_set
 from rubricate.rubrics.contract.validation import validate_rubric
 from rubricate.compiler.vocab import condition_record, conditions, principle_record, principles
@@ -140,7 +141,6 @@ def compile_default_rubric(g: Graph, items_path: Path | None = None) -> dict[str
 
 def compile_stigma_rubric(g: Graph, instrument=None) -> dict[str, Any]:
     """A stigma instrument (default: rubricate's own) as a rubric of kind "stigma" items."""
-    from rubricate.compiler.stigma import DEFAULT_PATH, default_instrument, instrument_summary, stigma_items
     inst = instrument or default_instrument()
     cache: dict[str, list[dict]] = {}
     items = []

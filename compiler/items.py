@@ -225,7 +225,7 @@ def load_item_set(path: Path | None, known_principles: set[str],
 
 def compile_item_checks(item_set: ItemSet) -> None:
     """Build every criterion's checks with the offline judge, so a typo fails at compile time."""
-    from rubricate.rubrics.checks.engine import compile_checks
+    from rubricate.rubrics.checks.engine import compile_checks  # start-up time: spaCy loads only when compiling
     criteria = [{"id": c["id"], "checks": c["checks"]} for i in item_set.items for c in i["criteria"]]
     try:
         compile_checks(criteria)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text
+from rubricate.guidelines.evidence.review import accepted_evidence, load_decisions
 from rubricate.guidelines.sources.registry import load_registry
+from rubricate.ontology.namespaces import RBC, RDF
 from rubricate.ontology.build import AcceptedLink, BuildResult, build_kb
 from rubricate.ontology.store import kb_hash, write_kb
 from rubricate.ontology.validate import Validation, validate_graph
@@ -36,7 +38,6 @@ def accepted_links(decisions: Path | None) -> list[AcceptedLink]:
     path = decisions or DEFAULT_DECISIONS
     if not Path(path).exists():
         return []
-    from rubricate.guidelines.evidence.review import accepted_evidence, load_decisions
     return [AcceptedLink(a.doc_id, a.feature, a.passage_id, a.reviewer)
             for a in accepted_evidence(load_decisions(Path(path)))]
 
@@ -71,7 +72,6 @@ def report_lines(r: PipelineResult) -> list[str]:
     lines += [f"error: {c.doc_id}: no passage supports {c.principle} (study cell without text)"
               for c in b.unsupported]
     lines += [f"violation: {v}" for v in r.validation.violations]
-    from rubricate.ontology.namespaces import RBC, RDF
     n_ev = len(set(b.graph.subjects(RDF.type, RBC.Evidence)))
     lines.append(f"documents: {len(b.documents)}  evidence statements: {n_ev}  passages: {len(b.passages)}  triples: {len(b.graph)}  "
                  f"kb sha256: {r.kb_sha256[:16]}")

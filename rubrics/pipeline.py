@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Callable
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.rubrics.contract.loader import RUBRICS_DIR
+from rubricate.compiler.compile import DEFAULT_FILE, compile_all, stale_files, write_rubrics
+from rubricate.ontology.kb import build, report_lines
+from rubricate.rubrics.contract.loader import RUBRICS_DIR, load_rubric
+from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
 from rubricate.rubrics.evaluation.runs import new_run_dir
+from rubricate.rubrics.report import write_report
 
 DEFAULT_RESPONSES = RUBRICS_DIR / "samples" / "default_responses.jsonl"
 
@@ -31,15 +35,9 @@ class RunResult:
 def run_main(out: Path, responses: Path | None = None, rubric: Path | None = None,
              judges_for: Callable | None = None, step: Callable[[str], None] = lambda s: None,
              progress: Callable[[int], None] | None = None) -> RunResult:
-    from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
-    from rubricate.rubrics.report import write_report
-    from rubricate.rubrics.contract.loader import load_rubric
-
     out = Path(out)
     notes: list[str] = []
     if rubric is None:
-        from rubricate.compiler.compile import DEFAULT_FILE, compile_all, stale_files, write_rubrics
-        from rubricate.ontology.kb import build, report_lines
         step("building the knowledge base")
         kb = build(out=out / "kb")
         if not kb.ok:

@@ -9,7 +9,7 @@ import yaml
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.nlp import get_nlp
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, checks_schema, compile_checks, validate_checks
-from rubricate.rubrics.checks.lexicons import available_lexicons, load_lexicon
+from rubricate.guidelines.kernel.lexicons import available_lexicons, load_lexicon
 
 REPO = Path(__file__).resolve().parents[1]
 

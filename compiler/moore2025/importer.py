@@ -25,11 +25,10 @@ from pathlib import Path
 from rdflib import Graph
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.fileio import read_jsonl_objects
-from rubricate.guidelines.kernel.fileio import atomic_write_bytes, sha256_file
+from rubricate.guidelines.kernel.fileio import atomic_write_bytes, jsonl_bytes, read_jsonl_objects, sha256_file
 from rubricate.compiler.citing import cite
-from rubricate.compiler.compile import dumps, rubric_document
-from rubricate.rubrics.integrations.common import jsonl_bytes
+from rubricate.compiler.compile import compile_stigma_rubric, dumps, rubric_document
+from rubricate.compiler.stigma import QUESTIONS_FILE, VIGNETTES_FILE, import_instrument
 from rubricate.compiler.vocab import conditions, principles
 from rubricate.guidelines.kernel.yaml_lines import load_yaml, plain
 
@@ -172,7 +171,7 @@ def import_stimuli(anchor_dir: Path, g: Graph, study: StudyMap | None = None) ->
 
 
 def _check_checks(items: list[dict]) -> None:
-    from rubricate.rubrics.checks.engine import compile_checks
+    from rubricate.rubrics.checks.engine import compile_checks  # start-up time: spaCy loads only when importing
     compile_checks([{"id": c["id"], "checks": c.get("checks")} for i in items for c in i["criteria"]])
 
 
@@ -224,9 +223,7 @@ def import_study(anchor_dir: Path, g: Graph, out_dir: Path = DEFAULT_OUT,
     files = responses if responses is not None else sorted(anchor_dir.glob(RESPONSES_GLOB))
     converted = {Path(f).name: jsonl_bytes(import_responses(Path(f), rubric, study)) for f in files}
     outputs: dict[str, bytes] = {"moore2025.json": dumps(rubric)}
-    from rubricate.compiler.stigma import QUESTIONS_FILE, VIGNETTES_FILE, import_instrument
     if (anchor_dir / VIGNETTES_FILE).is_file() and (anchor_dir / QUESTIONS_FILE).is_file():
-        from rubricate.compiler.compile import compile_stigma_rubric
         outputs["moore2025-stigma.json"] = dumps(compile_stigma_rubric(g, import_instrument(anchor_dir)))
     outputs.update(converted)  # everything is built before anything is written
     written = {}

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
@@ -32,6 +34,9 @@ from rubricate.guidelines.kernel import negation
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import load_yaml_mapping
 from rubricate.guidelines.sources.model import Passage
+from rubricate.guidelines.sources.parse import parse_document
+from rubricate.guidelines.sources.passages import make_passages
+from rubricate.guidelines.sources.registry import load_registry
 from rubricate.guidelines.kernel.nlp import get_nlp
 from rubricate.guidelines.kernel.paths import package_path
 
@@ -130,12 +135,16 @@ class Lexicon:
 
 @functools.lru_cache(maxsize=4)
 def known_principles(vocabulary: Path | None = None) -> frozenset[str]:
-    """Feature and sub-feature ids defined in ontology/vocabulary.ttl."""
-    from rdflib import Graph
-    from rubricate.ontology.namespaces import RBC, RDF, principle_id
+    """Feature and sub-feature ids defined in ontology/vocabulary.ttl.
+
+    Read as data, through the file's own ``rbc:`` prefix and the ``principle/<id>`` IRIs:
+    this layer sits below the ontology package and does not import it
+    (tests/test_namespaces.py checks that both readings agree).
+    """
     g = Graph()
     g.parse(vocabulary or VOCABULARY, format="turtle")
-    return frozenset(principle_id(s) for s in g.subjects(RDF.type, RBC.Principle))
+    rbc = dict(g.namespaces())["rbc"]
+    return frozenset(str(s).split("/principle/", 1)[-1] for s in g.subjects(RDF.type, URIRef(rbc + "Principle")))
 
 
 # ---- lemmas -------------------------------------------------------------------------------
@@ -423,9 +432,6 @@ def extract_candidates(passages: Iterable[Passage], patterns: Lexicon | Path | s
 
 def registry_passages(registry=None, doc_ids: Iterable[str] | None = None) -> list[Passage]:
     """Passages of every file of the chosen documents (all registered documents by default)."""
-    from rubricate.guidelines.sources.parse import parse_document
-    from rubricate.guidelines.sources.passages import make_passages
-    from rubricate.guidelines.sources.registry import load_registry
     reg = registry or load_registry()
     wanted = set(doc_ids) if doc_ids else None
     if wanted:

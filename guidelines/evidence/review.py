@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+from rubricate.guidelines.kernel.agreement import cohen_kappa, confusion_matrix, macro_f1
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import read_jsonl_objects
 from rubricate.guidelines.evidence.extract import METHOD, Candidate, known_principles
@@ -519,8 +520,6 @@ def agreement(a: Iterable[Decision], b: Iterable[Decision]) -> dict:
     """Cohen's kappa and macro F1 per proposed feature (and overall) between two reviewers'
     latest decisions on the candidates both decided. Labels are accept / reject /
     relabel:<feature>; kappa is None when chance agreement is 1 (e.g. both always accept)."""
-    from rubricate.guidelines.kernel.agreement import cohen_kappa, confusion_matrix, macro_f1
-
     la = {(d.passage_id, d.feature): d for d in latest(a).values()}
     lb = {(d.passage_id, d.feature): d for d in latest(b).values()}
     both = sorted(set(la) & set(lb), key=lambda k: (la[k].doc_id, la[k].start, k[0], k[1]))

@@ -6,10 +6,11 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
-if TYPE_CHECKING:
-    from rubricate.guidelines.kernel.errors import RubricateError
+import yaml
+
+from rubricate.guidelines.kernel.errors import RubricateError
 
 
 def sha256_file(path: Path) -> str:
@@ -46,6 +47,11 @@ def _umask() -> int:
     return mask
 
 
+def jsonl_bytes(rows: list[dict]) -> bytes:
+    """Rows as JSON Lines (sorted keys, UTF-8), the form every JSONL export writes."""
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode("utf-8")
+
+
 def iter_jsonl_objects(path: Path, what: str = "file") -> Iterator[tuple[int, dict | str]]:
     """(line number, object) for each non-blank line of a JSONL file.
 
@@ -53,7 +59,6 @@ def iter_jsonl_objects(path: Path, what: str = "file") -> Iterator[tuple[int, di
     instead, so callers choose between skipping and stopping; either way the user is told
     the exact line.
     """
-    from rubricate.guidelines.kernel.errors import RubricateError
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
@@ -79,7 +84,6 @@ def iter_jsonl_objects(path: Path, what: str = "file") -> Iterator[tuple[int, di
 
 def read_jsonl_objects(path: Path, what: str = "file") -> list[tuple[int, dict]]:
     """All objects of a JSONL file; the first bad line stops with a file:line error."""
-    from rubricate.guidelines.kernel.errors import RubricateError
     rows = []
     for n, obj in iter_jsonl_objects(path, what):
         if isinstance(obj, str):
@@ -88,9 +92,8 @@ def read_jsonl_objects(path: Path, what: str = "file") -> list[tuple[int, dict]]
     return rows
 
 
-def yaml_error(exc: Exception, path: Path) -> "RubricateError":
+def yaml_error(exc: Exception, path: Path) -> RubricateError:
     """A YAML parser error as a one-line RubricateError naming the file and line."""
-    from rubricate.guidelines.kernel.errors import RubricateError
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     return RubricateError(f"invalid YAML: {problem}", path=str(path), line=mark.line + 1 if mark else None)
@@ -98,8 +101,6 @@ def yaml_error(exc: Exception, path: Path) -> "RubricateError":
 
 def load_yaml_mapping(path: Path, what: str = "file", text: str | None = None) -> dict:
     """Parse a YAML data file that must hold a mapping (an empty file is an empty mapping)."""
-    import yaml
-    from rubricate.guidelines.kernel.errors import RubricateError
     path = Path(path)
     if text is None:
         try:

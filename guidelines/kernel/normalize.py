@@ -13,7 +13,7 @@ import numpy
 from spacy.attrs import LOWER, NORM
 from spacy.tokens import Doc
 
-from rubricate.rubrics.checks.lexicons import load_data_file
+from rubricate.guidelines.kernel.lexicons import load_data_file
 
 
 @functools.lru_cache(maxsize=1)
@@ -25,7 +25,7 @@ def _settings() -> tuple[dict[str, str], tuple[str, ...]]:
 @functools.lru_cache(maxsize=1)
 def _lemma_table():
     """The English lookup lemma table from spacy-lookups-data (no download), loaded once."""
-    from spacy.lookups import load_lookups
+    from spacy.lookups import load_lookups  # start-up time: the lookup tables load on first use
 
     return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
 

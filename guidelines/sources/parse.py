@@ -19,6 +19,7 @@ from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.sources.model import ParsedDocument
 from rubricate.guidelines.sources.pdf import EXTRACTOR_VERSION as PDF_VERSION
 from rubricate.guidelines.sources.pdf import parse_pdf
+from rubricate.guidelines.sources.text import parse_text_file
 
 
 def parse_document(path: Path, doc_id: str, *, cache: bool = True) -> ParsedDocument:
@@ -39,7 +40,6 @@ def parse_document(path: Path, doc_id: str, *, cache: bool = True) -> ParsedDocu
     if media == "application/pdf":
         doc = parse_pdf(path, doc_id, sha256)
     else:
-        from rubricate.guidelines.sources.text import parse_text_file  # written alongside; imported when needed
         doc = parse_text_file(path, doc_id, sha256, media)
     if version:
         try:

@@ -9,7 +9,6 @@ doc once, and answers each requested criterion: "yes" / "no" as the check says, 
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -21,22 +20,15 @@ from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.nlp import NLP_VERSION, get_nlp
 from rubricate.rubrics.checks.context import DocContext, SharedRefs
 from rubricate.rubrics.checks.detectors import DETECTORS, Detector, Finding
-from rubricate.rubrics.checks.lexicons import LEXICON_DIR
+from rubricate.guidelines.kernel.lexicons import lexicon_digest
 from rubricate.rubrics.checks.matching import MatcherBank
 from rubricate.rubrics.checks.spec import validate_checks
 
 ENGINE_VERSION = "1.0.0"
 
 
-def _lexicon_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(LEXICON_DIR.glob("*.yaml")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
-
-
 # Changes whenever the engine or any lexicon changes, so verdicts say which rules made them.
-OFFLINE_JUDGE_VERSION = f"rules/{ENGINE_VERSION}+lex.{_lexicon_digest()}+{NLP_VERSION}"
+OFFLINE_JUDGE_VERSION = f"rules/{ENGINE_VERSION}+lex.{lexicon_digest()}+{NLP_VERSION}"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.rubrics.checks.lexicons import load_lexicon
+from rubricate.guidelines.kernel.lexicons import load_lexicon
 from rubricate.guidelines.kernel.normalize import Normalizer, fold
 
 # Token-pattern keys that take case-folded lemmas (LEMMA is rewritten to NORM).

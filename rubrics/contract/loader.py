@@ -5,6 +5,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from rubricate.guidelines.kernel.paths import package_path
+from rubricate.rubrics.contract.validation import parse_rubric, read_rubric_bytes, validate_rubric
 
 
 RUBRICS_DIR = package_path("rubrics")
@@ -30,7 +31,6 @@ class Rubric:
 
 
 def load_rubric(path: Path | str | None = None, validate: bool = True) -> Rubric:
-    from rubricate.rubrics.contract.validation import parse_rubric, read_rubric_bytes, validate_rubric
     path = Path(path or DEFAULT_RUBRIC)
     raw = read_rubric_bytes(path)
     data = parse_rubric(raw, path)

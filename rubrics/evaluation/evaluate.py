@@ -13,10 +13,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterator
 
-from rubricate.guidelines.sources.registry import sha256_file
+from rubricate.guidelines.kernel.fileio import atomic_write_text, sha256_file
 from rubricate.rubrics.evaluation.responses import InputProblem, Response, read_responses
 from rubricate.rubrics.evaluation.results import AppendLog, ResultsDir, iter_jsonl, verdict_id
-from rubricate.rubrics.contract.loader import Rubric
+from rubricate.rubrics.contract.loader import Rubric, load_rubric
 from rubricate.rubrics.evaluation import runs
 from rubricate.rubrics.evaluation.summary import summarize
 
@@ -76,7 +76,7 @@ def _pairs(tasks: list[Task]) -> list[tuple[str, str, str]]:
 
 def rules_judge(rubric: Rubric) -> Judge:
     """The offline judge: matchers compiled once per rubric, one nlp.pipe pass per batch."""
-    from rubricate.rubrics.checks.engine import compile_checks
+    from rubricate.rubrics.checks.engine import compile_checks  # start-up time: spaCy only for the offline judge
     engine = compile_checks(list(rubric.criteria.values()))
 
     def judge(tasks: list[Task]) -> list[Outcome]:
@@ -89,8 +89,7 @@ _WORKER_ENGINE = None
 
 def _init_worker(rubric_path: str) -> None:
     global _WORKER_ENGINE
-    from rubricate.rubrics.checks.engine import compile_checks
-    from rubricate.rubrics.contract.loader import load_rubric
+    from rubricate.rubrics.checks.engine import compile_checks  # start-up time: spaCy only for the offline judge
     _WORKER_ENGINE = compile_checks(list(load_rubric(rubric_path, validate=False).criteria.values()))
 
 
@@ -223,7 +222,6 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path, judges: dict[s
     stream.close()
     done.clear()
     summary = summarize(iter_jsonl(results.verdicts), rubric.data, problems)
-    from rubricate.guidelines.kernel.fileio import atomic_write_text
     atomic_write_text(results.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     runs.finish(results.manifest, summary, judge_versions)
     return summary

@@ -62,7 +62,7 @@ def run_requests(requests: list[Request], endpoint: Any, out: str | Path, text_f
     ``requests`` hold every sample (0..samples-1) of every item, with identical messages per
     item; ``endpoint`` is a rubrics.llm.EndpointConfig, ``cache`` a rubrics.llm Cache or None.
     """
-    from rubricate.rubrics.llm import GenerateTask, RunStats, generate_many_sync
+    from rubricate.rubrics.llm import GenerateTask, RunStats, generate_many_sync  # start-up time: openai only when sending
     if samples < 1:
         raise RubricateError(f"samples must be >= 1, got {samples}")
     done = done_keys(out, endpoint.model, text_field)

@@ -1,8 +1,6 @@
 """What every export shares: the response items of a rubric, their chats, compact metadata."""
 from __future__ import annotations
 
-import json
-
 from rubricate.guidelines.kernel.errors import RubricateError
 
 
@@ -43,7 +41,3 @@ def item_metadata(rubric: dict, item: dict) -> dict:
         "tags": item["tags"],
         "criteria": [criterion_metadata(c) for c in item["criteria"]],
     }
-
-
-def jsonl_bytes(rows: list[dict]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode("utf-8")

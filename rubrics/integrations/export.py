@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from rubricate.compiler.compile import RUBRICS_DIR
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.integrations.healthbench import export_healthbench
 from rubricate.rubrics.integrations.inspect_dataset import export_inspect
@@ -19,7 +20,6 @@ FORMATS: dict[str, Callable[..., int]] = {
 
 def resolve_rubric(ref: str | Path) -> Path:
     """A rubric path, or the id of a rubric in rubrics/ (e.g. rubricate-default)."""
-    from rubricate.compiler.compile import RUBRICS_DIR
     path = Path(ref)
     if path.is_file():
         return path

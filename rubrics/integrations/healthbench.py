@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rubricate.guidelines.kernel.fileio import atomic_write_bytes
-from rubricate.rubrics.integrations.common import chat, item_metadata, jsonl_bytes, response_items
+from rubricate.guidelines.kernel.fileio import atomic_write_bytes, jsonl_bytes
+from rubricate.rubrics.integrations.common import chat, item_metadata, response_items
 
 
 def healthbench_rows(rubric: dict, system_prompt: str | None = None) -> list[dict]:

@@ -47,6 +47,7 @@ def _sample(record: dict) -> Sample:
 
 def rubric_dataset(rubric: str = "rubricate-default") -> MemoryDataset:
     """The response items of a rubric (file path or id in rubrics/) as Inspect samples."""
+    # start-up time: Inspect imports this module to list tasks; the rubric code loads per task
     from rubricate.rubrics.integrations.inspect_dataset import inspect_records
     from rubricate.rubrics.integrations.export import resolve_rubric
     from rubricate.rubrics.contract.validation import load_rubric
@@ -56,6 +57,7 @@ def rubric_dataset(rubric: str = "rubricate-default") -> MemoryDataset:
 
 
 def _therapist_prompt() -> str:
+    # start-up time: the knowledge base code loads only when a task asks for the prompt
     from rubricate.compiler.system_prompt import therapist_system_prompt
     from rubricate.ontology.kb import build
     return therapist_system_prompt(build().graph)
@@ -65,7 +67,7 @@ def _therapist_prompt() -> str:
 
 @functools.lru_cache(maxsize=64)
 def _compiled(criteria_json: str):
-    from rubricate.rubrics.checks.engine import compile_checks
+    from rubricate.rubrics.checks.engine import compile_checks  # start-up time: spaCy only when grading
     return compile_checks(json.loads(criteria_json))
 
 

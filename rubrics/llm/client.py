@@ -7,6 +7,7 @@ instead of a crash deep inside the library.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
@@ -43,9 +44,7 @@ def _aiohttp_usable() -> bool:
     httpx does, so with a proxy we stay on httpx)."""
     if any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARS):
         return False
-    try:
-        import aiohttp  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("aiohttp") is None:
         return False
     return hasattr(openai, "DefaultAioHttpClient")
 

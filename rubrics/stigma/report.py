@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text
-from rubricate.rubrics.stigma.score import ScoreRun
+from rubricate.compiler.stigma import load_instrument
+from rubricate.rubrics.stigma.baseline import load_baseline
+from rubricate.rubrics.stigma.score import ScoreRun, detect_instrument, score_outputs, summarize
 
 CSV_FIELDS = ["model", "condition", "question_id", "question_label", "group", "measure",
               "n", "n_missing", "estimate", "ci_low", "ci_high", "human"]
@@ -136,7 +138,7 @@ def write_results(summary: dict[str, Any], run: ScoreRun, out_dir: str | Path,
         atomic_write_text(out / name, text)
         written.append(out / name)
     if plot:
-        from rubricate.rubrics.stigma.plot import plot_average, plot_questions
+        from rubricate.rubrics.stigma.plot import plot_average, plot_questions  # start-up time: matplotlib only when plotting
         written += plot_average(summary, out / "stigma")
         if any(q["stigma_when"] for q in summary["questions"]):
             written += plot_questions(summary, out / "stigma_questions")
@@ -149,9 +151,6 @@ def score_and_write(outputs: str | Path, out_dir: str | Path | None, *, instrume
                     strict: bool = False, n_resamples: int = 1000, seed: int = 0,
                     plot: bool = True) -> tuple[dict[str, Any], ScoreRun, list[Path]]:
     """What ``rubricate stigma score`` does: score, summarise, write (when ``out_dir``)."""
-    from rubricate.compiler.stigma import load_instrument
-    from rubricate.rubrics.stigma.score import detect_instrument, score_outputs, summarize
-    from rubricate.rubrics.stigma.baseline import load_baseline
 
     inst = (detect_instrument(outputs, anchor) if instrument == "auto"
             else load_instrument(instrument, anchor))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.checks.context import DocContext
 from rubricate.rubrics.checks.detectors.base import Detector, Finding, HitFilter
-from rubricate.rubrics.checks.lexicons import load_lexicon
+from rubricate.guidelines.kernel.lexicons import load_lexicon
 from rubricate.rubrics.checks.matching import EMPTY, MatcherBank, longest_first
 from rubricate.guidelines.kernel.normalize import fold
 

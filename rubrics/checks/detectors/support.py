@@ -4,7 +4,7 @@ from __future__ import annotations
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.checks.context import DocContext
 from rubricate.rubrics.checks.detectors.base import Detector, Finding, HitFilter, finding_from_hits
-from rubricate.rubrics.checks.lexicons import LEXICON_DIR
+from rubricate.guidelines.kernel.lexicons import find_lexicon
 from rubricate.rubrics.checks.matching import MatcherBank, merge
 
 REFERRAL_GROUPS = ("professional", "crisis", "trusted_person", "spiritual", "authority", "general")
@@ -31,11 +31,11 @@ class ReferralDetector(Detector):
             raise RubricateError(f"{where}: referral needs at least one 'who' group")
         helpers, direct = [], []
         for group in who:
-            if not (LEXICON_DIR / f"referral_{group}.yaml").is_file():
+            if find_lexicon(f"referral_{group}") is None:
                 raise RubricateError(f"{where}: unknown referral group {group!r} "
                                      f"(no lexicon referral_{group}.yaml)")
             helpers.append(bank.lexicon(f"referral_{group}", where))
-            if (LEXICON_DIR / f"referral_{group}_direct.yaml").is_file():
+            if find_lexicon(f"referral_{group}_direct") is not None:
                 direct.append(bank.lexicon(f"referral_{group}_direct", where))
         self.who = who
         self.helpers = merge(*helpers)
