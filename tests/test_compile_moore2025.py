@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from rubricate.compiler.moore2025.importer import import_responses, import_stimuli, import_study, item_id
-from rubricate.rubrics.contract.validation import load_rubric, schema_errors
+from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.contract.validation import schema_errors
 from rubricate.guidelines.kernel.errors import RubricateError
 
 
@@ -81,8 +82,8 @@ def test_cli_import_writes_only_to_the_chosen_folder(anchor, kb_build, tmp_path)
                                        "--kb", str(kb_build.paths["turtle"])])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["moore2025-stigma.json", "moore2025.json", "responses_dev.jsonl"]
-    assert load_rubric(out / "moore2025.json")["items"]
-    stigma = load_rubric(out / "moore2025-stigma.json")
+    assert load_rubric(out / "moore2025.json").data["items"]
+    stigma = load_rubric(out / "moore2025-stigma.json").data
     assert stigma["instrument"]["id"] == "moore2025" and all(i["kind"] == "stigma" for i in stigma["items"])
     with pytest.raises(RubricateError, match="must differ from the study's folder"):
         import_study(anchor, kb_build.graph, anchor)

@@ -9,7 +9,7 @@ import yaml
 from rubricate.compiler.compile import DEFAULT_FILE, REPO, RUBRICS_DIR, STIGMA_FILE
 from rubricate.rubrics.integrations.healthbench import healthbench_rows
 from rubricate.rubrics.integrations.export import export
-from rubricate.rubrics.contract.validation import load_rubric
+from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.guidelines.kernel.errors import RubricateError
 
 SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
@@ -17,7 +17,7 @@ SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
 
 @pytest.fixture(scope="module")
 def rubric() -> dict:
-    return load_rubric(RUBRICS_DIR / DEFAULT_FILE)
+    return load_rubric(RUBRICS_DIR / DEFAULT_FILE).data
 
 
 def _read_jsonl(path) -> list[dict]:

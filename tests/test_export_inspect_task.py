@@ -25,8 +25,8 @@ def _samples() -> list[dict]:
 
 def _replaying_model(pick_appropriate: bool):
     """mockllm answering each item's chat with the first sample of the wanted kind."""
-    from rubricate.rubrics.contract.validation import load_rubric
-    rubric = load_rubric(REPO / "rubrics" / "rubricate-default.json")
+    from rubricate.rubrics.contract.loader import load_rubric
+    rubric = load_rubric(REPO / "rubrics" / "rubricate-default.json").data
     by_item = {}
     for s in _samples():
         if s["expected_appropriate"] is pick_appropriate:

@@ -8,7 +8,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from rubricate.compiler.compile import DEFAULT_FILE, RUBRICS_DIR, STIGMA_FILE
-from rubricate.rubrics.contract.validation import CHECKS_SCHEMA, RUBRIC_SCHEMA, load_rubric, schema_errors, validate_rubric
+from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.contract.validation import CHECKS_SCHEMA, RUBRIC_SCHEMA, schema_errors, validate_rubric
 from rubricate.guidelines.kernel.errors import RubricateError
 
 
@@ -32,7 +33,7 @@ def test_checks_are_referenced_by_the_checks_schema_id():
 
 @pytest.mark.parametrize("name", [DEFAULT_FILE, STIGMA_FILE])
 def test_committed_rubrics_are_valid(name):
-    rubric = load_rubric(RUBRICS_DIR / name)  # validates
+    rubric = load_rubric(RUBRICS_DIR / name).data  # validates
     assert rubric["schema_version"] == "1.0"
     assert schema_errors(rubric) == []
 

@@ -1,7 +1,8 @@
-"""The rubric JSON Schema (rubrics/contract/schema/rubric.schema.json): load, validate, read rubrics.
+"""The published JSON Schemas (rubrics/contract/schema/): validate rubrics and verdict records.
 
-The schema references the offline judge's checks schema by its ``$id``; both are served to
-``jsonschema`` from this repository through a ``referencing`` registry (no network).
+The rubric schema references the offline judge's checks schema by its ``$id``; both are
+served to ``jsonschema`` from this package through a ``referencing`` registry (no network).
+Reading a rubric file is rubricate.rubrics.contract.loader's job (the one ``load_rubric``).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rubricate.guidelines.kernel.errors import RubricateError
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 RUBRIC_SCHEMA = SCHEMA_DIR / "rubric.schema.json"
 CHECKS_SCHEMA = SCHEMA_DIR / "checks.schema.json"
+VERDICT_SCHEMA = SCHEMA_DIR / "verdict.schema.json"
 
 
 def _load(path: Path) -> dict:
@@ -45,10 +47,26 @@ def _where(error) -> str:
     return "$" + "".join(parts)
 
 
+@functools.lru_cache(maxsize=1)
+def verdict_validator() -> Draft202012Validator:
+    schema = _load(VERDICT_SCHEMA)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _errors(validator_: Draft202012Validator, record: dict) -> list[str]:
+    errors = sorted(validator_.iter_errors(record), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    return [f"{_where(e)}: {e.message[:300]}" for e in errors]
+
+
 def schema_errors(rubric: dict) -> list[str]:
     """Every violation as 'JSON path: message', best match first per location; [] if valid."""
-    errors = sorted(validator().iter_errors(rubric), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    return [f"{_where(e)}: {e.message[:300]}" for e in errors]
+    return _errors(validator(), rubric)
+
+
+def verdict_errors(verdict: dict) -> list[str]:
+    """Every violation of schema/verdict.schema.json by one verdict record; [] if valid."""
+    return _errors(verdict_validator(), verdict)
 
 
 def validate_rubric(rubric: dict, path: str | None = None) -> None:
@@ -76,11 +94,4 @@ def parse_rubric(raw: bytes, path: str | Path) -> dict:
         raise RubricateError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
     if not isinstance(data, dict):
         raise RubricateError("a rubric must be a JSON object", path=str(path))
-    return data
-
-
-def load_rubric(path: str | Path) -> dict:
-    """A rubric file, parsed and validated against the schema."""
-    data = parse_rubric(read_rubric_bytes(path), path)
-    validate_rubric(data, str(path))
     return data

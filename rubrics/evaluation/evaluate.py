@@ -16,7 +16,8 @@ from typing import Callable, Iterator
 from rubricate.guidelines.kernel.fileio import atomic_write_text, sha256_file
 from rubricate.rubrics.evaluation.responses import InputProblem, Response, read_responses
 from rubricate.rubrics.evaluation.results import AppendLog, ResultsDir, iter_jsonl, verdict_id
-from rubricate.rubrics.contract.loader import Rubric, load_rubric
+from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.contract.model import Rubric, Verdict
 from rubricate.rubrics.evaluation import runs
 from rubricate.rubrics.evaluation.summary import summarize
 
@@ -121,10 +122,11 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> dict:
+def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> Verdict:
+    """One verdicts.jsonl record (rubrics/contract/schema/verdict.schema.json)."""
     c, r = t.criterion, t.response
     appropriate = None if o.answer not in ("yes", "no") else (o.answer == c["appropriate_answer"])
-    return {
+    return Verdict(**{
         "verdict_id": verdict_id(rubric.id, r.response_id, c["id"], judge_name),
         "rubric_id": rubric.id,
         "response_id": r.response_id,
@@ -148,7 +150,7 @@ def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> dict:
         "flags": sorted(set(o.flags)),
         "metadata": r.metadata,
         "response_line": r.line,
-    }
+    })
 
 
 def _batches(it: Iterator, n: int) -> Iterator[list]:

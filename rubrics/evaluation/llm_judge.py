@@ -7,7 +7,7 @@ from pathlib import Path
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.evaluation.evaluate import Judge, Outcome, Task
 from rubricate.rubrics.llm import EndpointConfig, JudgeTask, Price, RunStats, judge_many_sync, open_cache
-from rubricate.rubrics.contract.loader import Rubric
+from rubricate.rubrics.contract.model import Rubric
 
 
 def endpoint_from_options(llm_model: str | None, base_url: str | None, api_key_env: str,

@@ -9,7 +9,7 @@ from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.integrations.healthbench import export_healthbench
 from rubricate.rubrics.integrations.inspect_dataset import export_inspect
 from rubricate.rubrics.integrations.promptfoo import export_promptfoo
-from rubricate.rubrics.contract.validation import load_rubric
+from rubricate.rubrics.contract.loader import load_rubric
 
 FORMATS: dict[str, Callable[..., int]] = {
     "healthbench": export_healthbench,
@@ -33,5 +33,5 @@ def export(ref: str | Path, fmt: str, out: Path, system_prompt: str | None = Non
     """Write the export; returns the number of items exported."""
     if fmt not in FORMATS:
         raise RubricateError(f"unknown export format {fmt!r} (use {', '.join(FORMATS)})")
-    rubric = load_rubric(resolve_rubric(ref))
+    rubric = load_rubric(resolve_rubric(ref)).data
     return FORMATS[fmt](rubric, Path(out), system_prompt)

@@ -50,9 +50,9 @@ def rubric_dataset(rubric: str = "rubricate-default") -> MemoryDataset:
     # start-up time: Inspect imports this module to list tasks; the rubric code loads per task
     from rubricate.rubrics.integrations.inspect_dataset import inspect_records
     from rubricate.rubrics.integrations.export import resolve_rubric
-    from rubricate.rubrics.contract.validation import load_rubric
+    from rubricate.rubrics.contract.loader import load_rubric
     path = resolve_rubric(rubric)
-    records = inspect_records(load_rubric(path))
+    records = inspect_records(load_rubric(path).data)
     return MemoryDataset([_sample(r) for r in records], name=path.stem)
 
 

@@ -15,7 +15,7 @@ from rubricate.rubrics.report.html import render_html
 from rubricate.rubrics.report.markdown import render_markdown
 from rubricate.rubrics.report.plots import write_rate_plot
 from rubricate.rubrics.report.tables import judge_tables, run_tables
-from rubricate.rubrics.contract.loader import Rubric
+from rubricate.rubrics.contract.model import Rubric
 
 __all__ = ["write_report", "write_report_data", "load_report_data", "ReportData", "MAX_FAILURES"]
 

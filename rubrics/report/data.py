@@ -16,7 +16,8 @@ from typing import Iterator
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.evaluation.responses import Response, read_responses
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
-from rubricate.rubrics.contract.loader import Rubric, load_rubric
+from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.contract.model import Rubric
 from rubricate.rubrics.report.sources import SourceFile, locate
 from rubricate.rubrics.evaluation.summary import summarize
 
