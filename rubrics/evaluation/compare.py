@@ -20,10 +20,11 @@ from typing import Iterable
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.paired_tests import (
     adjust, mcnemar_exact, paired_bootstrap_ci, permutation_exact, unpaired_bootstrap_ci)
-from rubricate.rubrics.contract.loader import Rubric, load_rubric
+from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.contract.model import Rubric
 from rubricate.rubrics.contract.scoring import DECISIVE, score_item
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
-from rubricate.rubrics.report.sources import locate
+from rubricate.rubrics.evaluation.run_inputs import locate
 
 LEVELS = ("criterion", "item", "condition", "principle")
 

@@ -18,7 +18,7 @@ from rubricate.rubrics.evaluation.responses import Response, read_responses
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
 from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.contract.model import Rubric
-from rubricate.rubrics.report.sources import SourceFile, locate
+from rubricate.rubrics.evaluation.run_inputs import SourceFile, locate
 from rubricate.rubrics.evaluation.summary import summarize
 
 MAX_FAILURES = 200
