@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text
-from rubricate.rubrics.contract.loader import Rubric
+from rubricate.rubrics.contract.model import Rubric
 from rubricate.rubrics.evaluation.compare import LEVELS, Comparison, Row, gate_line
 from rubricate.rubrics.report.html import CSP, CSS_PATH
 
