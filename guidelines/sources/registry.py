@@ -19,6 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import atomic_write_text, load_yaml_mapping, sha256_file
 from rubricate.guidelines.kernel.paths import package_path
@@ -139,7 +142,6 @@ def load_registry(path: Path | str | None = None) -> Registry:
 # ---- round-trip writing -------------------------------------------------------------------
 
 def _yaml():
-    from ruamel.yaml import YAML
     y = YAML()  # round-trip: comments, key order, flow style and quotes are kept
     y.preserve_quotes = True
     y.width = 4096  # never re-wrap a long title
@@ -151,14 +153,12 @@ def _yaml():
 
 def _flow(value):
     """A new list or mapping written in flow style, like the registry's `[a, b]` and `{path: ...}`."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
     node = CommentedMap(value) if isinstance(value, dict) else CommentedSeq(value)
     node.fa.set_flow_style()
     return node
 
 
 def _file_node(f: FileEntry, old=None):
-    from ruamel.yaml.comments import CommentedMap
     want = {k: v for k, v in asdict(f).items() if v not in (None, [], "")}
     if f.previous:
         want["previous"] = [_flow({k: v for k, v in asdict(e).items() if v is not None}) for e in f.previous]
@@ -215,7 +215,6 @@ def _doc_want(doc: DocumentEntry, old) -> dict:
 def save_registry(reg: Registry) -> None:
     """Write the registry back, editing only what changed (atomically: an interrupted save
     never leaves half a file)."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
     y = _yaml()
     data = y.load(reg.path.read_text(encoding="utf-8")) if reg.path.exists() else None
     if not isinstance(data, CommentedMap):
