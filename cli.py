@@ -588,20 +588,36 @@ def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
 @main.command()
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Compiled rubric JSON (default: rubrics/rubricate-default.json).")
-@click.option("--responses", "responses_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--responses", "responses_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Responses as JSONL or CSV (item_id or stimulus_id, model, response).")
+@click.option("--shards", multiple=True, metavar="GLOB|URL",
+              help="JSONL shards to judge as a sharded run instead of --responses (repeatable; globs, local "
+                   "paths or fsspec URLs such as s3://bucket/logs/*.jsonl).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Sharded runs: judge the shards in this process (local) or on a Dask cluster.")
+@click.option("--address", default=None, metavar="tcp://HOST:8786",
+              help="Dask scheduler to use (default: start a local cluster of --workers processes).")
 @click.option("--judge", type=click.Choice(["rules", "llm", "ensemble"]), default="rules", show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out/results"),
-              show_default=True, help="Results folder (verdicts.jsonl, summary.json, run.json).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), default="out/results",
+              show_default=True, help="Results folder (verdicts.jsonl, summary.json, run.json); a sharded "
+                                      "run may also write to an fsspec URL.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad input record instead of skipping it.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out without repeating verdicts.")
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Processes for the offline judge (verdicts are identical to one process).")
 @llm_options
-def evaluate(rubric_path, responses_path, judge, out, strict, resume, workers, **kw):
+def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers, **kw):
     """Judge every response against its item's criteria; append verdicts; write a summary."""
     from rubricate.rubrics.evaluation.evaluate import evaluate as run_eval
     from rubricate.rubrics.contract.loader import load_rubric
+    if shards or engine != "local":
+        return _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume,
+                                 workers)
+    if responses_path is None:
+        raise click.UsageError("give --responses FILE (or --shards GLOB for a sharded run)")
+    if not responses_path.is_file():
+        raise click.BadParameter(f"file {str(responses_path)!r} does not exist", param_hint="--responses")
+    out = Path(out)
     rubric = load_rubric(rubric_path)
     judges = _judges(judge, rubric, _llm_kwargs(kw), workers)
     bar, tick = _progress("judging", _count_lines(responses_path))
@@ -615,6 +631,39 @@ def evaluate(rubric_path, responses_path, judge, out, strict, resume, workers, *
     for line in _summary_lines(summary):
         click.echo(line)
     click.echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
+
+
+def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers):
+    """`evaluate --shards ... [--engine dask]`: the sharded driver (rubrics/evaluation/shards.py)."""
+    from contextlib import nullcontext
+    from rubricate.rubrics.contract.loader import DEFAULT_RUBRIC
+    from rubricate.rubrics.evaluation.shards import run_sharded, serial_map
+    if judge != "rules":
+        raise click.UsageError("sharded runs use the offline judge (--judge rules)")
+    patterns = list(shards) + ([str(responses_path)] if responses_path else [])
+    if not patterns:
+        raise click.UsageError("give --shards GLOB|URL (or --responses FILE)")
+    if workers < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--workers")
+    if engine == "dask":
+        from rubricate.rubrics.evaluation.dask_engine import dask_mapper
+        ctx = dask_mapper(address, workers)
+    else:
+        ctx = nullcontext((serial_map, {"engine_address": None, "engine_workers": 1}))
+
+    def progress(r) -> None:
+        click.echo(f"shard {r.index}: {r.responses} responses, {r.verdicts} verdicts, {r.problems} problems "
+                   f"in {r.seconds:.1f}s ({r.source})", err=True)
+
+    with ctx as (mapper, info):
+        summary = run_sharded(patterns, out, Path(rubric_path or DEFAULT_RUBRIC), mapper=mapper, engine=engine,
+                              resume=resume, strict=strict, progress=progress, engine_info=info)
+    for line in _summary_lines(summary):
+        click.echo(line)
+    click.echo(f"results: {out}/verdicts/, {out}/summary.json")
+    if summary["verdicts"] == 0:
+        click.echo("error: no response was judged", err=True)
+        sys.exit(1)
 
 
 @main.command("runs")

@@ -142,3 +142,51 @@ def nan_to_none(x: float | None) -> float | None:
         return None
     x = float(x)
     return None if math.isnan(x) else x
+
+
+def proportion_ci_from_counts(k: int, n: int, n_resamples: int = 1000, seed: int = 0,
+                              level: float = 0.95) -> tuple[float, float, float]:
+    """``(estimate, low, high)`` of a rate k/n from its counts alone.
+
+    Resampling n 0/1 values with replacement draws the number of ones from Binomial(n, k/n),
+    so this is the percentile bootstrap of the mean with no value held in memory: counts from
+    shards merge first and the interval is computed once (rubricate's sharded engine).
+    """
+    _check(n_resamples, level)
+    if n <= 0:
+        return (math.nan, math.nan, math.nan)
+    p = k / n
+    if k in (0, n):
+        return (p, p, p)
+    draws = np.random.default_rng(seed).binomial(n, p, size=n_resamples) / n
+    low, high = _percentiles(draws, level)
+    return (p, low, high)
+
+
+def mean_ci_from_histogram(histogram: dict[float, int], n_resamples: int = 1000, seed: int = 0,
+                           level: float = 0.95) -> tuple[float, float, float]:
+    """``(estimate, low, high)`` of a mean from a value -> count histogram (multinomial bootstrap).
+
+    The counts of each distinct value in a bootstrap resample are Multinomial(n, counts/n), so
+    the interval needs only the histogram, which merges exactly across shards.
+    """
+    _check(n_resamples, level)
+    values = np.array(sorted(histogram), dtype=float)
+    counts = np.array([histogram[v] for v in sorted(histogram)], dtype=float)
+    n = int(counts.sum())
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    estimate = float(values @ counts / n)
+    if values.size == 1:
+        return (estimate, estimate, estimate)
+    draws = np.random.default_rng(seed).multinomial(n, counts / n, size=n_resamples) @ values / n
+    low, high = _percentiles(draws, level)
+    return (estimate, low, high)
+
+
+def counts_summary(t: int, f: int, missing: int, n_resamples: int = 1000, seed: int = 0,
+                   level: float = 0.95) -> dict[str, Any]:
+    """``rate_summary`` of a 0/1 series given as counts (t ones, f zeros, ``missing`` unanswered)."""
+    est, low, high = proportion_ci_from_counts(t, t + f, n_resamples, seed, level)
+    return {"n": t + f, "n_missing": missing, "estimate": nan_to_none(est), "ci_low": nan_to_none(low),
+            "ci_high": nan_to_none(high), "level": level, "n_resamples": n_resamples, "seed": seed}

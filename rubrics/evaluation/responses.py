@@ -91,8 +91,12 @@ def _records(path: Path) -> Iterator[tuple[int, dict | InputProblem]]:
         yield n, InputProblem(str(path), n, rec) if isinstance(rec, str) else rec
 
 
-def response_id_for(item_id: str, model: str, text: str, line: int) -> str:
-    h = hashlib.sha256(f"{item_id}\x1f{model}\x1f{line}\x1f{text}".encode()).hexdigest()[:12]
+def response_id_for(item_id: str, model: str, text: str, source: str = "") -> str:
+    """An id for a record that has none: 128 bits of a hash of what it is (item, model, text and
+    the record's own ``source`` / ``conversation_id`` when it has one), never of where it sits in
+    a file, so the same record gets the same id in one file or split across shards, and ids do
+    not collide at 10^8 records. Two identical records without ids are a duplicate."""
+    h = hashlib.sha256(f"{item_id}\x1f{model}\x1f{source}\x1f{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"r-{h}"
 
 
@@ -131,7 +135,8 @@ def read_responses(path: Path, known_items: set[str] | None = None,
             yield InputProblem(str(path), n, f"response of {len(text):,} characters exceeds the limit of {MAX_RESPONSE_CHARS:,}")
             continue
         model = str(rec.get("model") or "unknown-model")
-        rid = str(rec.get("response_id") or response_id_for(item, model, text, n))
+        source = str(rec.get("conversation_id") or rec.get("source") or "")
+        rid = str(rec.get("response_id") or response_id_for(item, model, text, source))
         if rid in seen:
             yield InputProblem(str(path), n, f"duplicate response_id {rid!r}")
             continue

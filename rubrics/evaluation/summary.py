@@ -1,10 +1,17 @@
 """Summaries of a results folder: appropriate-response rates with bootstrapped 95% CIs and
 HealthBench-style points scores.
 
-How a response's answers add up is the rubric format's rule (rubrics/scoring.py): decisive
-(critical or major) criteria decide whether it is appropriate, every met criterion earns its
-points. Undecided responses are left out of rates and counted in ``n_missing``; the mean
-points score is clipped to [0, 1]; items with no positive criterion have no points score.
+How a response's answers add up is the rubric format's rule (rubrics/contract/scoring.py):
+decisive (critical or major) criteria decide whether it is appropriate, every met criterion
+earns its points. Undecided responses are left out of rates and counted in ``n_missing``; the
+mean points score is clipped to [0, 1]; items with no positive criterion have no points score.
+
+Why three steps (``partial`` -> ``merge`` -> ``finalize``): a summary is made of counts
+(appropriate / inappropriate / undecided per group, a histogram of points scores), and counts
+from shards judged on different machines add up exactly. The intervals are then computed once
+from the merged counts (a count-based percentile bootstrap: Binomial draws for rates,
+Multinomial for the points mean), so the local engine and a cluster give the same summary and
+the driver never holds one value per response.
 """
 from __future__ import annotations
 
@@ -13,9 +20,11 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from rubricate.rubrics.contract.scoring import score_item
-from rubricate.guidelines.kernel.stats import bootstrap_ci, nan_to_none, rate_summary
+from rubricate.guidelines.kernel.stats import counts_summary, mean_ci_from_histogram, nan_to_none
 
 GROUPS = ("model", "condition", "principle", "item_id")
+MAX_PROBLEMS_SHOWN = 20
+PARTIAL_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,15 @@ class _Resp:
 
 def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None = None,
               seed: int = 0, n_resamples: int = 1000) -> dict:
+    """The summary of one stream of verdicts (``partial`` then ``finalize``)."""
+    return finalize(partial(verdicts, rubric, problems), seed=seed, n_resamples=n_resamples)
+
+
+def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None = None) -> dict:
+    """Mergeable counts of a stream of verdicts (JSON-ready; see ``merge`` and ``finalize``).
+
+    Every verdict of a response must be in the same stream (a shard holds whole responses).
+    """
     criteria = {item["id"]: item.get("criteria", []) for item in rubric.get("items", [])}
     # Per response only a slot number and, per judge, a tuple of its answers in the order of
     # its item's criteria (answers to other criteria cannot change its score). Grouping
@@ -47,7 +65,7 @@ def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | Non
             return value
 
     judges: set[str] = set()
-    by_criterion: dict[tuple[str, str], list[bool | None]] = defaultdict(list)
+    by_criterion: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     flags: dict[str, int] = defaultdict(int)
     usage = defaultdict(float)
     n_verdicts = 0
@@ -71,38 +89,116 @@ def summarize(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | Non
         if i is not None:
             current = current[:i] + (v["answer"],) + current[i + 1:]
         answers[slot] = one(current)
-        by_criterion[(judge, v["criterion_id"])].append(v["appropriate"])
+        a = v["appropriate"]
+        by_criterion[(judge, v["criterion_id"])][2 if a is None else 0 if a else 1] += 1
         for f in v.get("flags") or []:
             flags[f] += 1
         for k, val in (v.get("usage") or {}).items():
             if isinstance(val, (int, float)):
                 usage[k] += val
-    out: dict = {"rubric_id": rubric.get("rubric_id"), "responses": len(slots), "verdicts": n_verdicts,
-                 "judges": sorted(judges), "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95},
-                 "by_judge": {}}
+    out: dict = {"partial_version": PARTIAL_VERSION, "rubric_id": rubric.get("rubric_id"),
+                 "responses": len(slots), "verdicts": n_verdicts, "judges": sorted(judges), "by_judge": {},
+                 "flags": dict(flags), "usage": dict(usage),
+                 "problems": None if problems is None else {"count": len(problems),
+                                                            "first": list(problems[:MAX_PROBLEMS_SHOWN])}}
     for judge in sorted(judges):
-        rows = _Rows(fields_of, answers_of[judge], criteria)
-        section: dict = {"overall": rate_summary([_num(sc.appropriate) for _, sc in rows], n_resamples, seed)}
-        for g in GROUPS:
-            groups: dict[str, list] = defaultdict(list)
-            for r, sc in rows:
-                groups[getattr(r, g)].append(_num(sc.appropriate))
-            section[f"by_{g}"] = {k: rate_summary(vals, n_resamples, seed) for k, vals in sorted(groups.items())}
-        mc: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        rows = _Rows(fields_of, answers_of.get(judge, []), criteria)
+        sec: dict = {"overall": [0, 0, 0], **{f"by_{g}": {} for g in GROUPS}, "by_model_condition": {},
+                     "by_criterion": {}, "points": {"overall": {}, "by_model": {}, "no_positive": 0}}
         for r, sc in rows:
-            mc[r.model][r.condition].append(_num(sc.appropriate))
-        section["by_model_condition"] = {m: {c: rate_summary(v, n_resamples, seed) for c, v in sorted(cs.items())}
-                                         for m, cs in sorted(mc.items())}
-        section["by_criterion"] = {cid: rate_summary([_num(a) for a in vals], n_resamples, seed)
-                                   for (j, cid), vals in sorted(by_criterion.items()) if j == judge}
-        section["points"] = _points(rows, n_resamples, seed)
-        out["by_judge"][judge] = section
-    out["flags"] = dict(sorted(flags.items()))
-    if usage:
-        out["usage"] = dict(sorted(usage.items()))
-    if problems is not None:
-        out["skipped_input"] = {"count": len(problems), "first": [p for p in problems[:20]]}
+            col = 2 if sc.appropriate is None else 0 if sc.appropriate else 1
+            sec["overall"][col] += 1
+            for g in GROUPS:
+                sec[f"by_{g}"].setdefault(getattr(r, g), [0, 0, 0])[col] += 1
+            sec["by_model_condition"].setdefault(r.model, {}).setdefault(r.condition, [0, 0, 0])[col] += 1
+            if sc.healthbench is None:
+                sec["points"]["no_positive"] += 1
+            else:
+                key = repr(float(sc.healthbench))
+                sec["points"]["overall"][key] = sec["points"]["overall"].get(key, 0) + 1
+                by_model = sec["points"]["by_model"].setdefault(r.model, {})
+                by_model[key] = by_model.get(key, 0) + 1
+        for (j, cid), c in by_criterion.items():
+            if j == judge:
+                sec["by_criterion"][cid] = list(c)
+        out["by_judge"][judge] = sec
     return out
+
+
+def _add(into, other):
+    """Add nested counters: lists of counts element-wise, dicts key by key."""
+    if isinstance(other, list):
+        return [a + b for a, b in zip(into, other)] if into is not None else list(other)
+    if isinstance(other, dict):
+        into = dict(into or {})
+        for k, v in other.items():
+            into[k] = _add(into.get(k), v)
+        return into
+    return (into or 0) + other
+
+
+def merge(partials: Iterable[dict]) -> dict:
+    """One partial of several (shards in order); exact: every field is a count or a sum."""
+    out: dict | None = None
+    for p in partials:
+        if p.get("partial_version") != PARTIAL_VERSION:
+            raise ValueError(f"partial summary version {p.get('partial_version')!r} (expected {PARTIAL_VERSION})")
+        if out is None:
+            out = {k: v for k, v in p.items()}
+            out["judges"] = list(p["judges"])
+            continue
+        if p.get("rubric_id") != out.get("rubric_id"):
+            raise ValueError(f"partials of different rubrics ({out.get('rubric_id')!r}, {p.get('rubric_id')!r})")
+        out["responses"] += p["responses"]
+        out["verdicts"] += p["verdicts"]
+        out["judges"] = sorted(set(out["judges"]) | set(p["judges"]))
+        out["by_judge"] = _add(out["by_judge"], p["by_judge"])
+        out["flags"] = _add(out["flags"], p["flags"])
+        out["usage"] = _add(out["usage"], p["usage"])
+        if p.get("problems") is not None:
+            mine = out.get("problems") or {"count": 0, "first": []}
+            out["problems"] = {"count": mine["count"] + p["problems"]["count"],
+                               "first": (mine["first"] + p["problems"]["first"])[:MAX_PROBLEMS_SHOWN]}
+    if out is None:
+        raise ValueError("nothing to merge")
+    return out
+
+
+def finalize(part: dict, seed: int = 0, n_resamples: int = 1000) -> dict:
+    """The summary (summary.json) from merged counts: estimates and bootstrap 95% CIs."""
+    def rate(c: list[int]) -> dict:
+        return counts_summary(c[0], c[1], c[2], n_resamples, seed)
+
+    out: dict = {"rubric_id": part.get("rubric_id"), "responses": part["responses"], "verdicts": part["verdicts"],
+                 "judges": sorted(part["judges"]),
+                 "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95,
+                               "method": "count-based percentile bootstrap"},
+                 "by_judge": {}}
+    for judge in sorted(part["by_judge"]):
+        sec = part["by_judge"][judge]
+        section: dict = {"overall": rate(sec["overall"])}
+        for g in GROUPS:
+            section[f"by_{g}"] = {k: rate(v) for k, v in sorted(sec[f"by_{g}"].items())}
+        section["by_model_condition"] = {m: {c: rate(v) for c, v in sorted(cs.items())}
+                                         for m, cs in sorted(sec["by_model_condition"].items())}
+        section["by_criterion"] = {cid: rate(v) for cid, v in sorted(sec["by_criterion"].items())}
+        pts = sec["points"]
+        section["points"] = {"overall": _clipped(pts["overall"], n_resamples, seed),
+                             "by_model": {m: _clipped(h, n_resamples, seed) for m, h in sorted(pts["by_model"].items())},
+                             "responses_without_positive_points": pts["no_positive"]}
+        out["by_judge"][judge] = section
+    out["flags"] = dict(sorted(part.get("flags", {}).items()))
+    if part.get("usage"):
+        out["usage"] = dict(sorted(part["usage"].items()))
+    if part.get("problems") is not None:
+        out["skipped_input"] = part["problems"]
+    return out
+
+
+def _clipped(histogram: dict[str, int], n_resamples: int, seed: int) -> dict:
+    est, low, high = mean_ci_from_histogram({float(k): v for k, v in histogram.items()}, n_resamples, seed)
+    clip = (lambda x: None if nan_to_none(x) is None else min(1.0, max(0.0, x)))
+    return {"n": sum(histogram.values()), "score": clip(est), "ci_low": clip(low), "ci_high": clip(high)}
 
 
 class _Rows:
@@ -139,28 +235,3 @@ def _scores(fields_of: list[_Resp], answers: list[tuple | None], criteria: dict[
         yield score
 
 
-_ONE, _ZERO = 1.0, 0.0
-
-
-def _num(a: bool | None) -> float | None:
-    return None if a is None else _ONE if a is True else _ZERO if a is False else float(a)
-
-
-def _points(rows, n_resamples: int, seed: int) -> dict:
-    per_model: dict[str, list[float]] = defaultdict(list)
-    scores = []
-    no_positive = 0
-    for r, sc in rows:
-        if sc.healthbench is None:
-            no_positive += 1
-            continue
-        scores.append(sc.healthbench)
-        per_model[r.model].append(sc.healthbench)
-
-    def clipped(vals: list[float]) -> dict:
-        est, low, high = bootstrap_ci(vals, n_resamples=n_resamples, seed=seed)
-        clip = (lambda x: None if nan_to_none(x) is None else min(1.0, max(0.0, x)))
-        return {"n": len(vals), "score": clip(est), "ci_low": clip(low), "ci_high": clip(high)}
-
-    return {"overall": clipped(scores), "by_model": {m: clipped(v) for m, v in sorted(per_model.items())},
-            "responses_without_positive_points": no_positive}
