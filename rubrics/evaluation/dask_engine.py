@@ -13,14 +13,17 @@ from typing import Iterator
 
 from rubricate.guidelines.kernel.errors import RubricateError
 
+try:  # the optional [dask] extra
+    from distributed import Client, LocalCluster, as_completed
+except ImportError:
+    Client = LocalCluster = as_completed = None
+
 
 @contextmanager
 def dask_mapper(address: str | None = None, workers: int = 2):
     """Yield ``(mapper, info)``: ``mapper(fn, jobs, rubric_bytes)`` yields results as shards finish."""
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise RubricateError("the Dask engine needs the dask extra: pip install 'rubricate[dask]'") from None
+    if Client is None:
+        raise RubricateError("the Dask engine needs the dask extra: pip install 'rubricate[dask]'")
     cluster = None
     try:
         if address:

@@ -25,10 +25,19 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import fsspec
+
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION
+from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
+from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
+from rubricate.rubrics.evaluation.runs import identity, now_utc
+from rubricate.rubrics.evaluation.summary import finalize, merge, partial
 
 PARTS = ("verdicts", "problems", "ids", "partials")
 MANIFEST = "run.json"
@@ -66,7 +75,6 @@ def part_name(kind: str, index: int) -> str:
 
 
 def _fs(url: str):
-    import fsspec
     return fsspec.core.url_to_fs(url)
 
 
@@ -99,8 +107,6 @@ def _compiled(rubric_sha256: str, rubric_bytes: bytes):
     """(Rubric, offline judge) for these rubric bytes, compiled once per process."""
     got = _COMPILED.get(rubric_sha256)
     if got is None:
-        from rubricate.rubrics.contract.loader import load_rubric
-        from rubricate.rubrics.evaluation.evaluate import rules_judge
         if hashlib.sha256(rubric_bytes).hexdigest() != rubric_sha256:
             raise RubricateError("rubric bytes do not match their SHA-256 (corrupted in transit)")
         tmp = Path(tempfile.mkdtemp(prefix="rubricate-rubric-")) / f"{rubric_sha256[:16]}.json"
@@ -112,17 +118,19 @@ def _compiled(rubric_sha256: str, rubric_bytes: bytes):
 
 def versions(judge_version: str | None = None) -> dict:
     """What must be the same on every worker and the driver."""
-    from rubricate import __version__
-    from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION
-    return {"rubricate": __version__, "judge": judge_version or f"rules/{OFFLINE_JUDGE_VERSION}",
+    return {"rubricate": _rubricate_version(), "judge": judge_version or f"rules/{OFFLINE_JUDGE_VERSION}",
             "engine": ENGINE_VERSION}
+
+
+def _rubricate_version() -> str:
+    try:
+        return version("rubricate")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def judge_shard(job: ShardJob, rubric_bytes: bytes) -> ShardResult:
     """Judge one shard with the offline judge; write its four parts under ``job.out``."""
-    from rubricate.rubrics.evaluation.evaluate import evaluate
-    from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
-    from rubricate.rubrics.evaluation.summary import partial
     t0 = time.perf_counter()
     rubric, judge = _compiled(job.rubric_sha256, rubric_bytes)
     with tempfile.TemporaryDirectory(prefix="rubricate-shard-") as tmp:
@@ -245,7 +253,6 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
                 engine: str = "local", resume: bool = False, strict: bool = False,
                 progress: Callable[[ShardResult], None] | None = None, engine_info: dict | None = None) -> dict:
     """Judge every shard (skipping finished ones on resume), merge, write summary and run.json."""
-    from rubricate.rubrics.evaluation.summary import finalize, merge
     rubric_bytes = Path(rubric_path).read_bytes()
     rubric_sha = hashlib.sha256(rubric_bytes).hexdigest()
     rubric_id = json.loads(rubric_bytes).get("rubric_id")
@@ -271,7 +278,6 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
         _remove_stale_temps(out)
         done = {s["index"] for s in shards if _read(out, part_name("partials", s["index"])) is not None}
     if not manifest.get("run_id"):
-        from rubricate.rubrics.evaluation.runs import identity
         manifest.update(identity(json.loads(rubric_bytes)))
     write_part(out, MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     jobs = [ShardJob(s["index"], s["source"], out, rubric_sha, strict) for s in shards if s["index"] not in done]
@@ -301,7 +307,6 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
     if duplicates:
         summary["cross_shard_duplicates"] = len(duplicates)
     write_part(out, SUMMARY, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
-    from rubricate.rubrics.evaluation.runs import now_utc
     judges = sorted({v.get("judge") for v in manifest.get("worker_versions", {}).values() if v.get("judge")})
     manifest.update(finished=now_utc(), responses=summary["responses"], verdicts=summary["verdicts"],
                     judges={"rules": judges} if judges else manifest.get("judges", {}),
