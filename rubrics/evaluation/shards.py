@@ -292,17 +292,18 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
             raise RubricateError("workers judged with different judge versions: " + ", ".join(sorted(judges_seen)))
         if progress:
             progress(result)
-    parts = []
-    for s in shards:
-        raw = _read(out, part_name("partials", s["index"]))
-        if raw is None:
-            raise RubricateError(f"shard {s['index']} has no partial summary after the run", path=s["source"])
-        parts.append(json.loads(raw))
+    def partials() -> Iterator[dict]:  # one at a time: the driver holds one partial and the running sum
+        for s in shards:
+            raw = _read(out, part_name("partials", s["index"]))
+            if raw is None:
+                raise RubricateError(f"shard {s['index']} has no partial summary after the run", path=s["source"])
+            yield json.loads(raw)
+
     duplicates = list(cross_shard_duplicates(out, len(shards)))
     if duplicates:
         write_part(out, "problems/duplicates.jsonl",
                    "".join(json.dumps(d, sort_keys=True) + "\n" for d in duplicates).encode())
-    merged = merge(parts)
+    merged = merge(partials())
     summary = finalize(merged)
     if duplicates:
         summary["cross_shard_duplicates"] = len(duplicates)
