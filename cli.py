@@ -29,6 +29,28 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
+class _Names(click.Choice):
+    """A choice among the names a module owns: a registry (kernel/plugins.py) or a tuple.
+
+    Read when the option is first parsed or shown, not at start-up, so the CLI repeats no
+    registry key and a plug-in's name appears as soon as its package is installed.
+    """
+
+    def __init__(self, module: str, attribute: str) -> None:
+        self._source = (module, attribute)
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        import importlib
+        module, attribute = self._source
+        return tuple(getattr(importlib.import_module(module), attribute))
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ assigns; the source decides
+        pass
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="rubricate")
 def main() -> None:
@@ -128,7 +150,7 @@ def _register(file: Path, doc_id: str, role: str, registry: Path | None, meta: d
 @guidelines.command("add")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--id", "doc_id", required=True, help="Document id (the study's natbib key for its 10 documents).")
-@click.option("--role", type=click.Choice(["source", "digest"]), default="source", show_default=True,
+@click.option("--role", type=_Names("rubricate.guidelines.sources.registry", "ROLES"), default="source", show_default=True,
               help="source: the document itself (verified locators); digest: a paraphrase.")
 @_meta_options
 @REGISTRY_OPTION
@@ -146,7 +168,7 @@ def guidelines_add(file: Path, doc_id: str, role: str, registry: Path | None, **
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--replace", default="", help="Registered path of the file FILE replaces "
               "(default: the document's only file of --role).")
-@click.option("--role", type=click.Choice(["source", "digest"]), default="source", show_default=True)
+@click.option("--role", type=_Names("rubricate.guidelines.sources.registry", "ROLES"), default="source", show_default=True)
 @_meta_options
 @REGISTRY_OPTION
 def guidelines_update(doc_id: str, file: Path, replace: str, role: str, registry: Path | None, **meta) -> None:
@@ -429,12 +451,13 @@ def import_moore2025(directory: Path, out: Path, responses: tuple[Path, ...], kb
 @main.command("export")
 @click.option("--rubric", "rubric", default="rubricate-default", show_default=True,
               help="Rubric file, or the id of a rubric in rubrics/.")
-@click.option("--format", "fmt", type=click.Choice(["healthbench", "inspect", "promptfoo"]), required=True)
+@click.option("--format", "fmt", type=_Names("rubricate.rubrics.integrations.export", "EXPORTERS"), required=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
 @click.option("--system-prompt", is_flag=True,
               help="Put the therapist system prompt (compiled from the ontology) before each chat.")
 def export_cmd(rubric: str, fmt: str, out: Path, system_prompt: bool) -> None:
-    """Export a rubric's response items for HealthBench, Inspect AI or promptfoo."""
+    """Export a rubric's response items for HealthBench, Inspect AI, promptfoo or a
+    registered exporter (entry-point group rubricate.exporters)."""
     from rubricate.rubrics.integrations.export import export
     prompt = None
     if system_prompt:
@@ -459,17 +482,6 @@ def _progress(label: str, total: int | None):
 def _count_lines(path: Path) -> int:
     with open(path, "rb") as fh:
         return sum(1 for _ in fh)
-
-
-def _judges(judge: str, rubric, llm_options: dict, workers: int = 1) -> dict:
-    from rubricate.rubrics.evaluation.evaluate import parallel_rules_judge, rules_judge
-    judges = {}
-    if judge in ("rules", "ensemble"):
-        judges["rules"] = parallel_rules_judge(rubric, workers) if workers > 1 else rules_judge(rubric)
-    if judge in ("llm", "ensemble"):
-        from rubricate.rubrics.evaluation.llm_judge import llm_judge
-        judges["llm"] = llm_judge(rubric, **llm_options)
-    return judges
 
 
 def _summary_lines(summary: dict) -> list[str]:
@@ -507,7 +519,7 @@ ENDPOINT_OPTIONS = [
     click.option("--price-table", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="JSON {model: {input: USD per 1M tokens, output: ...}} to report cost."),
 ]
-JUDGE_OPTIONS = [click.option("--protocol", type=click.Choice(["criterion", "item", "moore2025"]),
+JUDGE_OPTIONS = [click.option("--protocol", type=_Names("rubricate.rubrics.llm.protocols", "PROTOCOLS"),
                               default="criterion", show_default=True, help="How the LLM judge is asked.")]
 
 
@@ -597,7 +609,7 @@ def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
               help="Sharded runs: judge the shards in this process (local) or on a Dask cluster.")
 @click.option("--address", default=None, metavar="tcp://HOST:8786",
               help="Dask scheduler to use (default: start a local cluster of --workers processes).")
-@click.option("--judge", type=click.Choice(["rules", "llm", "ensemble"]), default="rules", show_default=True)
+@click.option("--judge", type=_Names("rubricate.rubrics.evaluation.judges", "JUDGES"), default="rules", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default="out/results",
               show_default=True, help="Results folder (verdicts.jsonl, summary.json, run.json); a sharded "
                                       "run may also write to an fsspec URL.")
@@ -610,6 +622,7 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
     """Judge every response against its item's criteria; append verdicts; write a summary."""
     from rubricate.rubrics.evaluation.evaluate import evaluate as run_eval
     from rubricate.rubrics.contract.loader import load_rubric
+    from rubricate.rubrics.evaluation.judges import make_judge
     if shards or engine != "local":
         return _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume,
                                  workers)
@@ -619,15 +632,14 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
         raise click.BadParameter(f"file {str(responses_path)!r} does not exist", param_hint="--responses")
     out = Path(out)
     rubric = load_rubric(rubric_path)
-    judges = _judges(judge, rubric, _llm_kwargs(kw), workers)
-    bar, tick = _progress("judging", _count_lines(responses_path))
-    try:
-        summary = run_eval(rubric, responses_path, out, judges, strict=strict, resume=resume, progress=tick)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-        for j in judges.values():
-            getattr(j, "close", lambda: None)()
+    with make_judge(judge, rubric, workers=workers, **_llm_kwargs(kw)) as judges:
+        bar, tick = _progress("judging", _count_lines(responses_path))
+        try:
+            summary = run_eval(rubric, responses_path, out, judges, strict=strict, resume=resume,
+                               progress=tick)
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
     for line in _summary_lines(summary):
         click.echo(line)
     click.echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
@@ -690,7 +702,7 @@ def runs_(folder, fmt):
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level.")
 @click.option("--max-drop", type=float, default=0.05, show_default=True,
               help="Smallest drop in appropriate rate (0-1) that counts as a regression.")
-@click.option("--gate-on", "gate_on", multiple=True, type=click.Choice(["criterion", "item", "condition", "principle"]),
+@click.option("--gate-on", "gate_on", multiple=True, type=_Names("rubricate.rubrics.evaluation.compare", "LEVELS"),
               help="Levels the gate looks at (repeatable; default: criterion).")
 @click.option("--decisive-only", is_flag=True, help="Gate on decisive (critical/major) criteria only.")
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 when the gate finds a significant regression.")
@@ -743,7 +755,7 @@ def agreement(results, reference, judge_name, fmt):
               default=None, help="Responses to score (default: the bundled samples).")
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="Use this compiled rubric instead of building and compiling.")
-@click.option("--judge", type=click.Choice(["rules", "llm", "ensemble"]), default="rules", show_default=True)
+@click.option("--judge", type=_Names("rubricate.rubrics.evaluation.judges", "JUDGES"), default="rules", show_default=True)
 @llm_options
 def run(out, responses_path, rubric_path, judge, **kw):
     """The main job: build the knowledge base, compile, evaluate, report."""
@@ -757,7 +769,8 @@ def run(out, responses_path, rubric_path, judge, **kw):
 
     bar, tick = _progress("  judging", _count_lines(responses_path) if responses_path else None)
     try:
-        r = run_main(out, responses_path, rubric_path, lambda rub: _judges(judge, rub, llm), step, tick)
+        from rubricate.rubrics.evaluation.judges import make_judge
+        r = run_main(out, responses_path, rubric_path, lambda rub: make_judge(judge, rub, **llm), step, tick)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -829,7 +842,7 @@ def stigma() -> None:
 @click.argument("outputs", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False),
               help="Human baseline CSV (rows: questions, columns: conditions, percent).")
-@click.option("--baseline-scale", type=click.Choice(["reported", "agreement"]),
+@click.option("--baseline-scale", type=_Names("rubricate.rubrics.stigma.baseline", "SCALES"),
               default="reported", show_default=True,
               help="reported: rows give percent expressing stigma for stigma questions "
                    "(the 2018 file); agreement: every row gives percent agreeing.")
@@ -837,7 +850,7 @@ def stigma() -> None:
               help="auto | default | moore2025 | PATH.yaml")
 @click.option("--anchor", type=click.Path(path_type=Path, file_okay=False),
               envvar="RUBRICATE_ANCHOR", help="Study release folder (for moore2025).")
-@click.option("--parser", type=click.Choice(["tolerant", "moore2025"]), default="tolerant",
+@click.option("--parser", type=_Names("rubricate.rubrics.stigma.score", "PARSERS"), default="tolerant",
               show_default=True, help="moore2025 reads only a letter at the start, as the study.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               default=Path("results/stigma"), show_default=True)

@@ -33,7 +33,7 @@ def _best(fn, repeat: int) -> tuple[float, object]:
 def measure(repeat: int = 3, graph=None, anchor: Path | None = None) -> dict:
     """Compile times and sizes; ``graph`` is a knowledge base already built (else built here)."""
     from rubricate.compiler.compile import compile_default_rubric, compile_stigma_rubric, dumps
-    from rubricate.rubrics.integrations.export import FORMATS
+    from rubricate.rubrics.integrations.export import EXPORTERS
     from rubricate.ontology.kb import build
 
     out: dict[str, object] = {}
@@ -58,7 +58,7 @@ def measure(repeat: int = 3, graph=None, anchor: Path | None = None) -> dict:
         out["items"]["study"] = len(study["items"])
         out["bytes"]["study"] = len(dumps(study))
     with tempfile.TemporaryDirectory() as tmp:
-        for fmt, fn in FORMATS.items():
+        for fmt, fn in EXPORTERS.items():
             path = Path(tmp) / f"export.{fmt}"
             secs, _ = _best(lambda: fn(default, path), repeat)
             out[f"export_{fmt}_s"] = round(secs, 4)

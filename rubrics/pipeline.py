@@ -53,12 +53,8 @@ def run_main(out: Path, responses: Path | None = None, rubric: Path | None = Non
     responses = Path(responses or DEFAULT_RESPONSES)
     results = new_run_dir(out / "runs")
     step(f"evaluating {responses}")
-    judges = judges_for(loaded) if judges_for else {"rules": rules_judge(loaded)}
-    try:
-        summary = evaluate(loaded, responses, results, judges, progress=progress, run_id=results.name)
-    finally:
-        for j in judges.values():
-            getattr(j, "close", lambda: None)()
+    with (judges_for(loaded) if judges_for else rules_judge(loaded)) as judge:
+        summary = evaluate(loaded, responses, results, judge, progress=progress, run_id=results.name)
     step("writing the report")
     paths = write_report(results, results / "report", rubric=loaded)
     return RunResult(out, Path(rubric), results, summary, paths, notes)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rubricate.guidelines.sources import parse as parse_module
+from rubricate.guidelines.sources import pdf as pdf_module
 from rubricate.guidelines.sources import parse_cache
 from rubricate.guidelines.sources.model import ParsedDocument
 from rubricate.guidelines.sources.parse import parse_document
@@ -149,13 +150,13 @@ def test_parse_document_uses_the_cache(tmp_path, monkeypatch):
     def parse_again(*args):
         raise AssertionError("parsed again although the file is unchanged")
 
-    monkeypatch.setattr(parse_module, "parse_pdf", parse_again)
+    monkeypatch.setattr(pdf_module, "parse_pdf", parse_again)  # what the registered PDF extractor calls
     second = parse_document(gen.path, "second")
     assert second.doc_id == "second" and second.text == first.text and second.blocks == first.blocks
     assert second.warnings == first.warnings
 
     entry.write_text("{torn", encoding="utf-8")  # an unreadable entry is a miss, then rewritten
-    monkeypatch.setattr(parse_module, "parse_pdf", parse_pdf)
+    monkeypatch.setattr(pdf_module, "parse_pdf", parse_pdf)
     assert parse_document(gen.path, "third").blocks == first.blocks
     assert json.loads(entry.read_text())["blocks"]
 

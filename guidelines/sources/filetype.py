@@ -7,6 +7,7 @@ the file before any parser sees it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from rubricate.guidelines.kernel.errors import RubricateError
 
@@ -53,15 +54,21 @@ def sniff(data: bytes) -> str:
     return "text"
 
 
-def media_type(path: Path, data: bytes) -> str:
+def media_type(path: Path, data: bytes, plugins: Mapping[str, str] | None = None) -> str:
     """The media type to parse ``path`` as, after checking that its bytes match its
-    extension and that text is UTF-8; raises RubricateError otherwise."""
+    extension and that text is UTF-8; raises RubricateError otherwise.
+
+    ``plugins`` maps further extensions to the media types of plug-in extractors
+    (extractors.py); their bytes are checked by the extractor itself.
+    """
     if not data:
         raise RubricateError("file is empty (0 bytes)", path=str(path))
     suffix = path.suffix.lower()
     expected = EXTENSION_TYPES.get(suffix)
+    if expected is None and plugins and suffix in plugins:
+        return plugins[suffix]
     if expected is None:
-        known = ", ".join(sorted(EXTENSION_TYPES))
+        known = ", ".join(sorted({*EXTENSION_TYPES, *(plugins or {})}))
         raise RubricateError(f"unsupported file type {suffix or '(no extension)'!r}; expected "
                              f"one of {known}", path=str(path))
     actual = sniff(data)

@@ -2,13 +2,13 @@
 
 It hashes the bytes, checks what the file really is, answers from the on-disk cache when
 the same bytes were already parsed by the same extractor version, and otherwise hands the
-file to the PDF or the text extractor. ``parse_many`` does the same for many files in
+file to the extractor registered for its media type (extractors.py: PDF, Markdown, text,
+HTML, and any plug-in). ``parse_many`` does the same for many files in
 parallel and reports a bad file as its own error instead of stopping the run.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -16,10 +16,8 @@ from pathlib import Path
 
 from rubricate.guidelines.sources import filetype, parse_cache
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.sources.extractors import EXTRACTORS, plugin_extensions
 from rubricate.guidelines.sources.model import ParsedDocument
-from rubricate.guidelines.sources.pdf import EXTRACTOR_VERSION as PDF_VERSION
-from rubricate.guidelines.sources.pdf import parse_pdf
-from rubricate.guidelines.sources.text import parse_text_file
 
 
 def parse_document(path: Path, doc_id: str, *, cache: bool = True) -> ParsedDocument:
@@ -30,34 +28,21 @@ def parse_document(path: Path, doc_id: str, *, cache: bool = True) -> ParsedDocu
         raise RubricateError("file not found", path=str(path)) from None
     except OSError as exc:
         raise RubricateError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
-    media = filetype.media_type(path, data)
+    media = filetype.media_type(path, data, plugin_extensions())
+    extractor = EXTRACTORS.get(media)
     sha256 = hashlib.sha256(data).hexdigest()
-    version = _extractor_version(media) if cache else None
+    version = extractor.version if cache else None
     if version:
         hit = parse_cache.load(sha256, media, version)
         if hit is not None:
             return replace(hit, doc_id=doc_id, path=str(path))
-    if media == "application/pdf":
-        doc = parse_pdf(path, doc_id, sha256)
-    else:
-        doc = parse_text_file(path, doc_id, sha256, media)
+    doc = extractor.parse(path, doc_id, sha256, media)
     if version:
         try:
             parse_cache.store(doc)
         except OSError:  # an unwritable cache only costs a re-parse next time
             pass
     return doc
-
-
-def _extractor_version(media: str) -> str | None:
-    """The version a cached entry must carry; None (no caching) when the text extractor does
-    not declare an EXTRACTOR_VERSION constant."""
-    if media == "application/pdf":
-        return PDF_VERSION
-    try:
-        return getattr(importlib.import_module("rubricate.guidelines.sources.text"), "EXTRACTOR_VERSION", None)
-    except ImportError:
-        return None
 
 
 def _parse_one(item: tuple[Path, str], cache: bool) -> ParsedDocument | RubricateError:

@@ -33,6 +33,7 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfplumber.utils.exceptions import PdfminerException
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.sources.extractors import Extractor
 from rubricate.guidelines.sources.model import Block, ParsedDocument
 
 EXTRACTOR = "rubricate.pdf"
@@ -522,3 +523,10 @@ def _assemble(chunks: list[_Chunk], labels: list[str | None],
                 stack.pop()
             stack.append((level, chunk.text))
     return "\n\n".join(parts), blocks
+
+
+def _parse(path: Path, doc_id: str, sha256: str, media_type: str) -> ParsedDocument:
+    return parse_pdf(path, doc_id, sha256)
+
+
+PDF = Extractor("application/pdf", _parse, EXTRACTOR_VERSION)  # registered in extractors.py

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.sources.extractors import Extractor
 from rubricate.guidelines.sources.model import Block, ParsedDocument
 
 EXTRACTOR_VERSION = "1"
@@ -192,3 +193,9 @@ def parse_text_file(path: Path, doc_id: str, sha256: str, media_type: str) -> Pa
     return ParsedDocument(doc_id=doc_id, path=str(path), sha256=sha256, media_type=media_type,
                           extractor=extractor, extractor_version=EXTRACTOR_VERSION, text=built.text,
                           blocks=tuple(built.blocks), paginated=False)
+
+
+# Registered in extractors.py, one per media type this module reads.
+MARKDOWN = Extractor("text/markdown", parse_text_file, EXTRACTOR_VERSION)
+PLAIN = Extractor("text/plain", parse_text_file, EXTRACTOR_VERSION)
+HTML = Extractor("text/html", parse_text_file, EXTRACTOR_VERSION)

@@ -19,7 +19,8 @@ from spacy.tokens import Doc
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.nlp import NLP_VERSION, get_nlp
 from rubricate.rubrics.checks.context import DocContext, SharedRefs
-from rubricate.rubrics.checks.detectors import DETECTORS, Detector, Finding
+from rubricate.rubrics.checks.detectors import DETECTORS
+from rubricate.rubrics.checks.detectors.base import Detector, Finding
 from rubricate.guidelines.kernel.lexicons import lexicon_digest
 from rubricate.rubrics.checks.matching import MatcherBank
 from rubricate.rubrics.checks.spec import validate_checks

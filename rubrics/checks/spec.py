@@ -1,6 +1,13 @@
-"""Validate a criterion's ``checks`` object against rubrics/contract/schema/checks.schema.json."""
+"""Validate a criterion's ``checks`` object against rubrics/contract/schema/checks.schema.json.
+
+The published schema names the built-in detector types. A detector added through the
+registry (rubrics/checks/detectors) is admitted too: ``checks_schema()`` adds every
+registered type the file does not name, with free-form params (the detector's own
+constructor checks them, with the same one-line errors).
+"""
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from pathlib import Path
@@ -15,14 +22,37 @@ SCHEMA_PATH = package_path("rubrics", "contract", "schema", "checks.schema.json"
 
 
 @functools.lru_cache(maxsize=1)
-def checks_schema() -> dict:
-    """The JSON Schema (draft 2020-12) of a checks object and of every detector's params."""
+def _file_schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=1)
+def checks_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of a checks object and of every detector's params,
+    with the registered plug-in detector types added to the type enum."""
+    from rubricate.rubrics.checks.detectors import DETECTORS
+    return schema_with_types(tuple(DETECTORS.names()))
+
+
+@functools.lru_cache(maxsize=8)
+def schema_with_types(types: tuple[str, ...]) -> dict:
+    schema = _file_schema()
+    enum = schema["$defs"]["detector"]["properties"]["type"]["enum"]
+    extra = [t for t in types if t not in enum]
+    if not extra:
+        return schema
+    schema = copy.deepcopy(schema)
+    schema["$defs"]["detector"]["properties"]["type"]["enum"] = enum + extra
+    return schema
+
+
+@functools.lru_cache(maxsize=8)
+def _validator_for(types: tuple[str, ...]) -> Draft202012Validator:
+    return Draft202012Validator(schema_with_types(types))
+
+
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(checks_schema())
+    from rubricate.rubrics.checks.detectors import DETECTORS
+    return _validator_for(tuple(DETECTORS.names()))
 
 
 def _leaves(errors):

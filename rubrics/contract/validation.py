@@ -28,12 +28,19 @@ def _load(path: Path) -> dict:
         raise RubricateError("schema file not found", path=str(path)) from None
 
 
-@functools.lru_cache(maxsize=1)
 def validator() -> Draft202012Validator:
+    """The rubric validator; detector types added through the detector registry are valid."""
+    from rubricate.rubrics.checks.detectors import DETECTORS
+    return _validator(tuple(DETECTORS.names()))
+
+
+@functools.lru_cache(maxsize=8)
+def _validator(detector_types: tuple[str, ...]) -> Draft202012Validator:
+    from rubricate.rubrics.checks.spec import schema_with_types
     rubric = _load(RUBRIC_SCHEMA)
     resources = [Resource.from_contents(rubric)]
     if CHECKS_SCHEMA.is_file():
-        resources.append(Resource.from_contents(_load(CHECKS_SCHEMA)))
+        resources.append(Resource.from_contents(schema_with_types(detector_types)))
     registry = Registry().with_resources((r.id(), r) for r in resources)
     Draft202012Validator.check_schema(rubric)
     return Draft202012Validator(rubric, registry=registry,

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.rubrics.evaluation.evaluate import Judge, Outcome, Task
-from rubricate.rubrics.llm import EndpointConfig, JudgeTask, Price, RunStats, judge_many_sync, open_cache
+from rubricate.rubrics.evaluation.judges import JudgeBase, Outcome, Task
+from rubricate.rubrics.llm import (EndpointConfig, JudgeTask, Price, RunStats, get_protocol,
+                                   judge_many_sync, open_cache)
 from rubricate.rubrics.contract.model import Rubric
 
 
@@ -30,17 +32,32 @@ def endpoint_from_options(llm_model: str | None, base_url: str | None, api_key_e
     return cfg
 
 
-def llm_judge(rubric: Rubric, llm_model: str | None = None, base_url: str | None = None,
-              api_key_env: str = "OPENAI_API_KEY", protocol: str = "criterion", max_concurrency: int = 8,
-              timeout: float = 60.0, max_retries: int = 6, seed: int = 0, temperature: float = 0.0,
-              cache_dir: Path | None = None, no_cache: bool = False, price_table: Path | None = None,
-              progress: bool = True) -> Judge:
-    endpoint = endpoint_from_options(llm_model, base_url, api_key_env, max_concurrency, timeout,
-                                     max_retries, seed, temperature, price_table)
-    cache = open_cache(cache_dir, no_cache)
-    stats = RunStats()
+class LLMJudge(JudgeBase):
+    """Tasks grouped by response -> one judge task each -> rubrics.llm judge calls -> outcomes.
 
-    def judge(tasks: list[Task]) -> list[Outcome]:
+    ``stats`` accumulates the run's request totals; closing releases the request cache.
+    """
+
+    name = "llm"
+
+    def __init__(self, rubric: Rubric, llm_model: str | None = None, base_url: str | None = None,
+                 api_key_env: str = "OPENAI_API_KEY", protocol: str = "criterion",
+                 max_concurrency: int = 8, timeout: float = 60.0, max_retries: int = 6,
+                 seed: int = 0, temperature: float = 0.0, cache_dir: Path | None = None,
+                 no_cache: bool = False, price_table: Path | None = None,
+                 progress: bool = True) -> None:
+        self.endpoint = endpoint_from_options(llm_model, base_url, api_key_env, max_concurrency,
+                                              timeout, max_retries, seed, temperature, price_table)
+        self.protocol = protocol
+        self.version = f"{self.endpoint.model}/{protocol}-{get_protocol(protocol).version}"
+        self.cache = open_cache(cache_dir, no_cache)
+        self.stats = RunStats()
+        self.progress = progress
+        # Enough responses per batch to keep every request slot busy, few enough that verdicts
+        # reach disk often (an interrupted run then loses little, and the cache has the rest).
+        self.batch_size = max(16, 4 * self.endpoint.max_concurrency)
+
+    def __call__(self, tasks: list[Task]) -> list[Outcome]:
         by_response: dict[str, list[int]] = {}
         for i, t in enumerate(tasks):
             by_response.setdefault(t.response.response_id, []).append(i)
@@ -48,8 +65,8 @@ def llm_judge(rubric: Rubric, llm_model: str | None = None, base_url: str | None
                             response=tasks[idx[0]].response.text,
                             criteria=[tasks[i].criterion for i in idx])
                   for rid, idx in by_response.items()]
-        results = judge_many_sync(jtasks, endpoint, protocol=protocol, cache=cache, stats=stats,
-                                  progress=progress)
+        results = judge_many_sync(jtasks, self.endpoint, protocol=self.protocol, cache=self.cache,
+                                  stats=self.stats, progress=self.progress)
         found = {(r.key, r.criterion_id): r for r in results}
         out = []
         for t in tasks:
@@ -58,13 +75,23 @@ def llm_judge(rubric: Rubric, llm_model: str | None = None, base_url: str | None
             share = usage.pop("shared_by", 1) or 1  # one call judged several criteria
             usage = {k: (v / share if isinstance(v, (int, float)) else v) for k, v in usage.items()}
             usage.update(latency_s=r.latency_s, cached=r.cached)
-            out.append(Outcome(answer=r.answer, reason=r.reason, judge_version=f"{endpoint.model}/{protocol}-{r.protocol_version}",
-                               evidence=r.evidence, protocol=protocol, usage=usage, flags=list(r.flags)))
+            out.append(Outcome(answer=r.answer, reason=r.reason,
+                               judge_version=f"{self.endpoint.model}/{self.protocol}-{r.protocol_version}",
+                               evidence=r.evidence, protocol=self.protocol, usage=usage,
+                               flags=list(r.flags)))
         return out
 
-    judge.stats = stats  # type: ignore[attr-defined]
-    # Enough responses per batch to keep every request slot busy, few enough that verdicts
-    # reach disk often (an interrupted run then loses little, and the cache has the rest).
-    judge.batch_size = max(16, 4 * endpoint.max_concurrency)  # type: ignore[attr-defined]
-    judge.close = (lambda: cache.close()) if cache is not None else (lambda: None)  # type: ignore[attr-defined]
-    return judge
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+
+def llm_judge(rubric: Rubric, **options: Any) -> LLMJudge:
+    """The LLM judge for ``rubric`` (options: those of ``LLMJudge``)."""
+    return LLMJudge(rubric, **options)
+
+
+def make_llm_judge(rubric: Rubric, *, workers: int = 1, **options: Any) -> LLMJudge:
+    """Registry factory: the CLI's endpoint and protocol options (``workers`` is the offline
+    judge's and does not apply)."""
+    return LLMJudge(rubric, **options)

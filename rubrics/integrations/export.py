@@ -1,21 +1,31 @@
-"""`rubricate export`: a rubric (file or id) -> HealthBench, Inspect or promptfoo files."""
+"""`rubricate export`: a rubric (file or id) -> the files another evaluation tool reads.
+
+Exporters are a registry (guidelines/kernel/plugins.py): each is a function
+``(rubric: dict, out: Path, system_prompt: str | None) -> int`` (items written). Adding one
+is a module with that function plus one ``EXPORTERS.add`` line below, or an entry point in
+the group ``rubricate.exporters`` of a separate package; ``rubricate export --format``
+offers every registered name.
+"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from rubricate.compiler.compile import RUBRICS_DIR
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.rubrics.integrations.healthbench import export_healthbench
-from rubricate.rubrics.integrations.inspect_dataset import export_inspect
-from rubricate.rubrics.integrations.promptfoo import export_promptfoo
+from rubricate.guidelines.kernel.plugins import Registry, callables
 from rubricate.rubrics.contract.loader import load_rubric
 
-FORMATS: dict[str, Callable[..., int]] = {
-    "healthbench": export_healthbench,
-    "inspect": export_inspect,
-    "promptfoo": export_promptfoo,
-}
+
+class Exporter(Protocol):
+    def __call__(self, rubric: dict, out: Path, system_prompt: str | None = None) -> int: ...
+
+
+EXPORTERS: Registry[Exporter] = Registry("exporter", "rubricate.exporters", callables(
+    "exporter", "(rubric, out, system_prompt) -> int"))
+EXPORTERS.add("healthbench", "rubricate.rubrics.integrations.healthbench:export_healthbench")
+EXPORTERS.add("inspect", "rubricate.rubrics.integrations.inspect_dataset:export_inspect")
+EXPORTERS.add("promptfoo", "rubricate.rubrics.integrations.promptfoo:export_promptfoo")
 
 
 def resolve_rubric(ref: str | Path) -> Path:
@@ -31,7 +41,6 @@ def resolve_rubric(ref: str | Path) -> Path:
 
 def export(ref: str | Path, fmt: str, out: Path, system_prompt: str | None = None) -> int:
     """Write the export; returns the number of items exported."""
-    if fmt not in FORMATS:
-        raise RubricateError(f"unknown export format {fmt!r} (use {', '.join(FORMATS)})")
+    exporter: Callable[..., int] = EXPORTERS.get(fmt)  # an unknown name fails before any reading
     rubric = load_rubric(resolve_rubric(ref)).data
-    return FORMATS[fmt](rubric, Path(out), system_prompt)
+    return exporter(rubric, Path(out), system_prompt)

@@ -7,7 +7,8 @@
   multiple-choice question, options (A): yes / (B): no, letter only, temperature 0.
 
 Each protocol has a version that enters every cache key and verdict record. Prompt
-wording lives in prompts.yaml.
+wording lives in prompts.yaml. ``PROTOCOLS`` is their registry: a separate package adds one
+through the entry-point group ``rubricate.judge_protocols`` (a ``Protocol`` object).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any, Callable
 import yaml
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.plugins import Registry, instances
 
 from .escaping import escape_tags
 from .replies import (Verdict, extract_json, parse_option_letter, read_verdict,
@@ -183,20 +185,17 @@ class Protocol:
         return [[c] for c in criteria] if self.per_criterion else [list(criteria)]
 
 
+# A protocol's version enters every cache key and verdict: bump it when its wording changes.
+PROTOCOLS: Registry[Protocol] = Registry("judge protocol", "rubricate.judge_protocols",
+                                         instances("judge protocol", Protocol, "name"))
+PROTOCOLS.register("criterion", Protocol("criterion", prompts()["criterion"]["version"], True,
+                                         build_criterion, parse_criterion, schema_criterion,
+                                         corrective_criterion))
+PROTOCOLS.register("item", Protocol("item", prompts()["item"]["version"], False, build_item,
+                                    parse_item, schema_item, corrective_item))
+PROTOCOLS.register("moore2025", Protocol("moore2025", prompts()["moore2025"]["version"], True,
+                                         build_moore, parse_moore, None, None, temperature=0.0))
+
+
 def get_protocol(name: str) -> Protocol:
-    p = prompts()
-    table = {
-        "criterion": Protocol("criterion", p["criterion"]["version"], True, build_criterion,
-                              parse_criterion, schema_criterion, corrective_criterion),
-        "item": Protocol("item", p["item"]["version"], False, build_item, parse_item,
-                         schema_item, corrective_item),
-        "moore2025": Protocol("moore2025", p["moore2025"]["version"], True, build_moore,
-                              parse_moore, None, None, temperature=0.0),
-    }
-    if name not in table:
-        raise RubricateError(f"unknown judge protocol {name!r} (choose from {', '.join(table)})")
-    return table[name]
-
-
-PROTOCOLS = ("criterion", "item", "moore2025")
-
+    return PROTOCOLS.get(name)
