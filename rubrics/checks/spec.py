@@ -17,6 +17,7 @@ from jsonschema.exceptions import best_match
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.paths import package_path
+from rubricate.rubrics.checks.detectors import DETECTORS
 
 SCHEMA_PATH = package_path("rubrics", "contract", "schema", "checks.schema.json")
 
@@ -29,7 +30,6 @@ def _file_schema() -> dict:
 def checks_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a checks object and of every detector's params,
     with the registered plug-in detector types added to the type enum."""
-    from rubricate.rubrics.checks.detectors import DETECTORS
     return schema_with_types(tuple(DETECTORS.names()))
 
 
@@ -51,7 +51,6 @@ def _validator_for(types: tuple[str, ...]) -> Draft202012Validator:
 
 
 def _validator() -> Draft202012Validator:
-    from rubricate.rubrics.checks.detectors import DETECTORS
     return _validator_for(tuple(DETECTORS.names()))
 
 

@@ -14,6 +14,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.rubrics.checks.detectors import DETECTORS  # plug-in detector types are valid too
+from rubricate.rubrics.checks.spec import schema_with_types
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 RUBRIC_SCHEMA = SCHEMA_DIR / "rubric.schema.json"
@@ -30,13 +32,11 @@ def _load(path: Path) -> dict:
 
 def validator() -> Draft202012Validator:
     """The rubric validator; detector types added through the detector registry are valid."""
-    from rubricate.rubrics.checks.detectors import DETECTORS
     return _validator(tuple(DETECTORS.names()))
 
 
 @functools.lru_cache(maxsize=8)
 def _validator(detector_types: tuple[str, ...]) -> Draft202012Validator:
-    from rubricate.rubrics.checks.spec import schema_with_types
     rubric = _load(RUBRIC_SCHEMA)
     resources = [Resource.from_contents(rubric)]
     if CHECKS_SCHEMA.is_file():
