@@ -178,6 +178,16 @@ def guidelines_update(doc_id: str, file: Path, replace: str, role: str, registry
 
 # ---- knowledge base -----------------------------------------------------------------------
 
+def POLICY_OPTIONS(f):
+    """--policy and --adjudicator: how several reviewers' decisions become evidence."""
+    f = click.option("--adjudicator", default=None,
+                     help="With --policy adjudicator: the reviewer who settles disagreements.")(f)
+    return click.option("--policy", default="consensus", show_default=True,
+                        help="consensus: evidence only where the reviewers agree (disagreements await "
+                             "`review adjudicate`); any: any reviewer's accept counts; "
+                             "'adjudicator NAME': NAME settles disagreements.")(f)
+
+
 KB_OPTION = click.option("--kb", "kb_path", type=click.Path(path_type=Path), default=None,
                          help="Built knowledge base (kb.ttl or its folder; default build/kb). "
                               "Built in memory when absent.")
@@ -202,10 +212,17 @@ def _kb_graph(kb_path: Path | None):
 @click.option("--decisions", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Reviewer decisions log (default: guidelines/reviews/decisions.jsonl if present).")
 @click.option("--workers", type=int, default=None, help="Parallel document parsers (default: CPUs).")
-def build(out: Path, registry: Path | None, decisions: Path | None, workers: int | None) -> None:
-    """Build the knowledge base from the registry, texts and the mapping review; validate it."""
+@POLICY_OPTIONS
+def build(out: Path, registry: Path | None, decisions: Path | None, workers: int | None, policy: str,
+          adjudicator: str | None) -> None:
+    """Build the knowledge base from the registry, texts and the mapping review; validate it.
+
+    Reviewed decisions made on an earlier edition of a file are re-anchored on the current
+    one; those that cannot be are listed in OUT/needs-rereview.csv (a review sheet)."""
+    from rubricate.guidelines.evidence.review import parse_policy
     from rubricate.ontology.kb import build as run_build, report_lines
-    result = run_build(registry=registry, decisions=decisions, workers=workers, out=out)
+    result = run_build(registry=registry, decisions=decisions, workers=workers, out=out,
+                       policy=parse_policy(policy, adjudicator))
     for line in report_lines(result):
         click.echo(line, err=line.startswith(("error", "warning", "violation")))
     if not result.ok:
@@ -336,26 +353,86 @@ def review_import(file: Path, decisions_dir: Path | None) -> None:
 @click.option("--reviewers", nargs=2, default=None, help="Two reviewer names to compare in the decisions log.")
 @DECISIONS_DIR_OPTION
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap CIs.")
+@click.option("--n-resamples", type=click.IntRange(1), default=1000, show_default=True)
 def review_agreement(files: tuple[Path, ...], reviewers: tuple[str, str] | None, decisions_dir: Path | None,
-                     fmt: str) -> None:
-    """Cohen's kappa and macro F1 per feature between two reviewers, and their disagreements.
+                     fmt: str, seed: int, n_resamples: int) -> None:
+    """Inter-reviewer agreement: Cohen's kappa per feature with a bootstrap 95% CI (and macro
+    F1, disagreements) for two reviewers; Krippendorff's alpha per feature when more coded.
 
-    Give two filled sheets (FILE_A FILE_B), or --reviewers A B to read the decisions log.
+    Give filled sheets (FILE_A FILE_B [FILE_C ...]), or --reviewers A B, or nothing to compare
+    every coder in the decisions log.
     """
     import json
-    from rubricate.guidelines.evidence.review import agreement, format_agreement, load_decisions, read_sheet, reviewer_decisions
-    if reviewers and not files:
-        log = load_decisions(_decisions_log(decisions_dir))
-        a, b = (reviewer_decisions(log, r) for r in reviewers)
-        for name, ds in zip(reviewers, (a, b)):
-            if not ds:
-                raise RubricateError(f"no decisions by reviewer {name!r}", path=str(_decisions_log(decisions_dir)))
-    elif len(files) == 2 and not reviewers:
-        a, b = (read_sheet(f)[0] for f in files)
+    from rubricate.guidelines.evidence.review import (agreement, coders, format_agreement, format_multi_agreement,
+                                                      load_decisions, multi_agreement, read_sheet,
+                                                      reviewer_decisions)
+    log_path = _decisions_log(decisions_dir)
+    if files and reviewers:
+        raise click.UsageError("give sheets FILE_A FILE_B ..., or --reviewers A B, not both")
+    if files:
+        if len(files) < 2:
+            raise click.UsageError("give at least two sheets")
+        decisions = [d for f in files for d in read_sheet(f)[0]]
+        names = coders(decisions)
+        if len(names) != len(files):
+            raise RubricateError(f"{len(files)} sheets but {len(names)} reviewer name(s) in them "
+                                 f"({', '.join(names)}); each sheet must be one reviewer's")
     else:
-        raise click.UsageError("give two sheets FILE_A FILE_B, or --reviewers A B")
-    result = agreement(a, b)
-    click.echo(json.dumps(result, indent=2) if fmt == "json" else "\n".join(format_agreement(result)))
+        decisions = load_decisions(log_path)
+        names = list(reviewers) if reviewers else coders(decisions)
+        for name in names:
+            if not reviewer_decisions(decisions, name):
+                raise RubricateError(f"no decisions by reviewer {name!r}", path=str(log_path))
+        if len(names) < 2:
+            raise RubricateError(f"agreement needs two reviewers; the log has {len(names)}", path=str(log_path))
+    if len(names) == 2:
+        a, b = (reviewer_decisions(decisions, r) for r in names)
+        result = agreement(a, b, n_resamples, seed)
+        lines = format_agreement(result)
+    else:
+        result = multi_agreement(decisions, names, n_resamples, seed)
+        lines = format_multi_agreement(result)
+    click.echo(json.dumps(result, indent=2) if fmt == "json" else "\n".join(lines))
+
+
+@review.command("adjudicate")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--adjudicator", required=True, help="Who settles the disagreements (a reviewer name).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Export: folder for adjudicate-<adjudicator>.csv and .jsonl.")
+@click.option("--force", is_flag=True, help="Overwrite an existing adjudication sheet.")
+@DECISIONS_DIR_OPTION
+def review_adjudicate(file: Path | None, adjudicator: str, out_dir: Path | None, force: bool,
+                      decisions_dir: Path | None) -> None:
+    """Settle disagreements between reviewers.
+
+    With --out: export every candidate the coders decided differently (and no adjudication
+    settled yet) as a sheet with each coder's label. With FILE: import the filled sheet; its
+    decisions are final and are logged as one adjudication (a PROV activity with the
+    adjudicator as agent and the time).
+    """
+    from rubricate.guidelines.evidence.review import (ADJUDICATION_COLUMNS, adjudication_rows, check_reviewer,
+                                                      import_sheet, load_decisions, resolve, write_sheet)
+    adjudicator = check_reviewer(adjudicator)
+    log = _decisions_log(decisions_dir)
+    if (file is None) == (out_dir is None):
+        raise click.UsageError("give --out DIR to export the disagreements, or FILE to import decisions")
+    if file is not None:
+        r = import_sheet(file, log, adjudicator=adjudicator)
+        left = len(resolve(load_decisions(log)).pending)
+        click.echo(f"{file}: {len(r.added)} adjudication(s) by {adjudicator} appended to {r.log}; "
+                   f"{r.unchanged} unchanged, {r.pending} row(s) without a decision; {left} disagreement(s) left")
+        return
+    pending = resolve(load_decisions(log)).pending
+    csv_path = out_dir / f"adjudicate-{adjudicator}.csv"
+    jsonl_path = csv_path.with_suffix(".jsonl")
+    for p in (csv_path, jsonl_path):
+        if p.exists() and not force:
+            raise RubricateError("sheet already exists (it may hold decisions); use --force to overwrite", path=str(p))
+    write_sheet(adjudication_rows(pending, adjudicator), csv_path, jsonl_path, ADJUDICATION_COLUMNS)
+    click.echo(f"wrote {len(pending)} disagreement(s) to {csv_path} and {jsonl_path}; fill decision "
+               f"(accept/reject/relabel), then `rubricate review adjudicate {csv_path} --adjudicator {adjudicator}`")
 
 
 @main.command()

@@ -20,6 +20,7 @@ from rubricate.guidelines.sources.parse import parse_many
 from rubricate.guidelines.sources.passages import make_passages
 from rubricate.guidelines.sources.registry import Registry, load_registry, sha256_file
 from rubricate.ontology.mapping_review import Cell, load_mapping_review
+from rubricate.ontology.reviewed import add_adjudications, add_editions, add_reanchorings, reanchor_links
 from rubricate.ontology.namespaces import (DCTERMS, OA, PDF_FRAGMENT, PROV, RBC, RDF, RDFS, SKOS, XSD, agent_iri,
                                  condition_iri, document_iri, evidence_iri, file_iri, method_iri,
                                  passage_iri, principle_id, principle_iri)
@@ -32,12 +33,28 @@ BUILD_ACTIVITY = URIRef("https://w3id.org/rubricate/activity/build")
 
 @dataclass(frozen=True)
 class AcceptedLink:
-    """A reviewer's accepted decision that a passage supports a principle."""
+    """A reviewer's accepted decision that a passage supports a principle (with what is
+    needed to re-anchor it on a new edition and to say where it came from)."""
 
     doc_id: str
     principle: str
     passage_id: str
     reviewer: str
+    sha256: str = ""
+    start: int = 0
+    quote: str = ""
+    prefix: str = ""
+    suffix: str = ""
+    page: int | None = None
+    section_path: tuple[str, ...] = ()
+    decision: str = "accept"
+    role: str = "coder"  # coder | adjudicator
+    activity: str = ""  # the adjudication it was imported in
+    imported: str = ""
+
+    @property
+    def feature(self) -> str:  # the name review sheets use
+        return self.principle
 
 
 @dataclass
@@ -48,6 +65,7 @@ class BuildResult:
     errors: list[str] = field(default_factory=list)  # one line per document that could not be read
     warnings: list[str] = field(default_factory=list)
     unsupported: list[Cell] = field(default_factory=list)  # study cells with no passage found
+    reanchored: list = field(default_factory=list)  # ontology.reviewed.Reanchored: decisions of earlier editions
 
     @property
     def ok(self) -> bool:
@@ -219,14 +237,16 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
     # Passages that support each (document, principle): reviewer-accepted first, then digests.
     reviewed: dict[tuple[str, str], list[AcceptedLink]] = defaultdict(list)
     held = defaultdict(int)  # decisions of documents whose file could not be read
+    current = []
     for link in accepted or []:
         if link.doc_id in unread:
             held[link.doc_id] += 1
             continue
-        if link.passage_id not in result.passages:
-            result.warnings.append(f"accepted decision for passage {link.passage_id} of {link.doc_id}: "
-                                   "passage no longer exists (file changed?); decision ignored")
-            continue
+        current.append(link)
+    current, result.reanchored = reanchor_links(current, result.passages)
+    add_reanchorings(g, result.reanchored)
+    add_editions(g, reg)
+    for link in current:
         reviewed[(link.doc_id, link.principle)].append(link)
     for doc_id, n in sorted(held.items()):
         result.warnings.append(f"{doc_id}: {n} accepted decision(s) not applied: a file of the document "
@@ -258,6 +278,12 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
         _add_evidence(g, doc_id, pid, "human-review", [f"reviewer/{r}" for r in reviewers],
                       sorted({l.passage_id for l in links}), "human-review", None,
                       [f"reviewer/{r}" for r in reviewers])
+    activities = add_adjudications(g, current)
+    for link in current:
+        if link.activity:
+            method = "mapping-review-annotation" if (link.doc_id, link.principle) in study else "human-review"
+            g.add((evidence_iri(_hid(link.doc_id, link.principle, method)), PROV.wasInfluencedBy,
+                   activities[link.activity]))
     for link in accepted or []:
         g.add((agent_iri(f"reviewer/{link.reviewer}"), RDF.type, PROV.Agent))
         g.add((agent_iri(f"reviewer/{link.reviewer}"), RDFS.label, Literal(link.reviewer)))

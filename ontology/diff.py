@@ -37,6 +37,27 @@ class Citation:
     text: str
 
 
+@dataclass(frozen=True)
+class DecisionMove:
+    """A reviewed decision of an earlier edition as the new build placed it."""
+
+    principle: str
+    reviewer: str
+    status: str  # exact | fuzzy | lost
+    score: float | None
+    from_passage: str
+    to_passage: str | None
+    from_page: int | None
+    to_page: int | None
+    from_section: str | None
+    to_section: str | None
+    quote: str
+
+    @property
+    def moved(self) -> bool:
+        return self.status != "lost" and (self.from_page != self.to_page or self.from_section != self.to_section)
+
+
 @dataclass
 class DocumentDiff:
     doc_id: str
@@ -44,10 +65,14 @@ class DocumentDiff:
     features_lost: list[str] = field(default_factory=list)
     citations_added: list[Citation] = field(default_factory=list)
     citations_removed: list[Citation] = field(default_factory=list)
+    reanchored: list[DecisionMove] = field(default_factory=list)  # same page and section
+    moved: list[DecisionMove] = field(default_factory=list)  # re-anchored on another page/section
+    lost: list[DecisionMove] = field(default_factory=list)  # need re-review
 
     @property
     def changed(self) -> bool:
-        return bool(self.features_gained or self.features_lost or self.citations_added or self.citations_removed)
+        return bool(self.features_gained or self.features_lost or self.citations_added or self.citations_removed
+                    or self.reanchored or self.moved or self.lost)
 
 
 @dataclass
@@ -95,17 +120,53 @@ def evidence_index(g: Graph) -> tuple[dict[str, set[str]], dict[str, dict[tuple[
     return features, cites
 
 
+_MOVES = f"""
+PREFIX rbc: <{RBC}>
+SELECT ?r ?doc ?principle ?reviewer ?status ?score ?from ?to ?fpage ?tpage ?fsec ?tsec ?quote WHERE {{
+  ?r a rbc:Reanchoring ; rbc:document ?doc ; rbc:principle ?principle ; rbc:reviewer ?reviewer ;
+     rbc:anchorStatus ?status ; rbc:fromPassage ?from ; rbc:quote ?quote .
+  OPTIONAL {{ ?r rbc:anchorScore ?score }}
+  OPTIONAL {{ ?r rbc:fromPage ?fpage }}
+  OPTIONAL {{ ?r rbc:fromSection ?fsec }}
+  OPTIONAL {{ ?r rbc:toPassage ?to . OPTIONAL {{ ?to rbc:page ?tpage }} OPTIONAL {{ ?to rbc:sectionPath ?tsec }} }}
+}}"""
+
+
+def decision_moves(g: Graph) -> dict[str, dict[tuple, DecisionMove]]:
+    """{document: {(re-anchoring IRI, status, to passage): move}} of a build."""
+    out: dict[str, dict[tuple, DecisionMove]] = defaultdict(dict)
+    for row in g.query(_MOVES):
+        opt = lambda v: None if v is None else str(v)  # noqa: E731
+        m = DecisionMove(
+            principle=_short(str(row.principle), PRINCIPLE_BASE),
+            reviewer=str(row.reviewer).rsplit("/", 1)[-1], status=str(row.status),
+            score=float(row.score) if row.score is not None else None,
+            from_passage=str(row["from"]).rsplit("/", 1)[-1], to_passage=opt(row.to) and str(row.to).rsplit("/", 1)[-1],
+            from_page=int(row.fpage) if row.fpage is not None else None,
+            to_page=int(row.tpage) if row.tpage is not None else None,
+            from_section=opt(row.fsec), to_section=opt(row.tsec), quote=str(row.quote))
+        out[_short(str(row.doc), DOCUMENT_BASE)][(str(row.r), m.status, m.to_passage)] = m
+    return out
+
+
 def diff_graphs(old: Graph, new: Graph, old_name: str = "old", new_name: str = "new") -> KBDiff:
     of, oc = evidence_index(old)
     nf, nc = evidence_index(new)
+    om, nm = decision_moves(old), decision_moves(new)
     docs = []
-    for doc in sorted(set(of) | set(nf) | set(oc) | set(nc)):
+    for doc in sorted(set(of) | set(nf) | set(oc) | set(nc) | set(nm)):
         d = DocumentDiff(doc)
         d.features_gained = sorted(nf.get(doc, set()) - of.get(doc, set()))
         d.features_lost = sorted(of.get(doc, set()) - nf.get(doc, set()))
         o, n = oc.get(doc, {}), nc.get(doc, {})
         d.citations_added = [Citation(p, s, n[(p, s)]) for p, s in sorted(set(n) - set(o))]
         d.citations_removed = [Citation(p, s, o[(p, s)]) for p, s in sorted(set(o) - set(n))]
+        was = om.get(doc, {})
+        for key, m in sorted(nm.get(doc, {}).items(), key=lambda kv: (kv[1].from_page or 0, kv[1].principle,
+                                                                      kv[1].reviewer, kv[0])):
+            if key in was:
+                continue  # already so in the old build
+            (d.lost if m.status == "lost" else d.moved if m.moved else d.reanchored).append(m)
         docs.append(d)
     return KBDiff(old_name, new_name, docs)
 
@@ -130,7 +191,24 @@ def format_diff(diff: KBDiff, width: int = 100) -> list[str]:
                   f"\"{cut(c.text)}\"" for c in d.citations_added]
         lines += [f"  - cites {c.principle}: {_short(c.passage, 'https://w3id.org/rubricate/passage/')} "
                   f"\"{cut(c.text)}\"" for c in d.citations_removed]
+        for m in d.reanchored:
+            lines.append(f"  = re-anchored {m.principle} ({m.reviewer}, {_how(m)}): p.{m.from_page} "
+                         f"\"{cut(m.quote)}\"")
+        for m in d.moved:
+            lines.append(f"  > moved {m.principle} ({m.reviewer}, {_how(m)}): p.{m.from_page} -> p.{m.to_page}"
+                         + (f", section {m.from_section!r} -> {m.to_section!r}" if m.from_section != m.to_section else "")
+                         + f" \"{cut(m.quote)}\"")
+        for m in d.lost:
+            lines.append(f"  ! needs re-review {m.principle} ({m.reviewer}): p.{m.from_page} \"{cut(m.quote)}\"")
     n = lambda attr: sum(len(getattr(d, attr)) for d in diff.documents)  # noqa: E731
-    lines.append(f"{len(changed)} document(s) changed: features +{n('features_gained')} -{n('features_lost')}, "
-                 f"citations +{n('citations_added')} -{n('citations_removed')}")
+    line = (f"{len(changed)} document(s) changed: features +{n('features_gained')} -{n('features_lost')}, "
+            f"citations +{n('citations_added')} -{n('citations_removed')}")
+    if n("reanchored") or n("moved") or n("lost"):
+        line += (f"; reviewed decisions: {n('reanchored')} re-anchored, {n('moved')} moved, "
+                 f"{n('lost')} need re-review")
+    lines.append(line)
     return lines
+
+
+def _how(m: DecisionMove) -> str:
+    return "exact" if m.status == "exact" else f"fuzzy {m.score:.2f}"

@@ -5,11 +5,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rdflib import Literal
+
 from rubricate.guidelines.kernel.fileio import atomic_write_text
-from rubricate.guidelines.evidence.review import accepted_evidence, load_decisions
+from rubricate.guidelines.evidence.review import REREVIEW_COLUMNS, load_decisions, rereview_rows, resolve, write_sheet
 from rubricate.guidelines.sources.registry import load_registry
 from rubricate.ontology.namespaces import RBC, RDF
-from rubricate.ontology.build import AcceptedLink, BuildResult, build_kb
+from rubricate.ontology.build import BUILD_ACTIVITY, AcceptedLink, BuildResult, build_kb
 from rubricate.ontology.store import kb_hash, write_kb
 from rubricate.ontology.validate import Validation, validate_graph
 from rubricate.guidelines.kernel.paths import package_path
@@ -23,6 +25,7 @@ class PipelineResult:
     validation: Validation
     kb_sha256: str
     paths: dict[str, Path]
+    review: object = None  # guidelines.evidence.review.Resolution, when there are decisions
 
     @property
     def ok(self) -> bool:
@@ -33,24 +36,55 @@ class PipelineResult:
         return self.build.graph
 
 
-def accepted_links(decisions: Path | None) -> list[AcceptedLink]:
-    """Reviewer decisions that accept a passage for a principle (latest decision wins)."""
+def review_resolution(decisions: Path | None, policy=None):
+    """The review policy applied to the decisions log (None when there is no log)."""
     path = decisions or DEFAULT_DECISIONS
     if not Path(path).exists():
+        return None
+    return resolve(load_decisions(Path(path)), policy)
+
+
+def links_of(resolution) -> list[AcceptedLink]:
+    if resolution is None:
         return []
-    return [AcceptedLink(a.doc_id, a.feature, a.passage_id, a.reviewer)
-            for a in accepted_evidence(load_decisions(Path(path)))]
+    return [AcceptedLink(a.doc_id, a.feature, a.passage_id, a.reviewer, sha256=a.sha256, start=a.start,
+                         quote=a.quote, prefix=a.prefix, suffix=a.suffix, page=a.page,
+                         section_path=tuple(a.section_path), decision=a.decision, role=a.role,
+                         activity=a.activity, imported=a.imported)
+            for a in resolution.accepted]
+
+
+def accepted_links(decisions: Path | None, policy=None) -> list[AcceptedLink]:
+    """Reviewer decisions that accept a passage for a principle, under the review policy
+    (default consensus; the latest decision per reviewer wins)."""
+    return links_of(review_resolution(decisions, policy))
+
+
+REREVIEW_SHEET = "needs-rereview.csv"
 
 
 def build(registry: Path | None = None, decisions: Path | None = None, workers: int | None = None,
-          out: Path | None = None) -> PipelineResult:
-    """Build and validate; write only a knowledge base that conforms (the old one stays otherwise)."""
-    result = build_kb(load_registry(registry), accepted=accepted_links(decisions), workers=workers)
+          out: Path | None = None, policy=None) -> PipelineResult:
+    """Build and validate; write only a knowledge base that conforms (the old one stays otherwise).
+
+    Decisions on an earlier edition are re-anchored; those that cannot be are written to
+    ``out/needs-rereview.csv`` (a review sheet) beside the knowledge base."""
+    resolution = review_resolution(decisions, policy)
+    result = build_kb(load_registry(registry), accepted=links_of(resolution), workers=workers)
+    if resolution is not None:
+        result.graph.add((BUILD_ACTIVITY, RBC.reviewPolicy, Literal(str(resolution.policy))))
     validation = validate_graph(result.graph)
     digest = kb_hash(result.graph)
     paths: dict[str, Path] = {}
     if out is not None and result.ok and validation.conforms:
         paths = write_kb(result.graph, Path(out))
+        lost = [(r.link, r.passage, r.score) for r in result.reanchored if r.status == "lost" and r.passage]
+        sheet = Path(out) / REREVIEW_SHEET
+        if lost:
+            write_sheet(rereview_rows(lost), sheet, columns=REREVIEW_COLUMNS)
+            paths["rereview"] = sheet
+        elif sheet.exists():
+            sheet.unlink()  # from an earlier build: nothing needs re-review now
         report = {
             "kb_sha256": digest,
             "documents": {d: [{"sha256": p.sha256, "extractor": p.extractor,
@@ -59,10 +93,29 @@ def build(registry: Path | None = None, decisions: Path | None = None, workers: 
             "passages": len(result.passages),
             "triples": len(result.graph),
             "warnings": result.warnings,
+            "review": review_report(resolution, result),
         }
         paths["report"] = Path(out) / "build-report.json"
         atomic_write_text(paths["report"], json.dumps(report, indent=2, sort_keys=True) + "\n")
-    return PipelineResult(result, validation, digest, paths)
+    return PipelineResult(result, validation, digest, paths, resolution)
+
+
+def review_report(resolution, result: BuildResult) -> dict | None:
+    """What happened to reviewers' decisions: policy, disagreements, re-anchoring."""
+    if resolution is None:
+        return None
+    return {
+        "policy": str(resolution.policy),
+        "evidence_decisions": len(resolution.accepted),
+        "disagreements": len(resolution.disagreements),
+        "awaiting_adjudication": [d.to_dict() for d in resolution.pending],
+        "reanchored": [{"document": r.link.doc_id, "principle": r.link.principle, "reviewer": r.link.reviewer,
+                        "from_passage": r.link.passage_id, "from_page": r.link.page,
+                        "status": r.status, "score": r.score, "moved": r.moved if r.status != "lost" else None,
+                        "to_passage": r.passage.id if r.passage and r.status != "lost" else None,
+                        "to_page": r.passage.page if r.passage and r.status != "lost" else None}
+                       for r in result.reanchored],
+    }
 
 
 def report_lines(r: PipelineResult) -> list[str]:
@@ -72,6 +125,7 @@ def report_lines(r: PipelineResult) -> list[str]:
     lines += [f"error: {c.doc_id}: no passage supports {c.principle} (study cell without text)"
               for c in b.unsupported]
     lines += [f"violation: {v}" for v in r.validation.violations]
+    lines += review_lines(r)
     n_ev = len(set(b.graph.subjects(RDF.type, RBC.Evidence)))
     lines.append(f"documents: {len(b.documents)}  evidence statements: {n_ev}  passages: {len(b.passages)}  triples: {len(b.graph)}  "
                  f"kb sha256: {r.kb_sha256[:16]}")
@@ -81,4 +135,27 @@ def report_lines(r: PipelineResult) -> list[str]:
         lines.append("wrote " + ", ".join(str(p) for p in r.paths.values()))
     elif not r.ok:
         lines.append("nothing written: fix the errors above (the previous build, if any, is untouched)")
+    return lines
+
+
+def review_lines(r: PipelineResult) -> list[str]:
+    """One line each: decisions awaiting adjudication, re-anchored, and needing re-review."""
+    lines = []
+    if r.review is not None and r.review.pending:
+        n = len(r.review.pending)
+        lines.append(f"warning: {n} decision(s) await adjudication (reviewers disagree; policy "
+                     f"{r.review.policy}): `rubricate review adjudicate --adjudicator NAME --out DIR`")
+    done = [x for x in r.build.reanchored if x.status != "lost"]
+    lost = [x for x in r.build.reanchored if x.status == "lost"]
+    if done:
+        fuzzy = [x for x in done if x.status == "fuzzy"]
+        low = f", lowest score {min(x.score for x in fuzzy):.2f}" if fuzzy else ""
+        lines.append(f"re-anchored {len(done)} reviewed decision(s) of earlier editions onto the current text "
+                     f"({len(done) - len(fuzzy)} exact, {len(fuzzy)} fuzzy{low}; "
+                     f"{sum(x.moved for x in done)} moved page or section), reviewers kept")
+    if lost:
+        docs = ", ".join(sorted({x.link.doc_id for x in lost}))
+        where = r.paths.get("rereview")
+        lines.append(f"warning: {len(lost)} reviewed decision(s) of {docs} could not be re-anchored on the new "
+                     f"edition and need re-review" + (f": {where}" if where else " (sheet written with the build)"))
     return lines

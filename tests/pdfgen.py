@@ -117,6 +117,7 @@ class Layout:
     break_compounds: bool = False  # let "self-harm" break as "self-" / "harm"
     justify: bool = False  # stretch full lines to the column width
     title_block: bool = True  # first heading level as a centred full-width title on page 1
+    page_per_section: bool = False  # start every second-level section on a new page
 
 
 class _Writer:
@@ -262,6 +263,8 @@ class _Writer:
                     previous[common] == heading_path[common]:
                 common += 1
             for depth in range(common, len(heading_path)):
+                if self.layout.page_per_section and depth == 1 and self.pages:
+                    self.new_page()
                 if self.layout.title_block and self.pages == 0 and depth == 0:
                     self.new_page()
                     self.heading(heading_path[0], 0, full_width=True)

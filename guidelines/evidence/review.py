@@ -25,16 +25,21 @@ Reviewer names are used in agent IRIs, so they are limited to letters, digits, "
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
+from itertools import combinations
 from pathlib import Path
 from typing import Iterable
 
-from rubricate.guidelines.kernel.agreement import cohen_kappa, confusion_matrix, macro_f1
+from rapidfuzz import fuzz
+
+from rubricate.guidelines.kernel.agreement import (cohen_kappa, cohen_kappa_ci, confusion_matrix,
+                                                  krippendorff_alpha_ci, macro_f1)
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import read_jsonl_objects
 from rubricate.guidelines.evidence.extract import METHOD, Candidate, known_principles
@@ -88,6 +93,10 @@ class Decision:
     sheet_sha256: str = ""
     sheet_line: int = 0
     imported: str = ""
+    role: str = "coder"  # coder | adjudicator (decides a disagreement between coders)
+    activity: str = ""  # id of the adjudication the decision was imported in
+    match_start: int | None = None  # the proposal's span inside the passage, when known
+    match_end: int | None = None
 
     def to_record(self) -> dict:
         d = asdict(self)
@@ -96,7 +105,8 @@ class Decision:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        return (self.reviewer, self.passage_id, self.feature)
+        return (self.reviewer, self.passage_id, self.feature) if self.role == "coder" else \
+            (f"{self.reviewer}#adjudicator", self.passage_id, self.feature)
 
     def same_content(self, other: "Decision") -> bool:
         """Same decision, ignoring when and from which file it was imported."""
@@ -129,6 +139,9 @@ class AcceptedEvidence:
     page: int | None = None
     page_label: str | None = None
     section_path: tuple[str, ...] = ()
+    role: str = "coder"
+    activity: str = ""  # the adjudication it comes from (role adjudicator)
+    imported: str = ""
 
 
 @dataclass
@@ -215,14 +228,21 @@ def export_sheet(candidates: Iterable[Candidate], passages: Iterable[Passage], r
         if p.exists() and not force:
             raise RubricateError("sheet already exists (it may hold decisions); use --force to overwrite",
                                  path=str(p))
+    write_sheet(rows, csv_path, jsonl_path)
+    return csv_path, jsonl_path
+
+
+def write_sheet(rows: list[dict], csv_path: Path, jsonl_path: Path | None = None,
+                columns: tuple[str, ...] = SHEET_COLUMNS) -> None:
+    """A sheet as CSV (and JSONL), atomically."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=SHEET_COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: "" if v is None else v for k, v in r.items()})
+        w.writerow({k: "" if r.get(k) is None else r.get(k) for k in columns})
     atomic_write_text(csv_path, buf.getvalue())
-    atomic_write_text(jsonl_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    return csv_path, jsonl_path
+    if jsonl_path is not None:
+        atomic_write_text(jsonl_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 # ---- reading filled sheets ----------------------------------------------------------------
@@ -361,7 +381,7 @@ def _row_decision(row: dict, known: frozenset[str], now: str, sheet: Path, sheet
         page=int(page) if page.isdigit() else None, page_label=_s(row, "page_label") or None,
         section_path=tuple(section.split(" > ")) if section else (), score=score_v, polarity=polarity,
         method=_s(row, "method") or METHOD, time_given=bool(given), sheet=sheet.name,
-        sheet_sha256=sheet_sha, sheet_line=line, imported=now)
+        sheet_sha256=sheet_sha, sheet_line=line, imported=now, match_start=m_start, match_end=m_end)
 
 
 def read_sheet(path: Path | str, known: frozenset[str] | None = None,
@@ -439,11 +459,26 @@ def latest(decisions: Iterable[Decision]) -> dict[tuple[str, str, str], Decision
 
 
 def import_sheet(path: Path | str, decisions_path: Path | str | None = None,
-                 known: frozenset[str] | None = None, now: str | None = None) -> ImportResult:
+                 known: frozenset[str] | None = None, now: str | None = None,
+                 adjudicator: str | None = None) -> ImportResult:
     """Validate a filled sheet and append its decisions to the log (atomically; rows equal
-    to the reviewer's latest logged decision are not appended again)."""
+    to the reviewer's latest logged decision are not appended again).
+
+    With ``adjudicator`` the sheet is an adjudication sheet (``review adjudicate``): every
+    decided row must name that reviewer, and its decisions are logged with role
+    "adjudicator" and one activity id (the adjudication, a PROV activity in the KB)."""
     log = Path(decisions_path or DEFAULT_DECISIONS)
+    now = now or _now()
     decisions, pending = read_sheet(path, known, now)
+    if adjudicator is not None:
+        adjudicator = check_reviewer(adjudicator)
+        wrong = next((d for d in decisions if d.reviewer != adjudicator), None)
+        if wrong is not None:
+            raise RubricateError(f"reviewer {wrong.reviewer!r} in an adjudication sheet of {adjudicator!r} "
+                                 "(nothing imported)", path=str(path), line=wrong.sheet_line)
+        activity = "adjudication-" + hashlib.sha256(
+            f"{adjudicator}\x1f{now}\x1f{decisions[0].sheet_sha256 if decisions else ''}".encode()).hexdigest()[:16]
+        decisions = [replace(d, role="adjudicator", activity=activity) for d in decisions]
     existing = load_decisions(log)
     current = latest(existing)
     result = ImportResult(pending=pending, log=log)
@@ -482,32 +517,242 @@ def accepted_evidence(decisions: Iterable[Decision]) -> list[AcceptedEvidence]:
         if d.decision == "relabel":
             cast.append((d.relabel_to, True))
         for feature, yes in cast:
-            key = (d.reviewer, d.passage_id, feature)
+            key = (d.key[0], d.passage_id, feature)
             if key not in votes or (t, i) >= votes[key][:2]:
                 votes[key] = (t, i, yes, d)
     out = []
-    for (reviewer, pid, feature), (_, _, yes, d) in votes.items():
+    for (_, pid, feature), (_, _, yes, d) in votes.items():
         if yes:
             out.append(AcceptedEvidence(
-                doc_id=d.doc_id, feature=feature, passage_id=pid, reviewer=reviewer, time=d.time,
+                doc_id=d.doc_id, feature=feature, passage_id=pid, reviewer=d.reviewer, time=d.time,
                 note=d.note, decision=d.decision, proposed_feature=d.feature, sha256=d.sha256,
                 start=d.start, end=d.end, quote=d.quote, prefix=d.prefix, suffix=d.suffix, page=d.page,
-                page_label=d.page_label, section_path=d.section_path))
+                page_label=d.page_label, section_path=d.section_path, role=d.role, activity=d.activity,
+                imported=d.imported))
     return sorted(out, key=lambda a: (a.doc_id, a.start, a.passage_id, a.feature, a.reviewer))
 
 
-def reanchor(item: Decision | AcceptedEvidence, passages: Iterable[Passage]) -> Passage | None:
-    """The passage an old decision points to: the same id if it still exists, otherwise a
-    passage of the same document whose text equals the recorded quote (the one whose
-    prefix/suffix agree, then the nearest to the old offsets). None if the text is gone."""
+@dataclass(frozen=True)
+class Anchor:
+    """Where a decision landed on the current text: how it was found and how well it matched."""
+
+    passage: Passage
+    method: str  # same (the passage id still exists) | exact (same text) | fuzzy
+    score: float  # 1.0 for same/exact; the similarity (0-1) of a fuzzy match
+
+
+FUZZY_MIN_SCORE = 0.9  # a fuzzy match below this is not trusted: the decision needs re-review
+
+
+def anchor(item: Decision | AcceptedEvidence, passages: Iterable[Passage],
+           min_score: float = FUZZY_MIN_SCORE) -> Anchor | None:
+    """Re-anchor an old decision on the passages of its document.
+
+    The same passage id if it still exists; else a passage whose text equals the recorded
+    quote (the one whose prefix/suffix agree, then the nearest to the old offsets); else
+    the most similar passage (rapidfuzz ratio of the quote, bounded below by
+    ``min_score``; prefix/suffix similarity breaks ties). None when nothing is close enough.
+    """
     same_doc = [p for p in passages if p.doc_id == item.doc_id]
     for p in same_doc:
         if p.id == item.passage_id:
-            return p
+            return Anchor(p, "same", 1.0)
     hits = [p for p in same_doc if p.text == item.quote]
-    if not hits:
+    if hits:
+        best = min(hits, key=lambda p: (p.prefix != item.prefix, p.suffix != item.suffix,
+                                        abs(p.start - item.start)))
+        return Anchor(best, "exact", 1.0)
+    cutoff = min_score * 100
+    scored = []
+    for p in same_doc:
+        score = fuzz.ratio(item.quote, p.text, score_cutoff=cutoff)
+        if score:
+            context = fuzz.ratio(item.prefix + "|" + item.suffix, p.prefix + "|" + p.suffix)
+            scored.append((score, context, -abs(p.start - item.start), p))
+    if not scored:
         return None
-    return min(hits, key=lambda p: (p.prefix != item.prefix, p.suffix != item.suffix, abs(p.start - item.start)))
+    score, _, _, best = max(scored, key=lambda t: t[:3])
+    return Anchor(best, "fuzzy", round(score / 100, 4))
+
+
+def reanchor(item: Decision | AcceptedEvidence, passages: Iterable[Passage]) -> Passage | None:
+    """The passage an old decision points to now (see :func:`anchor`); None if the text is gone."""
+    found = anchor(item, list(passages))
+    return found.passage if found else None
+
+
+def closest_passage(item: Decision | AcceptedEvidence, passages: Iterable[Passage]) -> tuple[Passage, float] | None:
+    """The passage of the same document most like the decision's quote, preferring its old
+    page (where a re-reviewer should look first), with its similarity."""
+    same_doc = [p for p in passages if p.doc_id == item.doc_id]
+    if not same_doc:
+        return None
+    best = max(same_doc, key=lambda p: (p.page == item.page, fuzz.ratio(item.quote, p.text), -p.start))
+    return best, round(fuzz.ratio(item.quote, best.text) / 100, 4)
+
+
+# ---- dual coding: disagreements and the policy that settles them --------------------------
+
+POLICIES = ("consensus", "any", "adjudicator")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the decisions of several coders become evidence (one per review).
+
+    consensus (default): a candidate counts when every coder who decided it agrees; a
+        disagreement waits for an adjudication (``review adjudicate``).
+    any: a candidate counts when any coder accepted it (or relabelled it).
+    adjudicator NAME: as consensus, but only NAME settles disagreements, either by an
+        adjudication or, when NAME is one of the coders, by NAME's own decision.
+    An adjudication, when present, is final under every policy (under ``adjudicator NAME``
+    only NAME's).
+    """
+
+    name: str = "consensus"
+    adjudicator: str | None = None
+
+    def __str__(self) -> str:
+        return f"adjudicator {self.adjudicator}" if self.name == "adjudicator" else self.name
+
+
+def parse_policy(name: str, adjudicator: str | None = None) -> Policy:
+    """``consensus``, ``any``, ``adjudicator NAME`` (or ``adjudicator:NAME``, or the name given
+    separately)."""
+    parts = (name or "consensus").replace(":", " ").replace("=", " ").split()
+    kind = parts[0] if parts else "consensus"
+    if kind not in POLICIES:
+        raise RubricateError(f"unknown review policy {name!r} (use consensus, any or adjudicator NAME)")
+    if kind != "adjudicator":
+        if len(parts) > 1 or adjudicator:
+            raise RubricateError(f"policy {kind} takes no adjudicator name")
+        return Policy(kind)
+    who = parts[1] if len(parts) > 1 else adjudicator
+    if not who:
+        raise RubricateError("policy adjudicator needs the adjudicator's name (adjudicator NAME)")
+    return Policy("adjudicator", check_reviewer(who))
+
+
+@dataclass
+class Disagreement:
+    """Coders who decided the same candidate (passage x proposed feature) differently."""
+
+    doc_id: str
+    passage_id: str
+    feature: str
+    labels: dict[str, str]  # reviewer -> accept | reject | relabel:<feature>
+    decisions: list[Decision]
+    settled_by: str | None = None  # the adjudicator (or coder) whose decision counts
+
+    def to_dict(self) -> dict:
+        return {"document": self.doc_id, "passage_id": self.passage_id, "feature": self.feature,
+                "labels": dict(sorted(self.labels.items())), "settled_by": self.settled_by}
+
+
+@dataclass
+class Resolution:
+    policy: Policy
+    accepted: list[AcceptedEvidence]
+    disagreements: list[Disagreement]  # every disagreement, settled or not
+
+    @property
+    def pending(self) -> list[Disagreement]:
+        return [d for d in self.disagreements if d.settled_by is None]
+
+
+def resolve(decisions: Iterable[Decision], policy: Policy | None = None) -> Resolution:
+    """Apply the review policy: which candidates become evidence, which disagreements wait.
+
+    Per candidate (passage x proposed feature) each coder's latest decision counts. Agreeing
+    coders (or a single coder) decide it; a disagreement is settled as the policy says (see
+    :class:`Policy`) or left pending, and then none of its decisions becomes evidence.
+    """
+    policy = policy or Policy()
+    decisions = list(decisions)
+    coders = latest([d for d in decisions if d.role == "coder"])
+    adjudications = latest([d for d in decisions if d.role == "adjudicator" and
+                            (policy.name != "adjudicator" or d.reviewer == policy.adjudicator)])
+    by_candidate: dict[tuple[str, str], dict[str, Decision]] = defaultdict(dict)
+    for d in coders.values():
+        by_candidate[(d.passage_id, d.feature)][d.reviewer] = d
+    final: dict[tuple[str, str], Decision] = {}
+    for d in adjudications.values():  # the latest adjudication of a candidate is final
+        k = (d.passage_id, d.feature)
+        if k not in final or _time_key(d.time) >= _time_key(final[k].time):
+            final[k] = d
+    chosen: list[Decision] = []
+    disagreements = []
+    for key in sorted(set(by_candidate) | set(final)):
+        votes = by_candidate.get(key, {})
+        labels = {r: _label(d) for r, d in votes.items()}
+        split = len(set(labels.values())) > 1
+        dis = None
+        if split:
+            first = next(iter(votes.values()))
+            dis = Disagreement(first.doc_id, key[0], key[1], labels, sorted(votes.values(), key=lambda d: d.reviewer))
+            disagreements.append(dis)
+        if key in final:
+            chosen.append(final[key])
+            if dis:
+                dis.settled_by = final[key].reviewer
+        elif not split:
+            chosen.extend(votes.values())
+        elif policy.name == "adjudicator" and policy.adjudicator in votes:
+            chosen.append(votes[policy.adjudicator])
+            dis.settled_by = policy.adjudicator
+        elif policy.name == "any":
+            chosen.extend(d for d in votes.values() if d.decision != "reject")
+            dis.settled_by = "any"
+    return Resolution(policy, accepted_evidence(chosen), disagreements)
+
+
+def adjudication_rows(pending: Iterable[Disagreement], adjudicator: str) -> list[dict]:
+    """One sheet row per disagreement, in the review sheet's format (so ``review adjudicate
+    FILE`` validates it like any sheet), with each coder's label and note beside it."""
+    rows = []
+    for dis in pending:
+        d = dis.decisions[0]
+        m_start = d.match_start if d.match_start is not None else d.start
+        m_end = d.match_end if d.match_end is not None else d.end
+        marked = d.quote[:m_start - d.start] + MARK_OPEN + d.quote[m_start - d.start:m_end - d.start] + \
+            MARK_CLOSE + d.quote[m_end - d.start:]
+        rows.append({
+            "document": d.doc_id, "passage_id": d.passage_id, "page": d.page, "page_label": d.page_label,
+            "section_path": " > ".join(d.section_path), "feature": d.feature, "score": d.score,
+            "polarity": d.polarity, "matched": d.quote[m_start - d.start:m_end - d.start], "passage": marked,
+            "decision": "", "relabel_to": "", "reviewer": adjudicator, "time": "", "note": "",
+            "sha256": d.sha256, "passage_start": d.start, "passage_end": d.end, "match_start": m_start,
+            "match_end": m_end, "prefix": d.prefix, "suffix": d.suffix, "method": d.method,
+            "coders": "; ".join(f"{r}={lab}" for r, lab in sorted(dis.labels.items())),
+            "coder_notes": "; ".join(f"{x.reviewer}: {x.note}" for x in dis.decisions if x.note),
+        })
+    return rows
+
+
+ADJUDICATION_COLUMNS = SHEET_COLUMNS + ("coders", "coder_notes")
+REREVIEW_COLUMNS = SHEET_COLUMNS + ("previous_reviewer", "previous_decision", "previous_feature",
+                                    "previous_page", "previous_section", "previous_passage_id",
+                                    "previous_quote", "similarity")
+
+
+def rereview_rows(lost: Iterable[tuple[AcceptedEvidence, Passage, float]]) -> list[dict]:
+    """Rows of a "needs re-review" sheet: a decision that could not be re-anchored, shown
+    beside the closest passage of the new edition (whole passage marked) so the reviewer
+    can decide again; importable like any review sheet."""
+    rows = []
+    for a, p, similarity in lost:
+        rows.append({
+            "document": a.doc_id, "passage_id": p.id, "page": p.page, "page_label": p.page_label,
+            "section_path": " > ".join(p.section_path), "feature": a.feature, "score": "", "polarity": "",
+            "matched": p.text, "passage": mark(p, p.start, p.end), "decision": "", "relabel_to": "",
+            "reviewer": a.reviewer, "time": "", "note": "", "sha256": p.sha256, "passage_start": p.start,
+            "passage_end": p.end, "match_start": p.start, "match_end": p.end, "prefix": p.prefix,
+            "suffix": p.suffix, "method": "re-review",
+            "previous_reviewer": a.reviewer, "previous_decision": a.decision, "previous_feature": a.feature,
+            "previous_page": a.page, "previous_section": " > ".join(a.section_path),
+            "previous_passage_id": a.passage_id, "previous_quote": a.quote, "similarity": similarity,
+        })
+    return rows
 
 
 # ---- agreement ----------------------------------------------------------------------------
@@ -516,10 +761,11 @@ def _label(d: Decision) -> str:
     return f"relabel:{d.relabel_to}" if d.decision == "relabel" else d.decision
 
 
-def agreement(a: Iterable[Decision], b: Iterable[Decision]) -> dict:
-    """Cohen's kappa and macro F1 per proposed feature (and overall) between two reviewers'
-    latest decisions on the candidates both decided. Labels are accept / reject /
-    relabel:<feature>; kappa is None when chance agreement is 1 (e.g. both always accept)."""
+def agreement(a: Iterable[Decision], b: Iterable[Decision], n_resamples: int = 1000, seed: int = 0) -> dict:
+    """Cohen's kappa (with a seeded percentile-bootstrap 95% CI over candidates) and macro F1
+    per proposed feature (and overall) between two reviewers' latest decisions on the
+    candidates both decided. Labels are accept / reject / relabel:<feature>; kappa is None
+    when chance agreement is 1 (e.g. both always accept)."""
     la = {(d.passage_id, d.feature): d for d in latest(a).values()}
     lb = {(d.passage_id, d.feature): d for d in latest(b).values()}
     both = sorted(set(la) & set(lb), key=lambda k: (la[k].doc_id, la[k].start, k[0], k[1]))
@@ -528,9 +774,10 @@ def agreement(a: Iterable[Decision], b: Iterable[Decision]) -> dict:
     def stats(keys: list) -> dict:
         ra, rb = [_label(la[k]) for k in keys], [_label(lb[k]) for k in keys]
         labels = sorted(set(ra) | set(rb))
+        ci = cohen_kappa_ci(ra, rb, n_resamples=n_resamples, seed=seed)
         return {"n": len(keys), "agree": sum(x == y for x, y in zip(ra, rb)),
-                "kappa": cohen_kappa(ra, rb), "macro_f1": macro_f1(ra, rb, labels),
-                "confusion": confusion_matrix(ra, rb, labels)}
+                "kappa": cohen_kappa(ra, rb), "kappa_ci": [ci["ci_low"], ci["ci_high"]],
+                "macro_f1": macro_f1(ra, rb, labels), "confusion": confusion_matrix(ra, rb, labels)}
 
     per_feature: dict[str, list] = defaultdict(list)
     for k in both:
@@ -547,7 +794,60 @@ def agreement(a: Iterable[Decision], b: Iterable[Decision]) -> dict:
 
 
 def reviewer_decisions(decisions: Iterable[Decision], reviewer: str) -> list[Decision]:
-    return [d for d in decisions if d.reviewer == reviewer]
+    """A coder's own decisions (adjudications are not coding and stay out of agreement)."""
+    return [d for d in decisions if d.reviewer == reviewer and d.role == "coder"]
+
+
+def coders(decisions: Iterable[Decision]) -> list[str]:
+    return sorted({d.reviewer for d in decisions if d.role == "coder"})
+
+
+def multi_agreement(decisions: Iterable[Decision], reviewers: list[str] | None = None,
+                    n_resamples: int = 1000, seed: int = 0) -> dict:
+    """Krippendorff's alpha (nominal, with a bootstrap 95% CI over candidates) per proposed
+    feature and overall for any number of coders, plus Cohen's kappa with CI for every pair.
+    A candidate counts when at least two of the coders decided it."""
+    decisions = [d for d in decisions if d.role == "coder"]
+    reviewers = reviewers or coders(decisions)
+    mine = {r: {(d.passage_id, d.feature): d for d in latest(reviewer_decisions(decisions, r)).values()}
+            for r in reviewers}
+    keys = sorted({k for m in mine.values() for k in m if sum(k in o for o in mine.values()) >= 2})
+    units = {k: [(_label(mine[r][k]) if k in mine[r] else None) for r in reviewers] for k in keys}
+
+    def alpha(ks: list) -> dict:
+        return krippendorff_alpha_ci([units[k] for k in ks], n_resamples=n_resamples, seed=seed)
+
+    per_feature: dict[str, list] = defaultdict(list)
+    for k in keys:
+        per_feature[k[1]].append(k)
+    pairs = {}
+    for x, y in combinations(reviewers, 2):
+        pair = agreement(reviewer_decisions(decisions, x), reviewer_decisions(decisions, y), n_resamples, seed)
+        pairs[f"{x}~{y}"] = {key: pair["overall"][key] for key in ("n", "agree", "kappa", "kappa_ci")}
+    return {"reviewers": reviewers, "candidates": len(keys), "overall": alpha(keys),
+            "per_feature": {f: alpha(ks) for f, ks in sorted(per_feature.items())}, "pairs": pairs}
+
+
+def format_multi_agreement(result: dict) -> list[str]:
+    def num(x) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    def ci(d: dict) -> str:
+        return f"[{num(d['ci_low'])}, {num(d['ci_high'])}]"
+
+    o = result["overall"]
+    lines = [f"reviewers: {', '.join(result['reviewers'])}; {result['candidates']} candidates decided by "
+             "at least two",
+             f"overall: Krippendorff's alpha {num(o['alpha'])} 95% CI {ci(o)} ({o['units']} candidates)",
+             "per feature (Krippendorff's alpha, nominal):"]
+    for f, a in result["per_feature"].items():
+        lines.append(f"  {f:55} n={a['units']:<4} alpha={num(a['alpha']):>6} 95% CI {ci(a)}")
+    lines.append("pairs (Cohen's kappa):")
+    for pair, k in result["pairs"].items():
+        lo, hi = k["kappa_ci"]
+        lines.append(f"  {pair:30} n={k['n']:<4} agree={k['agree']:<4} kappa={num(k['kappa']):>6} "
+                     f"95% CI [{num(lo)}, {num(hi)}]")
+    return lines
 
 
 def format_agreement(result: dict, width: int = 90) -> list[str]:
@@ -558,11 +858,13 @@ def format_agreement(result: dict, width: int = 90) -> list[str]:
     o = result["overall"]
     lines = [f"reviewers: {result['reviewer_a']} (A) vs {result['reviewer_b']} (B); "
              f"{o['n']} candidates decided by both ({result['only_a']} only by A, {result['only_b']} only by B)",
-             f"overall: agree {o['agree']}/{o['n']}  kappa {num(o['kappa'])}  macro F1 {num(o['macro_f1'])}",
+             f"overall: agree {o['agree']}/{o['n']}  kappa {num(o['kappa'])} 95% CI "
+             f"[{num(o['kappa_ci'][0])}, {num(o['kappa_ci'][1])}]  macro F1 {num(o['macro_f1'])}",
              "per feature:"]
     for f, s in result["per_feature"].items():
-        lines.append(f"  {f:55} n={s['n']:<4} agree={s['agree']:<4} kappa={num(s['kappa']):>6}  "
-                     f"macro F1={num(s['macro_f1'])}")
+        lo, hi = s.get("kappa_ci") or (None, None)
+        lines.append(f"  {f:55} n={s['n']:<4} agree={s['agree']:<4} kappa={num(s['kappa']):>6} "
+                     f"95% CI [{num(lo)}, {num(hi)}]  macro F1={num(s['macro_f1'])}")
     if result["disagreements"]:
         lines.append("disagreements:")
     for d in result["disagreements"]:

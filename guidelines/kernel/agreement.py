@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Sequence
 
+import numpy as np
+
+from rubricate.guidelines.kernel.stats import bootstrap_ci, nan_to_none
+
 YES_NO = ("yes", "no")
 
 
@@ -93,3 +97,97 @@ def agreement_summary(reference: Sequence, predicted: Sequence, labels: Sequence
         "per_class": per_class(reference, predicted, labels),
         "confusion": confusion_matrix(reference, predicted, labels),
     }
+
+
+def _codes(*columns: Sequence) -> tuple[list[np.ndarray], int]:
+    """Integer codes of labels (shared across columns), -1 for a missing label (None)."""
+    labels = sorted({str(x) for col in columns for x in col if x is not None})
+    index = {lab: i for i, lab in enumerate(labels)}
+    return [np.array([-1 if x is None else index[str(x)] for x in col], dtype=np.int64) for col in columns], len(labels)
+
+
+def cohen_kappa_ci(reference: Sequence, predicted: Sequence, n_resamples: int = 1000, seed: int = 0,
+                   level: float = 0.95) -> dict:
+    """Cohen's kappa with a seeded percentile-bootstrap CI over the rated items.
+
+    Resamples in which kappa is undefined (both raters used one same label) are left out of
+    the interval. Returns {"kappa", "ci_low", "ci_high", "n", "level", "n_resamples", "seed"}.
+    """
+    pairs = _pairs(reference, predicted)
+    (a, b), k = _codes([r for r, _ in pairs], [p for _, p in pairs])
+    n = len(pairs)
+
+    def stat(idx: np.ndarray) -> np.ndarray:
+        idx = idx.astype(np.int64)
+        ra, rb = a[idx], b[idx]
+        po = (ra == rb).mean(axis=1)
+        pe = sum((ra == c).mean(axis=1) * (rb == c).mean(axis=1) for c in range(k)) if k else np.ones(len(idx))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(pe >= 1.0, np.nan, (po - pe) / (1.0 - pe))
+
+    est, low, high = bootstrap_ci(np.arange(n), n_resamples=n_resamples, seed=seed, level=level,
+                                  statistic=stat) if n else (float("nan"),) * 3
+    if n and cohen_kappa(reference, predicted) is not None and np.isnan(low):
+        low = high = est
+    return {"kappa": nan_to_none(est), "ci_low": nan_to_none(low), "ci_high": nan_to_none(high), "n": n,
+            "level": level, "n_resamples": n_resamples, "seed": seed}
+
+
+def _coincidences(units: np.ndarray, k: int) -> np.ndarray:
+    """Per unit, its contribution to the coincidence matrix (units x k*k), Krippendorff 2011."""
+    out = np.zeros((len(units), k * k))
+    for u, row in enumerate(units):
+        values = row[row >= 0]
+        m = len(values)
+        if m < 2:
+            continue  # a unit coded by fewer than two coders is not pairable
+        counts = np.bincount(values, minlength=k).astype(float)
+        o = np.outer(counts, counts) - np.diag(counts)  # ordered pairs of different coders
+        out[u] = (o / (m - 1)).ravel()
+    return out
+
+
+def _alpha_from(o: np.ndarray, k: int) -> np.ndarray:
+    """Nominal alpha from coincidence matrices (rows: k*k flattened); NaN when undefined."""
+    o = o.reshape(-1, k, k)
+    n_c = o.sum(axis=2)
+    n = n_c.sum(axis=1)
+    off = ~np.eye(k, dtype=bool)
+    d_o = o[:, off].sum(axis=1)
+    d_e = (np.einsum("ri,rj->rij", n_c, n_c)[:, off]).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(d_e > 0, 1.0 - (n - 1) * d_o / d_e, np.nan)
+
+
+def krippendorff_alpha(units: Sequence[Sequence]) -> float | None:
+    """Krippendorff's alpha for nominal labels. ``units``: one row per rated item with each
+    coder's label (None where that coder did not rate it). None when undefined (one value)."""
+    (flat,), k = _codes([x for row in units for x in row])
+    width = max((len(r) for r in units), default=0)
+    if not units or k == 0:
+        return None
+    arr = flat.reshape(len(units), width) if all(len(r) == width for r in units) else None
+    if arr is None:
+        raise ValueError("every unit needs one entry per coder (None where not rated)")
+    return nan_to_none(float(_alpha_from(_coincidences(arr, k).sum(axis=0, keepdims=True), k)[0]))
+
+
+def krippendorff_alpha_ci(units: Sequence[Sequence], n_resamples: int = 1000, seed: int = 0,
+                          level: float = 0.95) -> dict:
+    """Nominal alpha with a seeded percentile-bootstrap CI over units (items)."""
+    width = max((len(r) for r in units), default=0)
+    (flat,), k = _codes([x for row in units for x in row])
+    pairable = 0
+    est = low = high = float("nan")
+    if units and k:
+        arr = flat.reshape(len(units), width)
+        contrib = _coincidences(arr, k)
+        pairable = int(((arr >= 0).sum(axis=1) >= 2).sum())
+
+        def stat(idx: np.ndarray) -> np.ndarray:
+            return _alpha_from(contrib[idx.astype(np.int64)].sum(axis=1), k)
+
+        est, low, high = bootstrap_ci(np.arange(len(units)), n_resamples=n_resamples, seed=seed,
+                                      level=level, statistic=stat)
+    return {"alpha": nan_to_none(est), "ci_low": nan_to_none(low), "ci_high": nan_to_none(high),
+            "units": pairable, "level": level, "n_resamples": n_resamples, "seed": seed}

@@ -47,7 +47,12 @@ def _check(n_resamples: int, level: float) -> None:
 
 
 def _percentiles(stats: np.ndarray, level: float) -> tuple[float, float]:
+    """Percentile interval; resamples where the statistic is undefined (NaN, e.g. kappa of
+    a resample with one label) are left out, and all-undefined gives (nan, nan)."""
     alpha = (1.0 - level) / 2.0
+    stats = stats[~np.isnan(stats)]
+    if stats.size == 0:
+        return (math.nan, math.nan)
     low, high = np.quantile(stats, [alpha, 1.0 - alpha])
     return float(low), float(high)
 
