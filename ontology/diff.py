@@ -6,6 +6,9 @@ passages are now cited (or no longer). Both graphs are read with rdflib and comp
 their evidence statements: ``rbc:Evidence`` nodes with ``rbc:document``, ``rbc:principle``
 and ``rbc:passage`` (passages carry ``rbc:text``). A citation is a (principle, passage)
 pair of a document; a feature counts for a document when any evidence statement links them.
+A citation whose passage was re-anchored on a new edition (``prov:wasRevisionOf``) is the
+same citation; re-anchored, moved and lost reviewer decisions (``rbc:Reanchoring``) are
+listed on their own.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from rdflib.util import guess_format
 
 from rubricate.guidelines.kernel.errors import RubricateError
@@ -22,6 +25,7 @@ from rubricate.ontology.store import parse_error
 RBC = "https://w3id.org/rubricate/vocab#"
 PRINCIPLE_BASE = "https://w3id.org/rubricate/principle/"
 DOCUMENT_BASE = "https://w3id.org/rubricate/document/"
+PROV_REVISION = "http://www.w3.org/ns/prov#wasRevisionOf"
 _QUERY = f"""
 PREFIX rbc: <{RBC}>
 SELECT ?doc ?principle ?passage ?text WHERE {{
@@ -153,14 +157,21 @@ def diff_graphs(old: Graph, new: Graph, old_name: str = "old", new_name: str = "
     of, oc = evidence_index(old)
     nf, nc = evidence_index(new)
     om, nm = decision_moves(old), decision_moves(new)
+    # a passage of a new edition that re-anchors an old one is the same citation, not a change
+    revised = {(str(n), str(o)) for n, o in new.subject_objects(URIRef(PROV_REVISION))
+               if "/passage/" in str(n)}
     docs = []
     for doc in sorted(set(of) | set(nf) | set(oc) | set(nc) | set(nm)):
         d = DocumentDiff(doc)
         d.features_gained = sorted(nf.get(doc, set()) - of.get(doc, set()))
         d.features_lost = sorted(of.get(doc, set()) - nf.get(doc, set()))
         o, n = oc.get(doc, {}), nc.get(doc, {})
-        d.citations_added = [Citation(p, s, n[(p, s)]) for p, s in sorted(set(n) - set(o))]
-        d.citations_removed = [Citation(p, s, o[(p, s)]) for p, s in sorted(set(o) - set(n))]
+        added, removed = set(n) - set(o), set(o) - set(n)
+        same = {(a, r) for a in added for r in removed if a[0] == r[0] and (a[1], r[1]) in revised}
+        added -= {a for a, _ in same}
+        removed -= {r for _, r in same}
+        d.citations_added = [Citation(p, s, n[(p, s)]) for p, s in sorted(added)]
+        d.citations_removed = [Citation(p, s, o[(p, s)]) for p, s in sorted(removed)]
         was = om.get(doc, {})
         for key, m in sorted(nm.get(doc, {}).items(), key=lambda kv: (kv[1].from_page or 0, kv[1].principle,
                                                                       kv[1].reviewer, kv[0])):

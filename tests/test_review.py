@@ -304,3 +304,138 @@ def test_missing_columns_hint_names_the_delimiter(tmp_path):
     msg = str(err.value)
     assert msg.startswith(f"{sheet}:1: missing column(s): passage_id") and "separated by semicolon" in msg
     assert "document," not in msg.split("missing column(s): ")[1].split(" (")[0]  # found ones not listed
+
+
+# ---- editions: re-anchoring by quote, exact then bounded fuzzy ---------------------------
+
+def test_anchor_exact_then_fuzzy_with_score_then_nothing(guide):
+    from rubricate.guidelines.evidence.review import anchor
+    doc, passages, _ = guide
+    target = next(p for p in passages if "hospital admission" in p.text)
+    d = decision("alice", "p-gone", "hospitalize", "accept", "2025-01-01T00:00:00+00:00")
+    d = Decision(**{**d.__dict__, "doc_id": doc.doc_id, "quote": target.text, "start": target.start})
+    found = anchor(d, passages)
+    assert (found.passage, found.method, found.score) == (target, "exact", 1.0)
+    # one word changed in the new edition: a fuzzy match, its score recorded
+    edited = Decision(**{**d.__dict__, "quote": target.text.replace("arranges", "organises")})
+    found = anchor(edited, passages)
+    assert found.passage == target and found.method == "fuzzy" and 0.9 <= found.score < 1.0
+    # bounded: a rewritten sentence is not matched to the nearest text
+    rewritten = Decision(**{**d.__dict__, "quote": "When someone is unsafe, staff find an inpatient bed today."})
+    assert anchor(rewritten, passages) is None
+    assert anchor(rewritten, passages, min_score=0.3) is not None  # the bound is what refuses it
+
+
+# ---- dual coding: policies, adjudication ------------------------------------------------
+
+T1, T2 = "2025-01-01T00:00:00+00:00", "2025-01-02T00:00:00+00:00"
+
+
+def coded() -> list[Decision]:
+    """alice and bob agree on p1, disagree on p2 (accept vs reject) and p3 (relabel vs accept)."""
+    return [decision("alice", "p1", "hospitalize", "accept", T1), decision("bob", "p1", "hospitalize", "accept", T1),
+            decision("alice", "p2", "location", "accept", T1), decision("bob", "p2", "location", "reject", T1),
+            decision("alice", "p3", "methods", "relabel", T1, "hospitalize"),
+            decision("bob", "p3", "methods", "accept", T1)]
+
+
+def accepted_of(res) -> set:
+    return {(a.reviewer, a.passage_id, a.feature) for a in res.accepted}
+
+
+def test_consensus_holds_disagreements_back_until_adjudicated():
+    from dataclasses import replace
+    from rubricate.guidelines.evidence.review import parse_policy, resolve
+    res = resolve(coded(), parse_policy("consensus"))
+    assert accepted_of(res) == {("alice", "p1", "hospitalize"), ("bob", "p1", "hospitalize")}
+    assert [(d.passage_id, d.labels) for d in res.pending] == [
+        ("p2", {"alice": "accept", "bob": "reject"}), ("p3", {"alice": "relabel:hospitalize", "bob": "accept"})]
+    carol = replace(decision("carol", "p2", "location", "reject", T2), role="adjudicator", activity="adjudication-1")
+    res = resolve(coded() + [carol], parse_policy("consensus"))
+    assert [d.passage_id for d in res.pending] == ["p3"]
+    assert res.disagreements[0].settled_by == "carol" and ("alice", "p2", "location") not in accepted_of(res)
+
+
+def test_any_and_adjudicator_policies():
+    from rubricate.guidelines.evidence.review import parse_policy, resolve
+    res = resolve(coded(), parse_policy("any"))
+    assert accepted_of(res) >= {("alice", "p2", "location"), ("alice", "p3", "hospitalize"), ("bob", "p3", "methods")}
+    assert res.pending == []
+    res = resolve(coded(), parse_policy("adjudicator bob"))  # bob's word settles what he decided
+    assert ("bob", "p2", "location") not in accepted_of(res) and ("alice", "p2", "location") not in accepted_of(res)
+    assert ("bob", "p3", "methods") in accepted_of(res) and res.pending == []
+    assert parse_policy("adjudicator:carol").adjudicator == "carol"
+    assert parse_policy("adjudicator", "carol") == parse_policy("adjudicator carol")
+    for bad, msg in (("majority", "unknown review policy"), ("adjudicator", "needs the adjudicator"),
+                     ("any carol", "takes no adjudicator")):
+        with pytest.raises(RubricateError, match=msg):
+            parse_policy(bad)
+
+
+def test_adjudication_sheet_round_trip_and_wrong_reviewer(guide, tmp_path):
+    from rubricate.guidelines.evidence.review import (ADJUDICATION_COLUMNS, adjudication_rows, resolve,
+                                                      write_sheet)
+    _, passages, cands = guide
+    log = tmp_path / "decisions.jsonl"
+    for who, choice in (("alice", "accept"), ("bob", "reject")):
+        path, _ = export_sheet(cands, passages, who, tmp_path, name=who)
+        rows = read_csv(path)
+        for r in rows:
+            r["decision"] = choice if r["feature"] == "hospitalize" else "accept"
+        write_csv(path, rows)
+        import_sheet(path, log)
+    pending = resolve(load_decisions(log)).pending
+    assert [d.feature for d in pending] == ["hospitalize"]
+    sheet = tmp_path / "adjudicate-carol.csv"
+    write_sheet(adjudication_rows(pending, "carol"), sheet, columns=ADJUDICATION_COLUMNS)
+    rows = read_csv(sheet)
+    assert rows[0]["coders"] == "alice=accept; bob=reject" and "[[" in rows[0]["passage"]
+    rows[0]["decision"], rows[0]["reviewer"] = "accept", "dave"
+    write_csv(sheet, rows)
+    with pytest.raises(RubricateError, match="reviewer 'dave' in an adjudication sheet of 'carol'"):
+        import_sheet(sheet, log, adjudicator="carol")
+    rows[0]["reviewer"] = "carol"
+    write_csv(sheet, rows)
+    r = import_sheet(sheet, log, adjudicator="carol")
+    assert r.added[0].role == "adjudicator" and r.added[0].activity.startswith("adjudication-")
+    res = resolve(load_decisions(log))
+    assert res.pending == [] and any(a.reviewer == "carol" and a.feature == "hospitalize" for a in res.accepted)
+
+
+# ---- agreement: kappa with CI, Krippendorff's alpha --------------------------------------
+
+def test_krippendorff_alpha_matches_the_published_example():
+    """Krippendorff (2011), 'Computing Krippendorff's alpha-reliability': 4 coders, 12 units,
+    nominal alpha = 0.743."""
+    from rubricate.guidelines.kernel.agreement import krippendorff_alpha, krippendorff_alpha_ci
+    n = None
+    coders = ([1, 2, 3, 3, 2, 1, 4, 1, 2, n, n, n], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, n, 3],
+              [n, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, n], [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, n])
+    units = list(zip(*coders))
+    assert krippendorff_alpha(units) == pytest.approx(0.743, abs=5e-4)
+    ci = krippendorff_alpha_ci(units, seed=1)
+    assert ci["units"] == 11 and ci["ci_low"] < ci["alpha"] <= ci["ci_high"]
+    assert krippendorff_alpha_ci(units, seed=1) == ci  # seeded
+    # two coders who always agree on a single value: undefined, not a made-up number
+    assert krippendorff_alpha([("a", "a"), ("a", "a")]) is None
+
+
+def test_kappa_ci_and_three_reviewer_agreement(tmp_path):
+    from rubricate.cli import main
+    from rubricate.guidelines.kernel.agreement import cohen_kappa_ci
+    ci = cohen_kappa_ci(["a"] * 6 + ["r"] * 4, ["a"] * 5 + ["r", "a"] + ["r"] * 3)
+    assert ci["kappa"] == pytest.approx(0.28 / 0.48) and ci["ci_low"] < ci["kappa"] < ci["ci_high"] <= 1
+    log = tmp_path / "decisions.jsonl"
+    records = []
+    labels = {"alice": "aaaarrra", "bob": "aaarrrra", "carol": "aaaarrrr"}
+    for who, row in labels.items():
+        for i, x in enumerate(row):
+            records.append(decision(who, f"p{i}", "hospitalize", "accept" if x == "a" else "reject", T1))
+    log.write_text("".join(json.dumps(d.to_record()) + "\n" for d in records))
+    r = CliRunner().invoke(main, ["review", "agreement", "--decisions-dir", str(tmp_path), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    assert res["reviewers"] == ["alice", "bob", "carol"] and res["candidates"] == 8
+    assert 0 < res["per_feature"]["hospitalize"]["alpha"] < 1 and set(res["pairs"]) == {"alice~bob", "alice~carol", "bob~carol"}
+    text = CliRunner().invoke(main, ["review", "agreement", "--decisions-dir", str(tmp_path)]).output
+    assert "Krippendorff's alpha" in text and "95% CI" in text

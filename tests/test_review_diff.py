@@ -82,3 +82,41 @@ def test_validate_prints_the_whole_parse_error(tmp_path):
     assert r.output.startswith(f"error: {bad}:3: cannot parse as turtle: ")
     assert "newline found in string literal" in r.output  # the reason, not cut off after a colon
     assert r.output.count("\n") == 1
+
+
+def test_diff_lists_reanchored_moved_and_lost_decisions_separately():
+    from rdflib import XSD
+    from rubricate.ontology.diff import PROV_REVISION
+
+    def reanchoring(g, key, status, from_page, to_page=None, score=None):
+        r = URIRef(f"{BASE}reanchoring/{key}")
+        g.add((r, RDF.type, RBC.Reanchoring))
+        g.add((r, RBC.document, URIRef(f"{BASE}document/doc_a")))
+        g.add((r, RBC.principle, URIRef(f"{BASE}principle/hospitalize")))
+        g.add((r, RBC.reviewer, URIRef(f"{BASE}agent/reviewer/alice")))
+        g.add((r, RBC.anchorStatus, Literal(status)))
+        g.add((r, RBC.fromPassage, URIRef(f"{BASE}passage/old-{key}")))
+        g.add((r, RBC.fromPage, Literal(from_page, datatype=XSD.integer)))
+        g.add((r, RBC.quote, Literal(f"quote {key}")))
+        if score is not None:
+            g.add((r, RBC.anchorScore, Literal(str(score), datatype=XSD.decimal)))
+        if to_page is not None:
+            new = URIRef(f"{BASE}passage/new-{key}")
+            g.add((r, RBC.toPassage, new))
+            g.add((new, RBC.page, Literal(to_page, datatype=XSD.integer)))
+            g.add((new, URIRef(PROV_REVISION), URIRef(f"{BASE}passage/old-{key}")))
+
+    new = Graph()
+    new += NEW
+    reanchoring(new, "k1", "exact", 3, 3)
+    reanchoring(new, "k2", "fuzzy", 3, 4, 0.93)
+    reanchoring(new, "k3", "lost", 5)
+    d = {x.doc_id: x for x in diff_graphs(NEW, new).documents}["doc_a"]
+    assert [m.from_passage for m in d.reanchored] == ["old-k1"]
+    assert [(m.from_page, m.to_page, m.score) for m in d.moved] == [(3, 4, 0.93)]
+    assert [m.status for m in d.lost] == ["lost"]
+    lines = format_diff(diff_graphs(NEW, new))
+    assert "  > moved hospitalize (alice, fuzzy 0.93): p.3 -> p.4 \"quote k2\"" in lines
+    assert lines[-1].endswith("reviewed decisions: 1 re-anchored, 1 moved, 1 need re-review")
+    # the same re-anchorings in both builds are not a change
+    assert not diff_graphs(new, new).changed
