@@ -213,7 +213,12 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
     result = BuildResult(graph=g)
 
     jobs, roles, unread = [], [], set()
+    conditions = set(condition_ids(vocab))
     for order, doc in enumerate(reg.documents, start=1):
+        for c in doc.conditions:
+            if c not in conditions:
+                result.errors.append(f"{reg.path}: document {doc.id!r} covers unknown condition {c!r} "
+                                     f"(known: {', '.join(sorted(conditions))})")
         _add_document(g, reg, doc, order)
         for f in doc.files:
             path = reg.resolve(f)

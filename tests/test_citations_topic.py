@@ -90,7 +90,8 @@ def test_verified_locator_is_only_a_tie_break_among_relevant_documents(kb_build)
 
 
 def test_a_missing_source_file_is_reported_once_before_any_decision_message(kb_build, tmp_path):
-    """One error line for the file, one summary line for its decisions, nothing per decision."""
+    """One error line for the file, one summary line for its decisions, nothing per decision;
+    an unknown condition in a hand-edited registry is an error too."""
     import json
     import shutil
     from click.testing import CliRunner
@@ -100,6 +101,8 @@ def test_a_missing_source_file_is_reported_once_before_any_decision_message(kb_b
     shutil.copytree(REPO / "guidelines" / "digests", tmp_path / "digests")
     shutil.copy(REPO / "guidelines" / "registry.yaml", tmp_path / "registry.yaml")
     (tmp_path / "digests" / f"{doc}.md").unlink()
+    reg = tmp_path / "registry.yaml"  # a hand edit with a typo in a condition id
+    reg.write_text(reg.read_text().replace("conditions: [mania, depression]", "conditions: [mania, depresion]"))
     rec = {"schema": "rubricate.review-decision/1", "reviewer": "alice", "time": "2026-01-01T00:00:00+00:00",
            "decision": "accept", "relabel_to": None, "note": "", "doc_id": doc, "sha256": "a" * 64,
            "quote": "text", "feature": "hospitalize"}
@@ -115,3 +118,4 @@ def test_a_missing_source_file_is_reported_once_before_any_decision_message(kb_b
     about = [i for i, l in enumerate(lines) if "decision" in l]
     assert len(about) == 1 and about[0] > missing[0]
     assert f"{doc}: 5 accepted decision(s) not applied" in lines[about[0]]
+    assert any(l.startswith("error: ") and "covers unknown condition 'depresion'" in l for l in lines)

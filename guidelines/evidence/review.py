@@ -16,8 +16,15 @@ when a named reviewer accepts it. The flow is
 4. ``load_decisions`` + ``accepted_evidence`` give the build what reviewers accepted
    (latest decision per reviewer x passage x feature wins; relabel = reject of the proposed
    feature and accept of ``relabel_to``).
-5. ``agreement`` compares two reviewers: Cohen's kappa and macro F1 per feature
-   (rubrics/agreement.py), plus the list of disagreements.
+5. ``agreement`` compares two reviewers: Cohen's kappa (with a bootstrap CI) and macro F1
+   per feature (kernel/agreement.py), plus the list of disagreements; ``multi_agreement``
+   gives Krippendorff's alpha for more coders.
+6. With several coders, ``resolve`` applies the review :class:`Policy` (consensus, any,
+   adjudicator NAME): disagreements wait for an adjudication (``adjudication_rows`` ->
+   ``import_sheet(adjudicator=...)``).
+7. A decision whose passage is gone after a new edition is re-anchored by ``anchor`` (exact
+   quote, then bounded fuzzy); the rest go to a "needs re-review" sheet (``rereview_rows``)
+   whose decisions supersede the old ones.
 
 Reviewer names are used in agent IRIs, so they are limited to letters, digits, ".", "_" and
 "-". Times are ISO 8601; a time without a zone is read as UTC; an empty time is the import time.
@@ -97,6 +104,7 @@ class Decision:
     activity: str = ""  # id of the adjudication the decision was imported in
     match_start: int | None = None  # the proposal's span inside the passage, when known
     match_end: int | None = None
+    supersedes: str = ""  # passage id (earlier edition) this re-review decides again
 
     def to_record(self) -> dict:
         d = asdict(self)
@@ -381,7 +389,8 @@ def _row_decision(row: dict, known: frozenset[str], now: str, sheet: Path, sheet
         page=int(page) if page.isdigit() else None, page_label=_s(row, "page_label") or None,
         section_path=tuple(section.split(" > ")) if section else (), score=score_v, polarity=polarity,
         method=_s(row, "method") or METHOD, time_given=bool(given), sheet=sheet.name,
-        sheet_sha256=sheet_sha, sheet_line=line, imported=now, match_start=m_start, match_end=m_end)
+        sheet_sha256=sheet_sha, sheet_line=line, imported=now, match_start=m_start, match_end=m_end,
+        supersedes=_s(row, "previous_passage_id"))
 
 
 def read_sheet(path: Path | str, known: frozenset[str] | None = None,
@@ -668,7 +677,7 @@ def resolve(decisions: Iterable[Decision], policy: Policy | None = None) -> Reso
     :class:`Policy`) or left pending, and then none of its decisions becomes evidence.
     """
     policy = policy or Policy()
-    decisions = list(decisions)
+    decisions = _without_superseded(list(decisions))
     coders = latest([d for d in decisions if d.role == "coder"])
     adjudications = latest([d for d in decisions if d.role == "adjudicator" and
                             (policy.name != "adjudicator" or d.reviewer == policy.adjudicator)])
@@ -704,6 +713,22 @@ def resolve(decisions: Iterable[Decision], policy: Policy | None = None) -> Reso
             chosen.extend(d for d in votes.values() if d.decision != "reject")
             dis.settled_by = "any"
     return Resolution(policy, accepted_evidence(chosen), disagreements)
+
+
+def _without_superseded(decisions: list[Decision]) -> list[Decision]:
+    """Drop decisions a re-review decided again: the reviewer's earlier decisions for the
+    same feature on the passage (of an earlier edition) a needs-re-review row named."""
+    later: dict[tuple[str, str, str], datetime] = {}
+    for d in decisions:
+        if d.supersedes:
+            for feature in filter(None, (d.feature, d.relabel_to)):
+                k = (d.reviewer, d.supersedes, feature)
+                later[k] = max(later.get(k, _time_key(d.time)), _time_key(d.time))
+
+    def gone(d: Decision) -> bool:
+        return any(_time_key(d.time) <= later.get((d.reviewer, d.passage_id, f), datetime.min.replace(tzinfo=timezone.utc))
+                   for f in filter(None, (d.feature, d.relabel_to)))
+    return [d for d in decisions if not gone(d)] if later else decisions
 
 
 def adjudication_rows(pending: Iterable[Disagreement], adjudicator: str) -> list[dict]:
