@@ -364,6 +364,7 @@ def review_agreement(files: tuple[Path, ...], reviewers: tuple[str, str] | None,
     every coder in the decisions log.
     """
     import json
+    from dataclasses import replace
     from rubricate.guidelines.evidence.review import (agreement, coders, format_agreement, format_multi_agreement,
                                                       load_decisions, multi_agreement, read_sheet,
                                                       reviewer_decisions)
@@ -373,11 +374,11 @@ def review_agreement(files: tuple[Path, ...], reviewers: tuple[str, str] | None,
     if files:
         if len(files) < 2:
             raise click.UsageError("give at least two sheets")
-        decisions = [d for f in files for d in read_sheet(f)[0]]
-        names = coders(decisions)
-        if len(names) != len(files):
-            raise RubricateError(f"{len(files)} sheets but {len(names)} reviewer name(s) in them "
-                                 f"({', '.join(names)}); each sheet must be one reviewer's")
+        sheets = [read_sheet(f)[0] for f in files]
+        names = [", ".join(coders(ds)) or f.stem for f, ds in zip(files, sheets)]
+        if len(set(names)) < len(names):  # e.g. one reviewer's two rounds: tell them apart by file
+            names = [f.name for f in files]
+        decisions = [replace(d, reviewer=name) for name, ds in zip(names, sheets) for d in ds]
     else:
         decisions = load_decisions(log_path)
         names = list(reviewers) if reviewers else coders(decisions)

@@ -439,3 +439,22 @@ def test_kappa_ci_and_three_reviewer_agreement(tmp_path):
     assert 0 < res["per_feature"]["hospitalize"]["alpha"] < 1 and set(res["pairs"]) == {"alice~bob", "alice~carol", "bob~carol"}
     text = CliRunner().invoke(main, ["review", "agreement", "--decisions-dir", str(tmp_path)]).output
     assert "Krippendorff's alpha" in text and "95% CI" in text
+
+
+def test_agreement_of_two_sheets_by_the_same_reviewer(guide, tmp_path):
+    """Two rounds of one reviewer (intra-rater agreement): the sheets are told apart by file."""
+    from rubricate.cli import main
+    _, passages, cands = guide
+    paths = []
+    for n, choice in ((1, "accept"), (2, "reject")):
+        path, _ = export_sheet(cands, passages, "alice", tmp_path, name=f"round{n}")
+        rows = read_csv(path)
+        for i, r in enumerate(rows):
+            r["decision"] = "accept" if i else choice
+        write_csv(path, rows)
+        paths.append(str(path))
+    r = CliRunner().invoke(main, ["review", "agreement", *paths, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    assert (res["reviewer_a"], res["reviewer_b"]) == ("round1.csv", "round2.csv")
+    assert res["overall"]["agree"] == res["overall"]["n"] - 1
