@@ -135,3 +135,23 @@ def test_same_file_twice_for_one_document_is_refused(reg_dir):
     shutil.copy(reg_dir / "guide.md", reg_dir / "again.md")
     with pytest.raises(RubricateError, match="already registered for 'own_2026' as guide.md"):
         check_registration(load_registry(reg_dir / "registry.yaml"), reg_dir / "again.md", "own_2026")
+
+
+def test_update_refusals_are_one_line_and_leave_the_registry_byte_identical(reg_dir):
+    reg = reg_dir / "registry.yaml"
+    register_file(load_registry(reg), reg_dir / "guide.md", "own_2026", metadata={"title": "T", "kind": "other"})
+    (reg_dir / "second.md").write_text("# Second file\n\nAnother part of the guide.\n", encoding="utf-8")
+    register_file(load_registry(reg), reg_dir / "second.md", "own_2026")
+    (reg_dir / "v2.md").write_text("# Our guide\n\nA new edition.\n", encoding="utf-8")
+    before = reg.read_bytes()
+    for args, message in ((["nobody_2026", "v2.md"], "no document with id 'nobody_2026'"),
+                          (["own_2026", "v2.md"], "has 2 source files; name the file to replace with --replace"),
+                          (["own_2026", "v2.md", "--replace", "nope.md"], "has no file 'nope.md'")):
+        r = invoke("guidelines", "update", args[0], str(reg_dir / args[1]), *args[2:], "--registry", str(reg))
+        assert r.exit_code == 2 and r.output.count("\n") == 1 and message in r.output, r.output
+        assert reg.read_bytes() == before
+    r = invoke("guidelines", "update", "own_2026", str(reg_dir / "v2.md"), "--replace", "second.md",
+               "--registry", str(reg))
+    assert r.exit_code == 0, r.output
+    files = load_registry(reg).get("own_2026").files
+    assert [f.path for f in files] == ["guide.md", "v2.md"] and files[1].previous[0].path == "second.md"
