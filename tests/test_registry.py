@@ -155,3 +155,19 @@ def test_update_refusals_are_one_line_and_leave_the_registry_byte_identical(reg_
     assert r.exit_code == 0, r.output
     files = load_registry(reg).get("own_2026").files
     assert [f.path for f in files] == ["guide.md", "v2.md"] and files[1].previous[0].path == "second.md"
+
+
+@pytest.mark.parametrize("style", [
+    "documents:\n- id: a_doc\n  title: A  # kept comment\n  kind: other\n  files:\n  - {path: a.md, role: digest}\n",
+    "# header\ndocuments:\n    -   id: a_doc\n        title: A\n        kind: other\n        files:\n            -   path: a.md\n                role: digest\n",
+])
+def test_round_trip_keeps_the_registry_own_indentation(tmp_path, style):
+    reg = tmp_path / "registry.yaml"
+    reg.write_text(style)
+    (tmp_path / "a.md").write_text("# A\n\nText of a.\n")
+    (tmp_path / "b.md").write_text("# B\n\nText of b.\n")
+    save_registry(load_registry(reg))
+    assert reg.read_text() == style
+    register_file(load_registry(reg), tmp_path / "b.md", "b_doc", metadata={"title": "B", "kind": "other"})
+    assert reg.read_text().startswith(style)  # the new document is appended, nothing else changes
+    assert load_registry(reg).get("b_doc").files[0].path == "b.md"

@@ -14,13 +14,14 @@ from __future__ import annotations
 import io
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.util import load_yaml_guess_indent
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import atomic_write_text, load_yaml_mapping, sha256_file
@@ -141,11 +142,16 @@ def load_registry(path: Path | str | None = None) -> Registry:
 
 # ---- round-trip writing -------------------------------------------------------------------
 
-def _yaml():
+def _yaml(text: str = ""):
+    """A round-trip YAML that writes with the indentation ``text`` already uses."""
     y = YAML()  # round-trip: comments, key order, flow style and quotes are kept
     y.preserve_quotes = True
     y.width = 4096  # never re-wrap a long title
-    y.indent(mapping=2, sequence=4, offset=2)
+    sequence, offset = (4, 2)
+    if text.strip():
+        _, guessed, dash = load_yaml_guess_indent(text)
+        sequence, offset = (guessed or 4), (dash if dash is not None else 2)
+    y.indent(mapping=max(2, sequence - offset), sequence=sequence, offset=offset)
     y.representer.add_representer(
         type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
     return y
@@ -201,13 +207,19 @@ def _plain(value):
     return value
 
 
+def _defaults() -> dict:
+    return {f.name: (f.default_factory() if f.default_factory is not MISSING else f.default)
+            for f in fields(DocumentEntry)}
+
+
 def _doc_want(doc: DocumentEntry, old) -> dict:
     d = asdict(doc)
     d.pop("files")
     want = {}
+    defaults = _defaults()
     for k, v in d.items():
-        if v is None and not (old is not None and k in old):
-            continue  # absent stays absent; an explicit `null` stays null
+        if k not in old and v == defaults.get(k):
+            continue  # an absent key at its default stays absent (an explicit `null` stays)
         want[k] = _doc_value(k, v)
     return want
 
@@ -215,8 +227,9 @@ def _doc_want(doc: DocumentEntry, old) -> dict:
 def save_registry(reg: Registry) -> None:
     """Write the registry back, editing only what changed (atomically: an interrupted save
     never leaves half a file)."""
-    y = _yaml()
-    data = y.load(reg.path.read_text(encoding="utf-8")) if reg.path.exists() else None
+    text = reg.path.read_text(encoding="utf-8") if reg.path.exists() else ""
+    y = _yaml(text)
+    data = y.load(text) if text.strip() else None
     if not isinstance(data, CommentedMap):
         data = CommentedMap()
     nodes = data.get("documents")
