@@ -182,10 +182,11 @@ def POLICY_OPTIONS(f):
     """--policy and --adjudicator: how several reviewers' decisions become evidence."""
     f = click.option("--adjudicator", default=None,
                      help="With --policy adjudicator: the reviewer who settles disagreements.")(f)
-    return click.option("--policy", default="consensus", show_default=True,
+    return click.option("--policy", default=None,
                         help="consensus: evidence only where the reviewers agree (disagreements await "
                              "`review adjudicate`); any: any reviewer's accept counts; "
-                             "'adjudicator NAME': NAME settles disagreements.")(f)
+                             "'adjudicator NAME': NAME settles disagreements. Default: the policy "
+                             "recorded with `rubricate review policy`, else consensus.")(f)
 
 
 KB_OPTION = click.option("--kb", "kb_path", type=click.Path(path_type=Path), default=None,
@@ -213,7 +214,7 @@ def _kb_graph(kb_path: Path | None):
               help="Reviewer decisions log (default: guidelines/reviews/decisions.jsonl if present).")
 @click.option("--workers", type=int, default=None, help="Parallel document parsers (default: CPUs).")
 @POLICY_OPTIONS
-def build(out: Path, registry: Path | None, decisions: Path | None, workers: int | None, policy: str,
+def build(out: Path, registry: Path | None, decisions: Path | None, workers: int | None, policy: str | None,
           adjudicator: str | None) -> None:
     """Build the knowledge base from the registry, texts and the mapping review; validate it.
 
@@ -221,8 +222,8 @@ def build(out: Path, registry: Path | None, decisions: Path | None, workers: int
     one; those that cannot be are listed in OUT/needs-rereview.csv (a review sheet)."""
     from rubricate.guidelines.evidence.review import parse_policy
     from rubricate.ontology.kb import build as run_build, report_lines
-    result = run_build(registry=registry, decisions=decisions, workers=workers, out=out,
-                       policy=parse_policy(policy, adjudicator))
+    chosen = parse_policy(policy, adjudicator) if policy or adjudicator else None
+    result = run_build(registry=registry, decisions=decisions, workers=workers, out=out, policy=chosen)
     for line in report_lines(result):
         click.echo(line, err=line.startswith(("error", "warning", "violation")))
     if not result.ok:
@@ -397,6 +398,26 @@ def review_agreement(files: tuple[Path, ...], reviewers: tuple[str, str] | None,
     click.echo(json.dumps(result, indent=2) if fmt == "json" else "\n".join(lines))
 
 
+@review.command("policy")
+@click.argument("policy", required=False)
+@click.option("--adjudicator", default=None, help="With policy adjudicator: who settles disagreements.")
+@DECISIONS_DIR_OPTION
+def review_policy(policy: str | None, adjudicator: str | None, decisions_dir: Path | None) -> None:
+    """Show or choose the review's policy: consensus (default), any, or "adjudicator NAME".
+
+    The choice is recorded beside the decisions log (review-policy.yaml), so every later
+    `rubricate build` and `rubricate run` applies it unless --policy says otherwise."""
+    from rubricate.guidelines.evidence.review import load_decisions, load_policy, parse_policy, resolve, save_policy
+    log = _decisions_log(decisions_dir)
+    if policy is None and adjudicator is None:
+        chosen = load_policy(log)
+    else:
+        chosen = parse_policy(policy or "adjudicator", adjudicator)
+        click.echo(f"recorded in {save_policy(chosen, log)}")
+    pending = resolve(load_decisions(log), chosen).pending
+    click.echo(f"policy: {chosen}; {len(pending)} disagreement(s) await adjudication")
+
+
 @review.command("adjudicate")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--adjudicator", required=True, help="Who settles the disagreements (a reviewer name).")
@@ -414,18 +435,19 @@ def review_adjudicate(file: Path | None, adjudicator: str, out_dir: Path | None,
     adjudicator as agent and the time).
     """
     from rubricate.guidelines.evidence.review import (ADJUDICATION_COLUMNS, adjudication_rows, check_reviewer,
-                                                      import_sheet, load_decisions, resolve, write_sheet)
+                                                      import_sheet, load_decisions, load_policy, resolve,
+                                                      write_sheet)
     adjudicator = check_reviewer(adjudicator)
     log = _decisions_log(decisions_dir)
     if (file is None) == (out_dir is None):
         raise click.UsageError("give --out DIR to export the disagreements, or FILE to import decisions")
     if file is not None:
         r = import_sheet(file, log, adjudicator=adjudicator)
-        left = len(resolve(load_decisions(log)).pending)
+        left = len(resolve(load_decisions(log), load_policy(log)).pending)
         click.echo(f"{file}: {len(r.added)} adjudication(s) by {adjudicator} appended to {r.log}; "
                    f"{r.unchanged} unchanged, {r.pending} row(s) without a decision; {left} disagreement(s) left")
         return
-    pending = resolve(load_decisions(log)).pending
+    pending = resolve(load_decisions(log), load_policy(log)).pending
     csv_path = out_dir / f"adjudicate-{adjudicator}.csv"
     jsonl_path = csv_path.with_suffix(".jsonl")
     for p in (csv_path, jsonl_path):

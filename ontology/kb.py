@@ -8,7 +8,8 @@ from pathlib import Path
 from rdflib import Literal
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text
-from rubricate.guidelines.evidence.review import REREVIEW_COLUMNS, load_decisions, rereview_rows, resolve, write_sheet
+from rubricate.guidelines.evidence.review import (REREVIEW_COLUMNS, load_decisions, load_policy, rereview_rows, resolve,
+                                                  write_sheet)
 from rubricate.guidelines.sources.registry import load_registry
 from rubricate.ontology.namespaces import RBC, RDF
 from rubricate.ontology.build import BUILD_ACTIVITY, AcceptedLink, BuildResult, build_kb
@@ -37,11 +38,12 @@ class PipelineResult:
 
 
 def review_resolution(decisions: Path | None, policy=None):
-    """The review policy applied to the decisions log (None when there is no log)."""
+    """The review policy (given, else the one recorded beside the log, else consensus)
+    applied to the decisions log; None when there is no log."""
     path = decisions or DEFAULT_DECISIONS
     if not Path(path).exists():
         return None
-    return resolve(load_decisions(Path(path)), policy)
+    return resolve(load_decisions(Path(path)), policy or load_policy(path))
 
 
 def links_of(resolution) -> list[AcceptedLink]:

@@ -458,3 +458,22 @@ def test_agreement_of_two_sheets_by_the_same_reviewer(guide, tmp_path):
     res = json.loads(r.output)
     assert (res["reviewer_a"], res["reviewer_b"]) == ("round1.csv", "round2.csv")
     assert res["overall"]["agree"] == res["overall"]["n"] - 1
+
+
+def test_review_policy_is_recorded_beside_the_log_and_used_by_default(tmp_path):
+    from rubricate.cli import main
+    from rubricate.guidelines.evidence.review import load_policy, parse_policy, policy_path
+    from rubricate.ontology.kb import review_resolution
+    log = tmp_path / "decisions.jsonl"
+    log.write_text("".join(json.dumps(d.to_record()) + "\n" for d in coded()))
+    assert load_policy(log) == parse_policy("consensus")
+    r = CliRunner().invoke(main, ["review", "policy", "--decisions-dir", str(tmp_path)])
+    assert r.exit_code == 0 and "policy: consensus; 2 disagreement(s) await adjudication" in r.output
+    r = CliRunner().invoke(main, ["review", "policy", "adjudicator bob", "--decisions-dir", str(tmp_path)])
+    assert r.exit_code == 0 and "policy: adjudicator bob; 0 disagreement(s)" in r.output, r.output
+    assert load_policy(log) == parse_policy("adjudicator", "bob")
+    assert review_resolution(log).policy.adjudicator == "bob"  # what `build` and `run` apply
+    assert review_resolution(log, parse_policy("consensus")).pending  # --policy overrides it
+    policy_path(log).write_text("policy: majority\n")
+    with pytest.raises(RubricateError, match=r"review-policy\.yaml: unknown review policy 'majority'"):
+        load_policy(log)

@@ -48,7 +48,7 @@ from rapidfuzz import fuzz
 from rubricate.guidelines.kernel.agreement import (cohen_kappa, cohen_kappa_ci, confusion_matrix,
                                                   krippendorff_alpha_ci, macro_f1)
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.fileio import read_jsonl_objects
+from rubricate.guidelines.kernel.fileio import load_yaml_mapping, read_jsonl_objects
 from rubricate.guidelines.evidence.extract import METHOD, Candidate, known_principles
 from rubricate.guidelines.kernel.fileio import atomic_write_bytes, atomic_write_text, sha256_file
 from rubricate.guidelines.sources.model import Passage
@@ -640,6 +640,34 @@ def parse_policy(name: str, adjudicator: str | None = None) -> Policy:
     if not who:
         raise RubricateError("policy adjudicator needs the adjudicator's name (adjudicator NAME)")
     return Policy("adjudicator", check_reviewer(who))
+
+
+POLICY_FILE = "review-policy.yaml"  # beside the decisions log: the policy chosen for this review
+
+
+def policy_path(decisions_path: Path | str | None = None) -> Path:
+    return Path(decisions_path or DEFAULT_DECISIONS).parent / POLICY_FILE
+
+
+def load_policy(decisions_path: Path | str | None = None) -> Policy:
+    """The policy recorded for the review whose log is ``decisions_path`` (consensus if none)."""
+    path = policy_path(decisions_path)
+    if not path.exists():
+        return Policy()
+    data = load_yaml_mapping(path, "review policy")
+    try:
+        return parse_policy(str(data.get("policy") or "consensus"), data.get("adjudicator"))
+    except RubricateError as exc:
+        raise RubricateError(str(exc), path=str(path)) from None
+
+
+def save_policy(policy: Policy, decisions_path: Path | str | None = None) -> Path:
+    """Record the review's policy beside its decisions log (so every build uses it)."""
+    path = policy_path(decisions_path)
+    text = (f"# How several reviewers' decisions become evidence (rubricate review policy).\n"
+            f"policy: {policy.name}\n" + (f"adjudicator: {policy.adjudicator}\n" if policy.adjudicator else ""))
+    atomic_write_text(path, text)
+    return path
 
 
 @dataclass
