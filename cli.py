@@ -150,8 +150,8 @@ def _register(file: Path, doc_id: str, role: str, registry: Path | None, meta: d
 @guidelines.command("add")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--id", "doc_id", required=True, help="Document id (the study's natbib key for its 10 documents).")
-@click.option("--role", type=_Names("rubricate.guidelines.sources.registry", "ROLES"), default="source", show_default=True,
-              help="source: the document itself (verified locators); digest: a paraphrase.")
+@click.option("--role", type=_Names("rubricate.guidelines.sources.registry", "ROLES"), default="source",
+              show_default=True, help="source: the document itself (verified locators); digest: a paraphrase.")
 @_meta_options
 @REGISTRY_OPTION
 def guidelines_add(file: Path, doc_id: str, role: str, registry: Path | None, **meta) -> None:
@@ -168,7 +168,8 @@ def guidelines_add(file: Path, doc_id: str, role: str, registry: Path | None, **
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--replace", default="", help="Registered path of the file FILE replaces "
               "(default: the document's only file of --role).")
-@click.option("--role", type=_Names("rubricate.guidelines.sources.registry", "ROLES"), default="source", show_default=True)
+@click.option("--role", type=_Names("rubricate.guidelines.sources.registry", "ROLES"), default="source",
+              show_default=True)
 @_meta_options
 @REGISTRY_OPTION
 def guidelines_update(doc_id: str, file: Path, replace: str, role: str, registry: Path | None, **meta) -> None:
@@ -709,7 +710,8 @@ def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
               help="Sharded runs: judge the shards in this process (local) or on a Dask cluster.")
 @click.option("--address", default=None, metavar="tcp://HOST:8786",
               help="Dask scheduler to use (default: start a local cluster of --workers processes).")
-@click.option("--judge", type=_Names("rubricate.rubrics.evaluation.judges", "JUDGES"), default="rules", show_default=True)
+@click.option("--judge", type=_Names("rubricate.rubrics.evaluation.judges", "JUDGES"), default="rules",
+              show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default="out/results",
               show_default=True, help="Results folder (verdicts.jsonl, summary.json, run.json); a sharded "
                                       "run may also write to an fsspec URL.")
@@ -855,7 +857,8 @@ def agreement(results, reference, judge_name, fmt):
               default=None, help="Responses to score (default: the bundled samples).")
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="Use this compiled rubric instead of building and compiling.")
-@click.option("--judge", type=_Names("rubricate.rubrics.evaluation.judges", "JUDGES"), default="rules", show_default=True)
+@click.option("--judge", type=_Names("rubricate.rubrics.evaluation.judges", "JUDGES"), default="rules",
+              show_default=True)
 @llm_options
 def run(out, responses_path, rubric_path, judge, **kw):
     """The main job: build the knowledge base, compile, evaluate, report."""
@@ -947,7 +950,8 @@ def stigma() -> None:
               help="reported: rows give percent expressing stigma for stigma questions "
                    "(the 2018 file); agreement: every row gives percent agreeing.")
 @click.option("--instrument", default="auto", show_default=True,
-              help="auto | default | moore2025 | PATH.yaml")
+              help="auto | default | moore2025 | a compiled stigma rubric PATH.json | "
+                   "an instrument PATH.yaml")
 @click.option("--anchor", type=click.Path(path_type=Path, file_okay=False),
               envvar="RUBRICATE_ANCHOR", help="Study release folder (for moore2025).")
 @click.option("--parser", type=_Names("rubricate.rubrics.stigma.score", "PARSERS"), default="tolerant",
@@ -963,7 +967,8 @@ def stigma() -> None:
 def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, instrument: str,
                  anchor: Path | None, parser: str, out: Path, fmt: str, strict: bool,
                  seed: int, n_resamples: int, no_plot: bool) -> None:
-    """Code OUTPUTS (JSONL of model answers) as the study did; write and print the rates."""
+    """Code OUTPUTS (JSONL of model answers) by the stigma rubric's questions as the study
+    did; write and print the rates."""
     from rubricate.rubrics.stigma.report import score_and_write, to_csv, to_json, to_table
 
     summary, run, written = score_and_write(
@@ -981,7 +986,8 @@ def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, inst
 
 @stigma.command("probe")
 @click.option("--instrument", default="default", show_default=True,
-              help="default | moore2025 | PATH.yaml")
+              help="default (the compiled rubrics/rubricate-stigma.json) | moore2025 | "
+                   "a compiled stigma rubric PATH.json | an instrument PATH.yaml")
 @click.option("--anchor", type=click.Path(path_type=Path, file_okay=False),
               envvar="RUBRICATE_ANCHOR", help="Study release folder (for moore2025).")
 @click.option("--system-prompt", default="none", show_default=True,
@@ -993,15 +999,15 @@ def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, inst
 @click.pass_context
 def stigma_probe(ctx: click.Context, instrument: str, anchor: Path | None, system_prompt: str,
                  samples: int, out: Path, **kw) -> None:
-    """Ask a model every vignette x question; append its answers to --out."""
-    from rubricate.compiler.stigma import load_instrument
+    """Ask a model every item (vignette x question) of the stigma rubric; append its answers to --out."""
+    from rubricate.rubrics.stigma.rubric import load_stigma_rubric
     from rubricate.rubrics.stigma.probe import run_probe
 
-    inst = load_instrument(instrument, anchor)
+    stigma = load_stigma_rubric(instrument, anchor)
     endpoint, cache = _endpoint(kw)
-    counts = run_probe(inst, endpoint, out, system_prompt=_system_prompt(system_prompt), samples=samples,
+    counts = run_probe(stigma, endpoint, out, system_prompt=_system_prompt(system_prompt), samples=samples,
                        cache=cache)
-    _report_counts(ctx, inst.id, counts, out)
+    _report_counts(ctx, stigma.instrument.id, counts, out)
 
 
 if __name__ == "__main__":

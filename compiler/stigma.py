@@ -417,7 +417,9 @@ def stigma_items(instrument: Instrument) -> list[dict[str, Any]]:
 
 
 def instrument_summary(instrument: Instrument) -> dict[str, Any]:
-    """JSON-ready description (ids, labels, coding) without vignette texts."""
+    """JSON-ready description (ids, labels, coding, baseline keywords) without vignette
+    texts: with the items' questions and prompts, all the stigma experiment reads from a
+    compiled stigma rubric (rubrics/stigma/rubric.py)."""
     return {
         "id": instrument.id, "version": instrument.version, "title": instrument.title,
         "source": instrument.source,
@@ -427,5 +429,6 @@ def instrument_summary(instrument: Instrument) -> dict[str, Any]:
         "questions": [{"id": q.id, "label": q.label, "group": q.group,
                        "stigma_when": q.stigma_when, "options": list(q.options),
                        "agree": list(q.agree), "disagree": list(q.disagree),
-                       "dont_know": q.dont_know} for q in instrument.questions],
+                       "dont_know": q.dont_know, "baseline_match": list(q.baseline_match)}
+                      for q in instrument.questions],
     }

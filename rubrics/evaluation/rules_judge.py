@@ -77,7 +77,8 @@ class ParallelRulesJudge(JudgeBase):
     name = "rules"
 
     def __init__(self, rubric: Rubric, workers: int) -> None:
-        from rubricate.rubrics.checks.engine import OFFLINE_JUDGE_VERSION  # start-up time: spaCy only for the offline judge
+        # start-up time: spaCy only for the offline judge
+        from rubricate.rubrics.checks.engine import OFFLINE_JUDGE_VERSION
         self.workers = workers
         self.version = OFFLINE_JUDGE_VERSION
         self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,

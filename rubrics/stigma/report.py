@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text
-from rubricate.compiler.stigma import load_instrument
+from rubricate.rubrics.stigma.rubric import load_stigma_rubric
 from rubricate.rubrics.stigma.baseline import load_baseline
 from rubricate.rubrics.stigma.score import ScoreRun, detect_instrument, score_outputs, summarize
 
@@ -150,10 +150,14 @@ def score_and_write(outputs: str | Path, out_dir: str | Path | None, *, instrume
                     baseline_scale: str = "reported", parser: str = "tolerant",
                     strict: bool = False, n_resamples: int = 1000, seed: int = 0,
                     plot: bool = True) -> tuple[dict[str, Any], ScoreRun, list[Path]]:
-    """What ``rubricate stigma score`` does: score, summarise, write (when ``out_dir``)."""
+    """What ``rubricate stigma score`` does: score, summarise, write (when ``out_dir``).
+
+    ``instrument`` names the stigma rubric whose questions and coding are used
+    (rubrics/stigma/rubric.py), or ``auto`` to detect it from the outputs.
+    """
 
     inst = (detect_instrument(outputs, anchor) if instrument == "auto"
-            else load_instrument(instrument, anchor))
+            else load_stigma_rubric(instrument, anchor).instrument)
     run = score_outputs(outputs, inst, parser=parser, strict=strict)
     base = load_baseline(baseline, inst, scale=baseline_scale) if baseline else None
     summary = summarize(run, base, n_resamples=n_resamples, seed=seed)

@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rubricate.compiler.stigma import (LETTERS, Condition, Instrument, Question, default_instrument,
-                             import_instrument, load_instrument, normalize_text)
+from rubricate.compiler.stigma import LETTERS, Condition, Instrument, Question, normalize_text
+from rubricate.rubrics.stigma.rubric import load_stigma_rubric
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import iter_jsonl_objects
 from rubricate.guidelines.kernel.stats import rate_summary
@@ -295,25 +295,23 @@ def score_outputs(path: str | Path, instrument: Instrument, parser: str = "toler
 
 
 def detect_instrument(path: str | Path, anchor_dir: str | Path | None = None) -> Instrument:
-    """The instrument an outputs file was made with.
+    """The instrument an outputs file was made with, as its stigma rubric states it.
 
     Uses the records' ``instrument`` field when present; otherwise the first of rubricate's
-    default instrument and (given ``anchor_dir``) the study's imported one that knows the
-    first record's question.
+    default stigma rubric and (given ``anchor_dir``) the study's that knows the first
+    record's question.
     """
     for lineno, rec in iter_records(path):
         if not isinstance(rec, dict):
             continue
         if isinstance(rec.get("instrument"), str):
-            return load_instrument(rec["instrument"], anchor_dir)
+            return load_stigma_rubric(rec["instrument"], anchor_dir).instrument
         question = rec.get("question_id") or rec.get("question")
         if not isinstance(question, str):
             continue
-        loaders = [default_instrument]
-        if anchor_dir is not None:
-            loaders.append(lambda: import_instrument(anchor_dir))
-        for load in loaders:  # lazily: the study's release is read only when needed
-            inst = load()
+        names = ["default"] + (["moore2025"] if anchor_dir is not None else [])
+        for name in names:  # lazily: the study's release is read only when needed
+            inst = load_stigma_rubric(name, anchor_dir).instrument
             if inst.question(question) or inst.find_question(question):
                 return inst
         hint = "" if anchor_dir else " (for the study's instrument give --anchor DIR)"
