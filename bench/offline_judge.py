@@ -92,17 +92,14 @@ def throughput(rubric_path: Path, responses: Path, workdir: Path, workers: tuple
         "evaluate": {},
     }
     for w in workers:
-        judge = rules_judge(rubric) if w == 1 else parallel_rules_judge(rubric, w)
-        try:
-            evaluate(rubric, warm, workdir / f"warm-{w}", {"rules": judge})  # workers start, compile
+        with (rules_judge(rubric) if w == 1 else parallel_rules_judge(rubric, w)) as judge:
+            evaluate(rubric, warm, workdir / f"warm-{w}", judge)  # workers start, compile
             runs = []
             for k in range(max(1, repeat)):
                 target = workdir / f"eval-{w}-{k}"
-                runs.append(timed(lambda: evaluate(rubric, responses, target, {"rules": judge})))
+                runs.append(timed(lambda: evaluate(rubric, responses, target, judge)))
                 shutil.rmtree(target, ignore_errors=True)
             wall, cpu, summary = min(runs, key=lambda r: r[0])
-        finally:
-            getattr(judge, "close", lambda: None)()
         entry = {"s": wall, "responses_per_s": summary["responses"] / wall, "over_bare_pipe": wall / bare_s,
                  "responses": summary["responses"], "verdicts": summary["verdicts"]}
         if w == 1:
