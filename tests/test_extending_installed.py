@@ -1,5 +1,5 @@
-"""A separate, pip-installed package adds an exporter through its entry point, and the CLI
-offers and uses it (README "Extending rubricate", last recipe).
+"""A separate, pip-installed package adds an exporter and a detector through its entry
+points, and the CLI offers and uses them (README "Extending rubricate", last recipe).
 
 The package is written into tmp_path, built and installed with pip into a fresh virtual
 environment; that environment also sees this one's packages (click, spaCy, ...), and
@@ -33,6 +33,9 @@ py-modules = ["rubricate_questions_csv"]
 
 [project.entry-points."rubricate.exporters"]
 questions-csv = "rubricate_questions_csv:export_questions_csv"
+
+[project.entry-points."rubricate.detectors"]
+exclamation = "rubricate_questions_csv:ExclamationDetector"
 """
 
 MODULE = '''\
@@ -49,6 +52,26 @@ def export_questions_csv(rubric, out, system_prompt=None):
             for c in item["criteria"]:
                 writer.writerow([item["id"], c["id"], c["question"]])
     return len(items)
+
+
+def __getattr__(name):  # the detector base class loads spaCy: only when the detector is asked for
+    if name == "ExclamationDetector":
+        from rubricate.rubrics.checks.detectors.base import Detector, Finding
+
+        class ExclamationDetector(Detector):
+            type = "exclamation"
+
+            def __init__(self, params, bank, where):
+                super().__init__(params, bank, where)
+                self.min = self.params.integer("min", 1, 1)
+
+            def detect(self, ctx):
+                spans = [(i, i + 1) for i, ch in enumerate(ctx.text) if ch == "!"]
+                fired = len(spans) >= self.min
+                return Finding(fired, spans if fired else [], f"{len(spans)} exclamation mark(s)")
+        globals()[name] = ExclamationDetector
+        return ExclamationDetector
+    raise AttributeError(name)
 '''
 
 
@@ -100,6 +123,27 @@ def test_an_installed_package_adds_an_exporter_the_cli_offers_and_uses(tmp_path)
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [(r["item"], r["criterion"], r["question"]) for r in rows] == [
         (i["id"], c["id"], c["question"]) for i in rubric["items"] for c in i["criteria"]]
+
+    # the detector: a rubric naming it validates and judges in the venv, not here
+    rubric["items"][0]["criteria"][0]["checks"] = {"detectors": [{"type": "exclamation", "params": {"min": 2}}],
+                                                   "answer_if_found": "yes", "answer_otherwise": "no"}
+    edited = tmp_path / "rubric.json"
+    edited.write_text(json.dumps(rubric), encoding="utf-8")
+    responses = tmp_path / "responses.jsonl"
+    responses.write_text("".join(json.dumps({"response_id": rid, "item_id": rubric["items"][0]["id"], "model": "m",
+                                             "response": text}) + "\n"
+                                 for rid, text in (("calm", "Let us talk."), ("loud", "Wow! Go!"))), encoding="utf-8")
+    res = run(python, "-m", "rubricate", "evaluate", "--rubric", edited, "--responses", responses, "--out",
+              tmp_path / "results", env=env, cwd=tmp_path)
+    crit = rubric["items"][0]["criteria"][0]["id"]
+    answers = {v["response_id"]: v["answer"] for v in map(json.loads, (tmp_path / "results" / "verdicts.jsonl")
+                                                           .read_text(encoding="utf-8").splitlines())
+               if v["criterion_id"] == crit}
+    assert answers == {"calm": "no", "loud": "yes"}
+    refused = subprocess.run([sys.executable, "-m", "rubricate", "evaluate", "--rubric", str(edited), "--responses",
+                              str(responses), "--out", str(tmp_path / "here")], capture_output=True, text=True,
+                             cwd=tmp_path, timeout=300)
+    assert refused.returncode == 2 and "exclamation" in refused.stderr
 
     # the environment the tests run in never saw the package
     ours = run(sys.executable, "-m", "rubricate", "export", "--help", cwd=tmp_path).stdout
