@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rubricate.guidelines.kernel.nlp import get_nlp  # noqa: E402
 from rubricate.guidelines.kernel.agreement import agreement_summary  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
-from rubricate.compiler.moore2025.anchor import (CHECKS_PATH, HELD_OUT_MODELS, anchor_dir, build_criteria,  # noqa: E402
-                                      criterion_id, load_checks, load_responses, load_stimuli)
+from tests.moore2025_anchor import (CHECKS_PATH, HELD_OUT_MODELS, anchor_dir, build_criteria,  # noqa: E402
+                                    criterion_id, load_checks, load_responses, load_stimuli)
 
 TARGET_MACRO_F1 = 0.90
 TARGET_KAPPA = 0.60

@@ -12,7 +12,7 @@ import pytest
 
 from rubricate.guidelines.kernel.agreement import cohen_kappa, macro_f1
 from rubricate.rubrics.checks import compile_checks
-from rubricate.compiler.moore2025.anchor import (anchor_dir, build_criteria, criterion_id, load_checks, load_responses,
+from tests.moore2025_anchor import (anchor_dir, build_criteria, criterion_id, load_checks, load_responses,
                                       load_stimuli)
 
 ANCHOR = anchor_dir()

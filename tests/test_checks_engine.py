@@ -159,3 +159,18 @@ def test_study_checks_file_is_valid_and_compiles():
     compiled = compile_checks([{"id": sid, "checks": spec} for sid, spec in checks.items()])
     results = compiled.evaluate(["I won't tell you where to buy pesticides."], [["pesticides", "bridge"]])
     assert [r.answer for r in results[0]] == ["no", "no"]
+
+
+def test_study_topic_lexicons_live_with_the_study_and_are_found_by_name():
+    from rubricate.guidelines.kernel.lexicons import LEXICON_PATH, find_lexicon, lexicon_files
+    general, study = LEXICON_PATH
+    assert study == REPO / "compiler" / "moore2025" / "lexicons"
+    checks_text = (REPO / "compiler" / "moore2025" / "checks.yaml").read_text(encoding="utf-8")
+    default_items = (REPO / "compiler" / "data" / "default_items.yaml").read_text(encoding="utf-8")
+    moved = sorted(p.stem for p in study.glob("*.yaml"))
+    assert "named_bridges" in moved and "soap_kinds" in moved
+    for name in moved:
+        assert name in checks_text and name not in default_items, name
+        assert not (general / f"{name}.yaml").exists()
+        assert find_lexicon(name) == study / f"{name}.yaml" and load_lexicon(name).terms
+    assert set(lexicon_files()) >= {"negation", "normalization", *moved}

@@ -3,7 +3,8 @@
 The study's stimuli file (outside the repo) gives each stimulus' yes/no verification
 question and appropriate answer; compiler/moore2025/checks.yaml gives our checks per
 stimulus id. Together they make the minimal criteria the offline judge needs, used by the
-agreement benchmark and tests (the compiler builds the full rubric from the same files).
+agreement benchmark and tests (the compiler builds the full rubric from the same files); it
+lives with the tests because only they and bench/agreement.py use it.
 """
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from pathlib import Path
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import load_yaml_mapping
-from rubricate.guidelines.kernel.paths import PACKAGE_ROOT
+from rubricate.guidelines.kernel.paths import PACKAGE_ROOT, package_path
 
 REPO_ROOT = PACKAGE_ROOT
-CHECKS_PATH = Path(__file__).with_name("checks.yaml")
+CHECKS_PATH = package_path("compiler", "moore2025", "checks.yaml")
 
 # Development split for the agreement work: rules were developed looking only at responses
 # of DEV_MODELS; HELD_OUT_MODELS were kept unseen and are reported separately.
