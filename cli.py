@@ -581,8 +581,13 @@ def _progress(label: str, total: int | None):
 
 
 def _count_lines(path: Path) -> int:
-    with open(path, "rb") as fh:
-        return sum(1 for _ in fh)
+    """Lines of an input file (for the progress bar); a missing file is the user's input error."""
+    from rubricate.guidelines.kernel.errors import InputError
+    try:
+        with open(path, "rb") as fh:
+            return sum(1 for _ in fh)
+    except FileNotFoundError:
+        raise InputError("responses file not found", path=str(path)) from None
 
 
 def _summary_lines(summary: dict) -> list[str]:
@@ -745,6 +750,17 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
     for line in _summary_lines(summary):
         click.echo(line)
     click.echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
+    _fail_if_endpoint_unusable(summary)
+
+
+def _fail_if_endpoint_unusable(summary: dict) -> None:
+    """An LLM judge that judged nothing because every call failed is an endpoint error (exit 2)."""
+    from rubricate.guidelines.kernel.errors import EndpointError
+    sec = summary["by_judge"].get("llm")
+    failed = (summary.get("flags") or {}).get("judge-error", 0)
+    if sec is not None and sec["overall"]["estimate"] is None and failed:
+        raise EndpointError(f"the LLM judge judged nothing: all {failed} calls failed "
+                            "(see the verdicts' reason; the verdicts written so far are kept)")
 
 
 def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers):

@@ -1,4 +1,15 @@
-"""The one error type users see: its message is a single line naming the file and line/page."""
+"""The errors users see: one line naming the file and line/page, under one base class.
+
+``RubricateError`` is what the CLI catches (printed as ``error: <message>``, exit 2). Its
+subclasses say whose problem it is, so a caller can react to one kind without parsing text:
+
+- ``InputError``: a user's data file (responses, guideline files, JSONL/YAML/CSV inputs) is
+  missing, unreadable or malformed;
+- ``RubricFormatError``: a rubric (or its checks) does not follow the published contract;
+- ``ConfigurationError``: options, settings or environment are wrong or incomplete (endpoint
+  settings, a missing API key variable, an unknown protocol);
+- ``EndpointError``: the OpenAI-compatible endpoint could not be used (every call failed).
+"""
 from __future__ import annotations
 
 
@@ -17,3 +28,19 @@ class RubricateError(Exception):
             where += ": "
         super().__init__(where + " ".join(str(message).split()))
         self.path, self.line, self.page = path, line, page
+
+
+class InputError(RubricateError):
+    """A user's input file is missing, unreadable or malformed."""
+
+
+class RubricFormatError(RubricateError):
+    """A rubric or its checks break the rubric contract (rubrics/contract/schema)."""
+
+
+class ConfigurationError(RubricateError):
+    """Options, settings or environment variables are wrong or incomplete."""
+
+
+class EndpointError(RubricateError):
+    """The LLM endpoint could not be used: every call to it failed."""

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import yaml
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import InputError, RubricateError
 
 
 def sha256_file(path: Path) -> str:
@@ -62,7 +62,7 @@ def iter_jsonl_objects(path: Path, what: str = "file") -> Iterator[tuple[int, di
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
-        raise RubricateError(f"{what} not found", path=str(path)) from None
+        raise InputError(f"{what} not found", path=str(path)) from None
     with fh:
         for n, raw in enumerate(fh, start=1):
             if n == 1:
@@ -87,7 +87,7 @@ def read_jsonl_objects(path: Path, what: str = "file") -> list[tuple[int, dict]]
     rows = []
     for n, obj in iter_jsonl_objects(path, what):
         if isinstance(obj, str):
-            raise RubricateError(obj, path=str(path), line=n)
+            raise InputError(obj, path=str(path), line=n)
         rows.append((n, obj))
     return rows
 
@@ -96,7 +96,7 @@ def yaml_error(exc: Exception, path: Path) -> RubricateError:
     """A YAML parser error as a one-line RubricateError naming the file and line."""
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
-    return RubricateError(f"invalid YAML: {problem}", path=str(path), line=mark.line + 1 if mark else None)
+    return InputError(f"invalid YAML: {problem}", path=str(path), line=mark.line + 1 if mark else None)
 
 
 def load_yaml_mapping(path: Path, what: str = "file", text: str | None = None) -> dict:
@@ -106,9 +106,9 @@ def load_yaml_mapping(path: Path, what: str = "file", text: str | None = None) -
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise RubricateError(f"{what} not found", path=str(path)) from None
+            raise InputError(f"{what} not found", path=str(path)) from None
         except UnicodeDecodeError:
-            raise RubricateError("not valid UTF-8", path=str(path)) from None
+            raise InputError("not valid UTF-8", path=str(path)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -116,5 +116,5 @@ def load_yaml_mapping(path: Path, what: str = "file", text: str | None = None) -
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise RubricateError(f"{what} must hold a mapping at the top level", path=str(path))
+        raise InputError(f"{what} must hold a mapping at the top level", path=str(path))
     return data

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import InputError, RubricateError
 
 EXTENSION_TYPES = {
     ".pdf": "application/pdf",
@@ -62,21 +62,21 @@ def media_type(path: Path, data: bytes, plugins: Mapping[str, str] | None = None
     (extractors.py); their bytes are checked by the extractor itself.
     """
     if not data:
-        raise RubricateError("file is empty (0 bytes)", path=str(path))
+        raise InputError("file is empty (0 bytes)", path=str(path))
     suffix = path.suffix.lower()
     expected = EXTENSION_TYPES.get(suffix)
     if expected is None and plugins and suffix in plugins:
         return plugins[suffix]
     if expected is None:
         known = ", ".join(sorted({*EXTENSION_TYPES, *(plugins or {})}))
-        raise RubricateError(f"unsupported file type {suffix or '(no extension)'!r}; expected "
+        raise InputError(f"unsupported file type {suffix or '(no extension)'!r}; expected "
                              f"one of {known}", path=str(path))
     actual = sniff(data)
     if actual == expected or (actual == "text" and expected != "application/pdf"):
         if expected != "application/pdf":
             check_utf8(path, data)
         return expected
-    raise RubricateError(f"named {suffix} but contains {_DESCRIBE.get(actual, actual)}",
+    raise InputError(f"named {suffix} but contains {_DESCRIBE.get(actual, actual)}",
                          path=str(path))
 
 
@@ -85,5 +85,5 @@ def check_utf8(path: Path, data: bytes) -> None:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise RubricateError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+        raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
                              f"{exc.start}); re-save it as UTF-8", path=str(path), line=line) from None

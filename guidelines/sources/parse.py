@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rubricate.guidelines.sources import filetype, parse_cache
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import InputError, RubricateError
 from rubricate.guidelines.sources.extractors import EXTRACTORS, plugin_extensions
 from rubricate.guidelines.sources.model import ParsedDocument
 
@@ -25,9 +25,9 @@ def parse_document(path: Path, doc_id: str, *, cache: bool = True) -> ParsedDocu
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise RubricateError("file not found", path=str(path)) from None
+        raise InputError("file not found", path=str(path)) from None
     except OSError as exc:
-        raise RubricateError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
+        raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from None
     media = filetype.media_type(path, data, plugin_extensions())
     extractor = EXTRACTORS.get(media)
     sha256 = hashlib.sha256(data).hexdigest()

@@ -32,7 +32,7 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfplumber.utils.exceptions import PdfminerException
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import InputError, RubricateError
 from rubricate.guidelines.sources.extractors import Extractor
 from rubricate.guidelines.sources.model import Block, ParsedDocument
 
@@ -137,7 +137,7 @@ def _read_pages(path: Path) -> tuple[list[_Page], list[str | None] | None]:
         raise _open_error(path, exc) from None
     with pdf:
         if not count:
-            raise RubricateError("PDF has no pages (damaged file?)", path=str(path))
+            raise InputError("PDF has no pages (damaged file?)", path=str(path))
         pages = []
         for page in pdf.pages:
             try:
@@ -145,7 +145,7 @@ def _read_pages(path: Path) -> tuple[list[_Page], list[str | None] | None]:
                     extra_attrs=["size", "fontname"], x_tolerance_ratio=WORD_GAP)]
                 has_images = bool(page.images)
             except Exception as exc:
-                raise RubricateError(f"cannot read page content ({_describe(exc)})",
+                raise InputError(f"cannot read page content ({_describe(exc)})",
                                      path=str(path), page=page.page_number) from None
             pages.append(_Page(page.page_number, float(page.height), _rows(words), has_images))
             page.close()
@@ -155,11 +155,11 @@ def _read_pages(path: Path) -> tuple[list[_Page], list[str | None] | None]:
 def _check_complete(path: Path) -> None:
     size = path.stat().st_size
     if size == 0:
-        raise RubricateError("file is empty (0 bytes)", path=str(path))
+        raise InputError("file is empty (0 bytes)", path=str(path))
     with path.open("rb") as handle:
         handle.seek(max(0, size - 2048))
         if b"%%EOF" not in handle.read():
-            raise RubricateError("PDF is truncated or incomplete (no %%EOF marker at the end); "
+            raise InputError("PDF is truncated or incomplete (no %%EOF marker at the end); "
                                  "download or export it again", path=str(path))
 
 
@@ -167,11 +167,11 @@ def _open_error(path: Path, cause: BaseException) -> RubricateError:
     if isinstance(cause, PdfminerException) and cause.args:  # pdfplumber's wrapper
         cause = cause.args[0]
     if isinstance(cause, PDFPasswordIncorrect):
-        return RubricateError("PDF is encrypted and needs a password; save a decrypted copy "
+        return InputError("PDF is encrypted and needs a password; save a decrypted copy "
                               "(e.g. qpdf --decrypt) and add that", path=str(path))
     if isinstance(cause, PDFEncryptionError):
-        return RubricateError(f"PDF uses an unsupported encryption ({cause})", path=str(path))
-    return RubricateError(f"PDF is damaged or unreadable ({_describe(cause)})", path=str(path))
+        return InputError(f"PDF uses an unsupported encryption ({cause})", path=str(path))
+    return InputError(f"PDF is damaged or unreadable ({_describe(cause)})", path=str(path))
 
 
 def _describe(exc: BaseException) -> str:
@@ -210,7 +210,7 @@ def _rows(words: list[dict]) -> list[_Row]:
 def _check_text_layer(path: Path, pages: list[_Page]) -> list[str]:
     empty = [p.number for p in pages if not p.rows]
     if len(empty) == len(pages):
-        raise RubricateError(f"PDF has no text layer on any of its {len(pages)} page(s) "
+        raise InputError(f"PDF has no text layer on any of its {len(pages)} page(s) "
                              "(scanned or image-only); run OCR on it first", path=str(path))
     warnings = []
     scanned = [p.number for p in pages if not p.rows and p.has_images]

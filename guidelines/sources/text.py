@@ -11,7 +11,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import InputError
 from rubricate.guidelines.sources.extractors import Extractor
 from rubricate.guidelines.sources.model import Block, ParsedDocument
 
@@ -27,7 +27,7 @@ def decode_utf8(data: bytes, path: Path) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise RubricateError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+        raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
                              path=str(path), line=line) from None
     return text.removeprefix("\ufeff")
 
@@ -184,12 +184,12 @@ _PARSERS = {"text/markdown": ("rubricate.markdown", parse_markdown),
 
 def parse_text_file(path: Path, doc_id: str, sha256: str, media_type: str) -> ParsedDocument:
     if media_type not in _PARSERS:
-        raise RubricateError(f"unsupported media type {media_type}", path=str(path))
+        raise InputError(f"unsupported media type {media_type}", path=str(path))
     extractor, parse = _PARSERS[media_type]
     source = decode_utf8(Path(path).read_bytes(), Path(path))
     built = parse(source)
     if not built.blocks:
-        raise RubricateError("no text found", path=str(path))
+        raise InputError("no text found", path=str(path))
     return ParsedDocument(doc_id=doc_id, path=str(path), sha256=sha256, media_type=media_type,
                           extractor=extractor, extractor_version=EXTRACTOR_VERSION, text=built.text,
                           blocks=tuple(built.blocks), paginated=False)

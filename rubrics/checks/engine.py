@@ -16,7 +16,7 @@ from itertools import islice
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricFormatError, RubricateError
 from rubricate.guidelines.kernel.nlp import NLP_VERSION, get_nlp
 from rubricate.rubrics.checks.context import DocContext, SharedRefs
 from rubricate.rubrics.checks.detectors import DETECTORS
@@ -198,7 +198,7 @@ def _unique_names(built: list[tuple[str, Detector]], where: str) -> None:
     names = [name for name, _ in built]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise RubricateError(f"{where}: detector names must be unique within a check "
+        raise RubricFormatError(f"{where}: detector names must be unique within a check "
                              f"(give each a 'name'): {', '.join(duplicates)}")
 
 
@@ -223,9 +223,9 @@ def compile_checks(criteria: Iterable[dict], nlp: Language | None = None) -> Com
     for criterion in criteria:
         cid = criterion.get("id") if isinstance(criterion, dict) else None
         if not isinstance(cid, str) or not cid:
-            raise RubricateError("every criterion needs a string 'id' to compile its checks")
+            raise RubricFormatError("every criterion needs a string 'id' to compile its checks")
         if cid in checks:
-            raise RubricateError(f"duplicate criterion id {cid!r}")
+            raise RubricFormatError(f"duplicate criterion id {cid!r}")
         spec = criterion.get("checks")
         if spec is None:
             checks[cid] = CompiledCheck(cid)

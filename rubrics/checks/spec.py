@@ -15,7 +15,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricFormatError, RubricateError
 from rubricate.guidelines.kernel.paths import package_path
 from rubricate.rubrics.checks.detectors import DETECTORS
 
@@ -76,4 +76,4 @@ def validate_checks(checks, where: str = "checks") -> None:
         return
     error = _most_specific(errors) if len(errors) > 1 or errors[0].context else best_match(errors)
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    raise RubricateError(f"{where}{path}: {error.message}")
+    raise RubricFormatError(f"{where}{path}: {error.message}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import InputError, RubricFormatError, RubricateError
 from rubricate.rubrics.checks.detectors import DETECTORS  # plug-in detector types are valid too
 from rubricate.rubrics.checks.spec import schema_with_types
 
@@ -81,14 +81,14 @@ def validate_rubric(rubric: dict, path: str | None = None) -> None:
     errors = schema_errors(rubric)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise RubricateError(f"not a valid rubric: {errors[0]}{more}", path=path)
+        raise RubricFormatError(f"not a valid rubric: {errors[0]}{more}", path=path)
 
 
 def read_rubric_bytes(path: str | Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise RubricateError("rubric file not found", path=str(path)) from None
+        raise InputError("rubric file not found", path=str(path)) from None
 
 
 def parse_rubric(raw: bytes, path: str | Path) -> dict:
@@ -96,9 +96,9 @@ def parse_rubric(raw: bytes, path: str | Path) -> dict:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise RubricateError("not valid UTF-8", path=str(path)) from None
+        raise RubricFormatError("not valid UTF-8", path=str(path)) from None
     except json.JSONDecodeError as exc:
-        raise RubricateError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
+        raise RubricFormatError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
     if not isinstance(data, dict):
-        raise RubricateError("a rubric must be a JSON object", path=str(path))
+        raise RubricFormatError("a rubric must be a JSON object", path=str(path))
     return data

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import ConfigurationError
 from rubricate.rubrics.evaluation.judges import JudgeBase, Outcome, Task
 from rubricate.rubrics.llm import (EndpointConfig, JudgeTask, Price, RunStats, get_protocol,
                                    judge_many_sync, open_cache)
@@ -16,13 +16,13 @@ def endpoint_from_options(llm_model: str | None, base_url: str | None, api_key_e
                           max_concurrency: int, timeout: float, max_retries: int, seed: int,
                           temperature: float, price_table: Path | None) -> EndpointConfig:
     if not llm_model:
-        raise RubricateError("--model is required for an LLM (name of the model at the endpoint)")
+        raise ConfigurationError("--model is required for an LLM (name of the model at the endpoint)")
     price = None
     if price_table:
         try:
             table = json.loads(Path(price_table).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise RubricateError(f"cannot read price table: {exc}", path=str(price_table)) from None
+            raise ConfigurationError(f"cannot read price table: {exc}", path=str(price_table)) from None
         if llm_model in table:
             price = Price.from_dict(table[llm_model])
     cfg = EndpointConfig(model=llm_model, base_url=base_url, api_key_env=api_key_env,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import InputError
 from rubricate.guidelines.kernel.fileio import iter_jsonl_objects
 
 MAX_RESPONSE_CHARS = 200_000  # longer responses are refused: no judge reads a 1 MB reply honestly
@@ -40,8 +40,8 @@ class InputProblem:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
 
-    def error(self) -> RubricateError:
-        return RubricateError(self.message, path=self.path, line=self.line)
+    def error(self) -> InputError:
+        return InputError(self.message, path=self.path, line=self.line)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str | InputProblem]]:
@@ -105,7 +105,7 @@ def read_responses(path: Path, known_items: set[str] | None = None,
     """Yield responses in file order; problems are yielded in place of the bad records."""
     path = Path(path)
     if not path.exists():
-        raise RubricateError("responses file not found", path=str(path))
+        raise InputError("responses file not found", path=str(path))
     seen: set[str] = set()
     for n, rec in _records(path):
         if isinstance(rec, InputProblem):

@@ -10,7 +10,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import ConfigurationError
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "not-needed"
@@ -34,7 +34,7 @@ class Price:
             return cls(float(data.get("input_per_million", data.get("input"))),
                        float(data.get("output_per_million", data.get("output"))))
         except (TypeError, ValueError):
-            raise RubricateError("price: need numeric 'input' and 'output' (USD per 1M tokens)") from None
+            raise ConfigurationError("price: need numeric 'input' and 'output' (USD per 1M tokens)") from None
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,11 @@ class EndpointConfig:
 
     def __post_init__(self) -> None:
         if not self.model:
-            raise RubricateError("endpoint: model name is empty")
+            raise ConfigurationError("endpoint: model name is empty")
         if self.max_concurrency < 1:
-            raise RubricateError(f"endpoint: max_concurrency must be >= 1, got {self.max_concurrency}")
+            raise ConfigurationError(f"endpoint: max_concurrency must be >= 1, got {self.max_concurrency}")
         if self.max_retries < 0 or self.timeout <= 0:
-            raise RubricateError("endpoint: max_retries must be >= 0 and timeout > 0")
+            raise ConfigurationError("endpoint: max_retries must be >= 0 and timeout > 0")
 
     @property
     def url(self) -> str:
@@ -80,7 +80,7 @@ class EndpointConfig:
             return key
         if self.base_url:
             return PLACEHOLDER_KEY
-        raise RubricateError(f"environment variable {self.api_key_env} is not set "
+        raise ConfigurationError(f"environment variable {self.api_key_env} is not set "
                              "(needed for the OpenAI API; set base_url for a local server)")
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
@@ -98,7 +98,7 @@ class EndpointConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise RubricateError(f"endpoint: unknown setting(s) {', '.join(unknown)}")
+            raise ConfigurationError(f"endpoint: unknown setting(s) {', '.join(unknown)}")
         data = dict(data)
         if isinstance(data.get("price"), dict):
             data["price"] = Price.from_dict(data["price"])

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import yaml
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import RubricFormatError
 from rubricate.guidelines.kernel.plugins import Registry, instances
 
 from .escaping import escape_tags
@@ -49,7 +49,7 @@ def render_conversation(messages: list[dict], labels: dict[str, str] | None = No
 def _question(c: dict) -> str:
     q = c.get("question") or c.get("verification_question")
     if not q:
-        raise RubricateError(f"criterion {c.get('id', '?')!r} has no question for the LLM judge")
+        raise RubricFormatError(f"criterion {c.get('id', '?')!r} has no question for the LLM judge")
     return str(q)
 
 

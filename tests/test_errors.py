@@ -1,0 +1,69 @@
+"""One error hierarchy under RubricateError; the CLI prints any of them as one line, exit 2."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rubricate.guidelines.kernel.errors import (ConfigurationError, EndpointError, InputError, RubricateError,
+                                                RubricFormatError)
+from rubricate.guidelines.kernel.fileio import load_yaml_mapping
+from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.llm.endpoint import EndpointConfig
+from tests.conftest import REPO, SAMPLES
+from tests.openai_server import Fault, FaultRule, OpenAIServer
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def one_line_exit_2(res: subprocess.CompletedProcess, *needles: str) -> str:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    [line] = [l for l in res.stderr.splitlines() if l.startswith("error:")]
+    assert "Traceback" not in res.stderr
+    for needle in needles:
+        assert needle in line, line
+    return line
+
+
+@pytest.mark.parametrize("kind", [InputError, RubricFormatError, ConfigurationError, EndpointError])
+def test_every_kind_is_a_rubricate_error_with_the_same_one_line_form(kind):
+    err = kind("bad\n  thing", path="x.jsonl", line=3)
+    assert isinstance(err, RubricateError) and str(err) == "x.jsonl:3: bad thing"
+
+
+def test_library_raises_the_kind_that_says_whose_problem_it_is(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        load_yaml_mapping(tmp_path / "missing.yaml")
+    bad = tmp_path / "rubric.json"
+    bad.write_text('{"schema_version": "1.0"}', encoding="utf-8")
+    with pytest.raises(RubricFormatError, match="not a valid rubric"):
+        load_rubric(bad)
+    with pytest.raises(ConfigurationError, match="max_concurrency"):
+        EndpointConfig(model="m", max_concurrency=0)
+
+
+def test_cli_prints_input_and_format_errors_as_one_line(tmp_path):
+    one_line_exit_2(cli("evaluate", "--responses", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o")),
+                    "none.jsonl", "not found")
+    bad = tmp_path / "rubric.json"
+    bad.write_text(json.dumps({"schema_version": "1.0"}), encoding="utf-8")
+    one_line_exit_2(cli("evaluate", "--rubric", str(bad), "--responses", str(SAMPLES), "--out", str(tmp_path / "o2")),
+                    "rubric.json", "not a valid rubric")
+
+
+def test_cli_reports_an_unusable_endpoint_as_one_line(tmp_path):
+    srv = OpenAIServer(rules=[FaultRule("", Fault("500", message="down"), times=10_000)]).start()
+    try:
+        out = tmp_path / "o"
+        res = cli("evaluate", "--responses", str(SAMPLES), "--judge", "llm", "--model", "judge", "--base-url",
+                  srv.base_url, "--no-cache", "--max-retries", "0", "--out", str(out))
+    finally:
+        srv.stop()
+    one_line_exit_2(res, "LLM judge judged nothing", "calls failed")
+    assert (out / "verdicts.jsonl").stat().st_size > 0  # what was written is kept
