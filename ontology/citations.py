@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from rdflib import Graph
 
-from rubricate.ontology.namespaces import RBC, SKOS, condition_iri, document_id, principle_iri, principle_id
+from rubricate.ontology.namespaces import RBC, SKOS, condition_iri, document_id, document_iri, principle_iri, principle_id
 
 _Q = f"""
 PREFIX rbc: <{RBC}>
@@ -103,7 +103,7 @@ def citations_for(g: Graph, principle: str, condition: str | None = None, limit:
         covers = {document_id(d) for d in g.subjects(RBC.coversCondition, condition_iri(condition))}
         specific = {document_id(d) for d in g.subjects(RBC.coversCondition, None)}
     order = {document_id(d): int(pos) for d, pos in g.subject_objects(RBC.listPosition)
-             if str(d).startswith("https://w3id.org/rubricate/document/")}
+             if str(d).startswith(str(document_iri("")))}
 
     def tier(c: dict) -> int:
         if not condition or c["document"] in covers:

@@ -20,12 +20,10 @@ from rdflib import Graph, URIRef
 from rdflib.util import guess_format
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.ontology.namespaces import PROV, RBC, document_id, passage_id, principle_id
 from rubricate.ontology.store import parse_error
 
-RBC = "https://w3id.org/rubricate/vocab#"
-PRINCIPLE_BASE = "https://w3id.org/rubricate/principle/"
-DOCUMENT_BASE = "https://w3id.org/rubricate/document/"
-PROV_REVISION = "http://www.w3.org/ns/prov#wasRevisionOf"
+PROV_REVISION = PROV.wasRevisionOf
 _QUERY = f"""
 PREFIX rbc: <{RBC}>
 SELECT ?doc ?principle ?passage ?text WHERE {{
@@ -94,10 +92,6 @@ class KBDiff:
                 "documents": [asdict(d) for d in self.documents if d.changed]}
 
 
-def _short(iri: str, base: str) -> str:
-    return iri[len(base):] if iri.startswith(base) else iri
-
-
 def read_graph(path: Path | str) -> Graph:
     path = Path(path)
     if not path.exists():
@@ -116,8 +110,8 @@ def evidence_index(g: Graph) -> tuple[dict[str, set[str]], dict[str, dict[tuple[
     features: dict[str, set[str]] = defaultdict(set)
     cites: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
     for row in g.query(_QUERY):
-        doc = _short(str(row.doc), DOCUMENT_BASE)
-        principle = _short(str(row.principle), PRINCIPLE_BASE)
+        doc = document_id(str(row.doc))
+        principle = principle_id(str(row.principle))
         features[doc].add(principle)
         if row.passage is not None:
             cites[doc][(principle, str(row.passage))] = str(row.text) if row.text is not None else ""
@@ -142,14 +136,14 @@ def decision_moves(g: Graph) -> dict[str, dict[tuple, DecisionMove]]:
     for row in g.query(_MOVES):
         opt = lambda v: None if v is None else str(v)  # noqa: E731
         m = DecisionMove(
-            principle=_short(str(row.principle), PRINCIPLE_BASE),
+            principle=principle_id(str(row.principle)),
             reviewer=str(row.reviewer).rsplit("/", 1)[-1], status=str(row.status),
             score=float(row.score) if row.score is not None else None,
             from_passage=str(row["from"]).rsplit("/", 1)[-1], to_passage=opt(row.to) and str(row.to).rsplit("/", 1)[-1],
             from_page=int(row.fpage) if row.fpage is not None else None,
             to_page=int(row.tpage) if row.tpage is not None else None,
             from_section=opt(row.fsec), to_section=opt(row.tsec), quote=str(row.quote))
-        out[_short(str(row.doc), DOCUMENT_BASE)][(str(row.r), m.status, m.to_passage)] = m
+        out[document_id(str(row.doc))][(str(row.r), m.status, m.to_passage)] = m
     return out
 
 
@@ -198,9 +192,9 @@ def format_diff(diff: KBDiff, width: int = 100) -> list[str]:
         lines.append(f"{d.doc_id}:")
         lines += [f"  + feature {f}" for f in d.features_gained]
         lines += [f"  - feature {f}" for f in d.features_lost]
-        lines += [f"  + cites {c.principle}: {_short(c.passage, 'https://w3id.org/rubricate/passage/')} "
+        lines += [f"  + cites {c.principle}: {passage_id(c.passage)} "
                   f"\"{cut(c.text)}\"" for c in d.citations_added]
-        lines += [f"  - cites {c.principle}: {_short(c.passage, 'https://w3id.org/rubricate/passage/')} "
+        lines += [f"  - cites {c.principle}: {passage_id(c.passage)} "
                   f"\"{cut(c.text)}\"" for c in d.citations_removed]
         for m in d.reanchored:
             lines.append(f"  = re-anchored {m.principle} ({m.reviewer}, {_how(m)}): p.{m.from_page} "

@@ -1,11 +1,58 @@
-"""IRIs of rubricate's knowledge base (one place, like rdflib.namespace)."""
+"""IRIs of rubricate's knowledge base (one place, like rdflib.namespace).
+
+``RBC`` is closed: an rdflib ``DefinedNamespace`` listing exactly the classes and properties
+that ontology/vocabulary.ttl defines (tests/test_namespaces.py checks both ways), so a
+misspelt term (``RBC.principal``) raises an AttributeError instead of minting a new IRI.
+Adding a term means adding it to vocabulary.ttl and here.
+"""
 from __future__ import annotations
 
 from rdflib import Namespace, URIRef
-from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD  # noqa: F401 (re-exported)
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD, DefinedNamespace  # noqa: F401 (re-exported)
 
 BASE = "https://w3id.org/rubricate/"
-RBC = Namespace(BASE + "vocab#")
+
+
+class RBC(DefinedNamespace):
+    """rubricate's vocabulary (``rbc:``), closed."""
+
+    _NS = Namespace(BASE + "vocab#")
+    _fail = True
+
+    # classes
+    Principle: URIRef
+    Condition: URIRef
+    Document: URIRef
+    SourceFile: URIRef
+    Passage: URIRef
+    Evidence: URIRef
+    Method: URIRef
+    # properties
+    concernsCondition: URIRef
+    studyColumn: URIRef
+    kind: URIRef
+    coversCondition: URIRef
+    hasFile: URIRef
+    role: URIRef
+    sha256: URIRef
+    document: URIRef
+    principle: URIRef
+    passage: URIRef
+    method: URIRef
+    linkMethod: URIRef
+    linkedBy: URIRef
+    listPosition: URIRef
+    text: URIRef
+    page: URIRef
+    pageLabel: URIRef
+    sectionPath: URIRef
+    locatorVerified: URIRef
+    extractor: URIRef
+    extractorVersion: URIRef
+    publicUrl: URIRef
+    urlVerified: URIRef
+    edition: URIRef
+
 OA = Namespace("http://www.w3.org/ns/oa#")
 PDF_FRAGMENT = URIRef("http://tools.ietf.org/rfc/rfc3778")
 
@@ -36,6 +83,10 @@ def file_iri(sha256: str) -> URIRef:
 
 def passage_iri(pid: str) -> URIRef:
     return URIRef(f"{BASE}passage/{pid}")
+
+
+def passage_id(iri: str) -> str:
+    return str(iri).removeprefix(f"{BASE}passage/")
 
 
 def evidence_iri(eid: str) -> URIRef:
