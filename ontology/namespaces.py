@@ -27,6 +27,9 @@ class RBC(DefinedNamespace):
     Passage: URIRef
     Evidence: URIRef
     Method: URIRef
+    Edition: URIRef
+    Reanchoring: URIRef
+    Adjudication: URIRef
     # properties
     concernsCondition: URIRef
     studyColumn: URIRef
@@ -52,6 +55,18 @@ class RBC(DefinedNamespace):
     publicUrl: URIRef
     urlVerified: URIRef
     edition: URIRef
+    reviewer: URIRef
+    fromPassage: URIRef
+    toPassage: URIRef
+    closestPassage: URIRef
+    fromFile: URIRef
+    fromPage: URIRef
+    fromSection: URIRef
+    quote: URIRef
+    anchorStatus: URIRef
+    anchorScore: URIRef
+    reviewPolicy: URIRef
+
 
 OA = Namespace("http://www.w3.org/ns/oa#")
 PDF_FRAGMENT = URIRef("http://tools.ietf.org/rfc/rfc3778")
