@@ -3,30 +3,20 @@
 Why: the study shows, per model, one bar per condition for the average of the stigma
 questions, with bootstrapped 95% CI whiskers, beside the 2018 human sample. Here the
 humans are their own (hatched, CI-less) bar group, so the reference is visible at a glance.
+Colours, axes and files follow the shared style (rubrics/report/plotstyle.py): the control
+condition is neutral grey, the others take the colour-blind-safe palette in order.
 """
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from rubricate.guidelines.kernel.fileio import atomic_write_bytes  # noqa: E402
-
-CONTROL_COLOR = "#9e9e9e"
-COLORS = ["#4c72b0", "#dd8452", "#c44e52", "#55a868", "#8172b3", "#937860"]
-
-
-def short_model(name: str) -> str:
-    """'meta-llama__Meta-Llama-3.1-70B-Instruct-Turbo' -> 'Llama-3.1-70B-Instruct-Turbo'."""
-    name = re.split(r"__|/", name)[-1]
-    return re.sub(r"^Meta-", "", name)
+from rubricate.rubrics.report.plotstyle import (NEUTRAL, ci_bar, color, missing_bar, save_figure,
+                                                separate_last_group, short_model, style_rate_axes)
 
 
 def _wrap(label: str, width: int = 18) -> str:
@@ -43,9 +33,9 @@ def _colors(conditions: list[dict[str, Any]]) -> list[str]:
     out, k = [], 0
     for c in conditions:
         if c.get("control"):
-            out.append(CONTROL_COLOR)
+            out.append(NEUTRAL)
         else:
-            out.append(COLORS[k % len(COLORS)])
+            out.append(color(k))
             k += 1
     return out
 
@@ -57,41 +47,29 @@ def _bars(ax, summary: dict[str, Any], stats: dict[tuple[str, str], dict[str, An
     groups = [*summary["models"], *(["__human__"] if human else [])]
     colors = _colors(conds)
     width = 0.8 / max(1, len(conds))
-    for j, (cond, color) in enumerate(zip(conds, colors)):
+    for j, (cond, fill) in enumerate(zip(conds, colors)):
         for g, model in enumerate(groups):
             x = g - 0.4 + width * (j + 0.5)
             if model == "__human__":
                 val = human.get(cond["id"])
                 if val is not None:
-                    ax.bar(x, val, width, color=color, edgecolor="black", hatch="//",
+                    ax.bar(x, val, width, color=fill, edgecolor="black", hatch="//",
                            linewidth=0.6, alpha=0.85)
                 continue
             s = stats.get((model, cond["id"]))
             if not s or s["estimate"] is None:
-                ax.text(x, 0.01, "n/a", rotation=90, ha="center", va="bottom", fontsize=7)
+                missing_bar(ax, x)
                 continue
-            est = s["estimate"]
-            ax.bar(x, est, width, color=color, edgecolor="black", linewidth=0.6,
+            ci_bar(ax, x, s["estimate"], s["ci_low"], s["ci_high"], width, fill, linewidth=0.6, capsize=2.5,
                    label=cond["label"] if g == 0 else None)
-            ax.errorbar(x, est, yerr=[[est - s["ci_low"]], [s["ci_high"] - est]], fmt="none",
-                        ecolor="black", elinewidth=1, capsize=2.5)
-            if est < 0.005:  # a zero bar is invisible: say it is zero, not missing
-                ax.text(x, 0.012, "0", ha="center", va="bottom", fontsize=7, color=color,
-                        fontweight="bold")
     labels = [_wrap(short_model(m)) for m in summary["models"]]
     if human:
         labels.append((summary.get("baseline") or {}).get("label", "Humans"))
     ax.set_xticks(range(len(groups)), labels, fontsize=8)
     if human:
-        ax.get_xticklabels()[-1].set_fontweight("bold")
-        ax.axvline(len(groups) - 1.5, color="black", linewidth=0.8, linestyle=":")
-    ax.set_ylim(0, 1.05)
+        separate_last_group(ax, len(groups))
     ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="y", linewidth=0.4, alpha=0.6)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    style_rate_axes(ax, title, title_size=10)
 
 
 def _legend(fig, summary: dict[str, Any], with_human: bool, y: float) -> None:
@@ -109,15 +87,7 @@ def _legend(fig, summary: dict[str, Any], with_human: bool, y: float) -> None:
 
 
 def _save(fig, stem: Path) -> list[Path]:
-    paths = []
-    for ext in ("png", "svg"):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=150, bbox_inches="tight")
-        path = stem.with_suffix(f".{ext}")
-        atomic_write_bytes(path, buf.getvalue())
-        paths.append(path)
-    plt.close(fig)
-    return paths
+    return [path for path, _ in save_figure(fig, stem).values()]
 
 
 def plot_average(summary: dict[str, Any], stem: str | Path) -> list[Path]:
