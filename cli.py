@@ -581,13 +581,8 @@ def _progress(label: str, total: int | None):
 
 
 def _count_lines(path: Path) -> int:
-    """Lines of an input file (for the progress bar); a missing file is the user's input error."""
-    from rubricate.guidelines.kernel.errors import InputError
-    try:
-        with open(path, "rb") as fh:
-            return sum(1 for _ in fh)
-    except FileNotFoundError:
-        raise InputError("responses file not found", path=str(path)) from None
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
 
 
 def _summary_lines(summary: dict) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.fileio import load_yaml_mapping
+from rubricate.guidelines.kernel.fileio import STRICT, load_yaml_mapping, read_jsonl
 from rubricate.guidelines.kernel.paths import PACKAGE_ROOT, package_path
 
 REPO_ROOT = PACKAGE_ROOT
@@ -67,12 +67,4 @@ def build_criteria(stimuli: list[dict], checks: dict[str, dict]) -> list[dict]:
 def load_responses(anchor: Path) -> list[dict]:
     """The study's development responses (one JSON object per line)."""
     path = anchor / "responses_dev.jsonl"
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise RubricateError(f"invalid JSON: {exc.msg}", path=str(path), line=number) from None
-    return rows
+    return [obj for _, obj in read_jsonl(path, STRICT, "responses file")]

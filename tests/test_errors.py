@@ -49,8 +49,10 @@ def test_library_raises_the_kind_that_says_whose_problem_it_is(tmp_path):
 
 
 def test_cli_prints_input_and_format_errors_as_one_line(tmp_path):
-    one_line_exit_2(cli("evaluate", "--responses", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o")),
-                    "none.jsonl", "not found")
+    bad_line = tmp_path / "responses.jsonl"
+    bad_line.write_bytes(SAMPLES.read_bytes().splitlines(keepends=True)[0] + b'{"item_id": \n')
+    one_line_exit_2(cli("evaluate", "--responses", str(bad_line), "--strict", "--out", str(tmp_path / "o")),
+                    "responses.jsonl:2: invalid JSON")
     bad = tmp_path / "rubric.json"
     bad.write_text(json.dumps({"schema_version": "1.0"}), encoding="utf-8")
     one_line_exit_2(cli("evaluate", "--rubric", str(bad), "--responses", str(SAMPLES), "--out", str(tmp_path / "o2")),

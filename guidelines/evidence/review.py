@@ -47,8 +47,8 @@ from rapidfuzz import fuzz
 
 from rubricate.guidelines.kernel.agreement import (cohen_kappa, cohen_kappa_ci, confusion_matrix,
                                                   krippendorff_alpha_ci, macro_f1)
-from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.fileio import load_yaml_mapping, read_jsonl_objects
+from rubricate.guidelines.kernel.errors import InputError, RubricateError
+from rubricate.guidelines.kernel.fileio import iter_jsonl_objects, load_yaml_mapping, read_jsonl_objects
 from rubricate.guidelines.evidence.extract import METHOD, Candidate, known_principles
 from rubricate.guidelines.kernel.fileio import atomic_write_bytes, atomic_write_text, sha256_file
 from rubricate.guidelines.sources.model import Passage
@@ -447,13 +447,13 @@ def load_decisions(path: Path | str | None = None) -> list[Decision]:
     if not path.exists():
         return []
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for n, rec in iter_jsonl_objects(path, "decisions log"):
         try:
-            out.append(_from_record(json.loads(line)))
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise RubricateError(f"bad decision record: {exc}", path=str(path), line=n) from None
+            if isinstance(rec, str):
+                raise ValueError(rec)
+            out.append(_from_record(rec))
+        except ValueError as exc:
+            raise InputError(f"bad decision record: {exc}", path=str(path), line=n) from None
     return out
 
 

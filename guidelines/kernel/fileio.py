@@ -1,12 +1,13 @@
 """Small file helpers every writer uses: atomic replacement and content hashes."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import yaml
 
@@ -52,44 +53,84 @@ def jsonl_bytes(rows: list[dict]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode("utf-8")
 
 
-def iter_jsonl_objects(path: Path, what: str = "file") -> Iterator[tuple[int, dict | str]]:
-    """(line number, object) for each non-blank line of a JSONL file.
+# Policies of the one JSONL reader (read_jsonl): what a bad line does.
+STRICT = "strict"        # the first bad line stops the read with a file:line InputError
+SKIP = "skip"            # bad lines are left out (and reported to ``skipped`` when given)
+TORN_TAIL = "torn-tail"  # an unterminated last line (an interrupted append) is left out;
+#                          any other bad line is corruption and stops the read
+JSONL_POLICIES = (STRICT, SKIP, TORN_TAIL)
 
-    A line that is not UTF-8, not JSON or not an object yields (line number, message)
-    instead, so callers choose between skipping and stopping; either way the user is told
-    the exact line.
+
+def _jsonl_lines(path: Path | BinaryIO, what: str, missing_ok: bool) -> Iterator[tuple[int, dict | str, bool]]:
+    """(line number, object or problem message, line ends with a newline) per non-blank line.
+
+    ``path`` may also be an open binary file (e.g. from fsspec), read but not closed here.
     """
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", path=str(path)) from None
-    with fh:
+    if hasattr(path, "read"):
+        fh = contextlib.nullcontext(path)
+    else:
+        try:
+            fh = open(path, "rb")
+        except FileNotFoundError:
+            if missing_ok:
+                return
+            raise InputError(f"{what} not found", path=str(path)) from None
+    with fh as fh:
         for n, raw in enumerate(fh, start=1):
+            terminated = raw.endswith(b"\n")
             if n == 1:
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
             try:
                 line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
-                yield n, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                yield n, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})", terminated
                 continue
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield n, f"invalid JSON: {exc.msg} (column {exc.colno})"
+                yield n, f"invalid JSON: {exc.msg} (column {exc.colno})", terminated
                 continue
-            yield n, obj if isinstance(obj, dict) else "expected a JSON object"
+            yield n, (obj if isinstance(obj, dict) else "expected a JSON object"), terminated
+
+
+def iter_jsonl_objects(path: Path, what: str = "file") -> Iterator[tuple[int, dict | str]]:
+    """(line number, object) for each non-blank line of a JSONL file.
+
+    A line that is not UTF-8, not JSON or not an object yields (line number, message)
+    instead, for callers that keep bad lines in their own stream (the responses reader
+    records them as problems in input order); either way the user is told the exact line.
+    """
+    for n, obj, _ in _jsonl_lines(path, what, False):
+        yield n, obj
+
+
+def read_jsonl(path: Path | BinaryIO, policy: str = STRICT, what: str = "file", *, missing_ok: bool = False,
+               skipped: list[tuple[int, str]] | None = None) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of a JSONL file under one of the policies above.
+
+    Every JSONL reading site uses this reader (or iter_jsonl_objects, the same parser): one
+    decoding (UTF-8, a leading BOM dropped), one set of messages, explicit policies.
+    ``missing_ok``: a missing file reads as empty instead of an InputError.
+    """
+    if policy not in JSONL_POLICIES:
+        raise ValueError(f"unknown JSONL policy {policy!r}")
+    for n, obj, terminated in _jsonl_lines(path, what, missing_ok):
+        if policy == TORN_TAIL and not terminated:
+            return  # torn tail of an interrupted write: the last line, incomplete
+        if isinstance(obj, str):
+            if policy == SKIP:
+                if skipped is not None:
+                    skipped.append((n, obj))
+                continue
+            raise InputError(obj, path=str(getattr(path, "path", None) or getattr(path, "name", path)), line=n)
+        yield n, obj
 
 
 def read_jsonl_objects(path: Path, what: str = "file") -> list[tuple[int, dict]]:
-    """All objects of a JSONL file; the first bad line stops with a file:line error."""
-    rows = []
-    for n, obj in iter_jsonl_objects(path, what):
-        if isinstance(obj, str):
-            raise InputError(obj, path=str(path), line=n)
-        rows.append((n, obj))
-    return rows
+    """All objects of a JSONL file, strictly (the first bad line is a file:line error)."""
+    return list(read_jsonl(path, STRICT, what))
 
 
 def yaml_error(exc: Exception, path: Path) -> RubricateError:

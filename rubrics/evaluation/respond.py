@@ -8,12 +8,12 @@ file, so it sends only the rest. Failed calls are not written (counted; the next
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import SKIP, read_jsonl
 from rubricate.rubrics.evaluation.results import AppendLog
 
 
@@ -40,18 +40,10 @@ def system_prompt_tag(system_prompt: str | None) -> str:
 
 def done_keys(path: str | Path, model: str, text_field: str) -> set[tuple[str, int]]:
     """(item_id, sample) pairs of ``model`` already answered in ``path`` (bad lines ignored)."""
-    p = Path(path)
-    if not p.exists():
-        return set()
     keys = set()
-    with p.open(encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict) and rec.get("model") == model and isinstance(rec.get(text_field), str):
-                keys.add((rec.get("item_id"), rec.get("sample", 0)))
+    for _, rec in read_jsonl(Path(path), SKIP, "outputs file", missing_ok=True):
+        if rec.get("model") == model and isinstance(rec.get(text_field), str):
+            keys.add((rec.get("item_id"), rec.get("sample", 0)))
     return keys
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.fileio import atomic_write_text
+from rubricate.guidelines.kernel.fileio import TORN_TAIL, atomic_write_text, read_jsonl
 
 VERDICTS = "verdicts.jsonl"
 PROBLEMS = "problems.jsonl"
@@ -28,18 +28,9 @@ def verdict_id(rubric_id: str, response_id: str, criterion_id: str, judge: str) 
 
 
 def iter_jsonl(path: Path) -> Iterator[dict]:
-    """Complete records of a JSONL file; a torn final line is ignored."""
-    path = Path(path)
-    if not path.exists():
-        return
-    with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.endswith(b"\n"):
-                return  # torn tail of an interrupted write
-            try:
-                yield json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise RubricateError(f"corrupt results line: {exc.msg}", path=str(path), line=n) from None
+    """Complete records of a results file (verdicts, problems): the one JSONL reader with the
+    torn-tail policy (an interrupted append's last line is left out; other bad lines are an error)."""
+    return (obj for _, obj in read_jsonl(Path(path), TORN_TAIL, "results file", missing_ok=True))
 
 
 def _cut_torn_tail(path: Path) -> None:

@@ -32,6 +32,7 @@ from typing import Callable, Iterable, Iterator
 import fsspec
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import TORN_TAIL, read_jsonl
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION
 from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
@@ -321,9 +322,9 @@ def iter_verdicts(out: str) -> Iterator[dict]:
     fs, root_path = _fs(out)
     manifest = json.loads(fs.cat_file(_join(root_path, MANIFEST)))
     for s in manifest["shards"]:
-        with fs.open(_join(root_path, part_name("verdicts", s["index"])), "rt", encoding="utf-8") as fh:
-            for line in fh:
-                yield json.loads(line)
+        with fs.open(_join(root_path, part_name("verdicts", s["index"])), "rb") as fh:
+            for _, verdict in read_jsonl(fh, TORN_TAIL, "verdicts part"):
+                yield verdict
 
 
 def result_to_dict(r: ShardResult) -> dict:
