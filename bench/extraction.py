@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rubricate.guidelines.evidence.extract import compare_with_study, extract_candidates, load_lexicon  # noqa: E402
+from rubricate.guidelines.evidence.extract import compare_with_study, extract_candidates, load_patterns  # noqa: E402
 from rubricate.guidelines.sources.parse import parse_document  # noqa: E402
 from rubricate.guidelines.sources.passages import make_passages  # noqa: E402
 from rubricate.guidelines.sources.registry import load_registry  # noqa: E402
@@ -38,7 +38,7 @@ def main() -> None:
                 passages += make_passages(parse_document(reg.resolve(f), doc.id, cache=False), verified=False)
                 docs.append(doc.id)
     t0 = time.perf_counter()
-    lex = load_lexicon()
+    lex = load_patterns()
     t1 = time.perf_counter()
     candidates = extract_candidates(passages, lex)
     t2 = time.perf_counter()

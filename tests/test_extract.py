@@ -1,4 +1,4 @@
-"""Lexicon extraction: context, negation and hedging on our own sentences, scoring, skipped
+"""Pattern extraction: context, negation and hedging on our own sentences, scoring, skipped
 sections, the bundled digests, and lexicon file errors."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.evidence.extract import (PATTERNS_DIR, compare_with_study, extract_candidates, load_lexicon)
+from rubricate.guidelines.evidence.extract import (PATTERNS_DIR, compare_with_study, extract_candidates, load_patterns)
 from rubricate.guidelines.sources.passages import make_passages
 from rubricate.guidelines.sources.text import parse_text_file
 
@@ -160,23 +160,23 @@ def test_scoring_combines_entries_once_each(tmp_path):
 def test_lexicon_errors_name_the_file(tmp_path):
     d = small_lexicon(tmp_path, "id: no-such-feature\nentries:\n  - {terms: [x]}\n")
     with pytest.raises(RubricateError, match=r"hospitalize\.yaml: unknown feature id"):
-        load_lexicon(d)
+        load_patterns(d)
     (d / "hospitalize.yaml").write_text(
         "id: hospitalize\nentries:\n  - {name: bad, patterns: [[{LEMMA: {IN: [not, no]}}]]}\n")
     with pytest.raises(RubricateError, match=r'quote words such as "no"'):
-        load_lexicon(d)
+        load_patterns(d)
     (d / "hospitalize.yaml").write_text(
         "id: hospitalize\nentries:\n  - {name: bad, patterns: [[{LEMMA: {FOO: [x]}}]]}\n")
     with pytest.raises(RubricateError, match=r"hospitalize\.yaml: entry bad: bad token pattern"):
-        load_lexicon(d)
+        load_patterns(d)
     (d / "hospitalize.yaml").write_text("id: hospitalize\nentries:\n  - {name: w, weight: 2, terms: [x]}\n")
     with pytest.raises(RubricateError, match=r"weight must be in"):
-        load_lexicon(d)
+        load_patterns(d)
 
 
 def test_bundled_lexicons_cover_every_principle():
     from rubricate.guidelines.evidence.extract import known_principles
-    assert set(load_lexicon().features) == set(known_principles())
+    assert set(load_patterns().features) == set(known_principles())
 
 
 # ---- the bundled digests -----------------------------------------------------------------

@@ -104,7 +104,7 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class FeatureLexicon:
+class FeaturePatterns:
     id: str
     negation: str  # "marks" or "part-of-feature"
     entries: tuple[Entry, ...]
@@ -112,10 +112,13 @@ class FeatureLexicon:
 
 
 @dataclass
-class Lexicon:
-    """All feature lexicons and settings, compiled against one spaCy pipeline."""
+class PatternSet:
+    """All feature pattern files and settings, compiled against one spaCy pipeline.
 
-    features: dict[str, FeatureLexicon]
+    (Not a named word list: those are kernel.lexicons.Lexicon, used by the offline judge.)
+    """
+
+    features: dict[str, FeaturePatterns]
     settings: dict
     phrase_matcher: PhraseMatcher  # terms over lemmas
     form_matcher: PhraseMatcher  # terms over lower-cased word forms (entries with match: form)
@@ -272,8 +275,8 @@ def _parse_entry(raw, i: int, path: Path, table) -> Entry:
                  window=int(raw.get("window", 8)), match=match)
 
 
-def load_lexicon(folder: Path | str | None = None, nlp=None) -> Lexicon:
-    """Read and compile every ``*.yaml`` lexicon in ``folder`` (cached on the files' content)."""
+def load_patterns(folder: Path | str | None = None, nlp=None) -> PatternSet:
+    """Read and compile every ``*.yaml`` pattern file in ``folder`` (cached on the files' content)."""
     folder = Path(folder or PATTERNS_DIR)
     if not folder.is_dir():
         raise RubricateError("patterns folder not found", path=str(folder))
@@ -281,13 +284,13 @@ def load_lexicon(folder: Path | str | None = None, nlp=None) -> Lexicon:
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled(folder: str, fingerprint: str, _nlp_key: int, nlp) -> Lexicon:
+def _compiled(folder: str, fingerprint: str, _nlp_key: int, nlp) -> PatternSet:
     nlp = nlp or get_nlp()
     table = _lookup_table(nlp)
     known = known_principles()
     settings_path = Path(folder) / "_settings.yaml"
     settings = _read_yaml(settings_path) if settings_path.exists() else {}
-    features: dict[str, FeatureLexicon] = {}
+    features: dict[str, FeaturePatterns] = {}
     for path in sorted(Path(folder).glob("*.yaml")):
         if path.name.startswith("_"):
             continue
@@ -306,7 +309,7 @@ def _compiled(folder: str, fingerprint: str, _nlp_key: int, nlp) -> Lexicon:
         entries = raw.get("entries") or []
         if not isinstance(entries, list) or not entries:
             raise RubricateError("entries must be a non-empty list", path=str(path))
-        features[fid] = FeatureLexicon(fid, mode, tuple(_parse_entry(e, i, path, table)
+        features[fid] = FeaturePatterns(fid, mode, tuple(_parse_entry(e, i, path, table)
                                                         for i, e in enumerate(entries)), str(path))
 
     phrase = PhraseMatcher(nlp.vocab, attr="LEMMA")
@@ -329,7 +332,7 @@ def _compiled(folder: str, fingerprint: str, _nlp_key: int, nlp) -> Lexicon:
                     raise RubricateError(f"entry {e.name}: bad token pattern: {negation.pattern_problem(exc)}",
                                          path=f.path) from None
     cues = negation.compile_cues(settings, nlp.vocab, lambda p: _norm_pattern(p, table), str(settings_path))
-    return Lexicon(features, settings, phrase, form, matcher, cues, fingerprint)
+    return PatternSet(features, settings, phrase, form, matcher, cues, fingerprint)
 
 
 # ---- which passages are about the guidance ------------------------------------------------
@@ -387,12 +390,12 @@ def _score(matches: list[Match]) -> tuple[float, list[Match]]:
     return round(1.0 - rest, 4), sorted(best.values(), key=lambda m: m.start)
 
 
-def extract_candidates(passages: Iterable[Passage], patterns: Lexicon | Path | str | None = None,
+def extract_candidates(passages: Iterable[Passage], patterns: PatternSet | Path | str | None = None,
                        nlp=None) -> list[Candidate]:
     """Candidates (passage x feature) for every passage that a lexicon supports, in passage
-    order then feature id. ``patterns``: a compiled Lexicon, a patterns folder, or the default."""
+    order then feature id. ``patterns``: a compiled PatternSet, a patterns folder, or the default."""
     passages = list(passages)
-    lex = patterns if isinstance(patterns, Lexicon) else load_lexicon(patterns, nlp)
+    lex = patterns if isinstance(patterns, PatternSet) else load_patterns(patterns, nlp)
     nlp = nlp or get_nlp()
     table = _lookup_table(nlp)
     skipped = skipped_passages(passages, lex.settings)
