@@ -282,3 +282,49 @@ def test_a_registered_extractor_reads_its_file_type(tmp_path, monkeypatch):
                 "other", "--registry", registry)
         assert r.exit_code == 0, r.output
         assert "(text/csv, 2 blocks" in r.output and "toy_guide_2025" in registry.read_text()
+
+
+CSV_PLUGIN = '''\
+import csv
+from pathlib import Path
+
+from rubricate.guidelines.sources.extractors import Extractor
+from rubricate.guidelines.sources.model import Block, ParsedDocument
+
+
+def parse_csv(path, doc_id, sha256, media_type):
+    text, blocks = "", []
+    for section, body in csv.reader(Path(path).read_text(encoding="utf-8").splitlines()):
+        text += "\\n\\n" if text else ""
+        blocks.append(Block(len(text), len(text) + len(body), None, None, (section,)))
+        text += body
+    return ParsedDocument(doc_id, str(path), sha256, media_type, "toy.csv", "1", text, tuple(blocks),
+                          paginated=False)
+
+
+CSV = Extractor("text/csv", parse_csv, version="1", extensions=(".csv",))
+'''
+
+
+def test_an_extractor_from_an_entry_point_reads_its_file_type(tmp_path):
+    """A distribution on the path whose entry point (group rubricate.extractors) names an
+    extractor: `rubricate guidelines add` reads .csv files in that process only."""
+    import os
+    import subprocess
+    plugins = tmp_path / "site"
+    plugins.mkdir()
+    _fake_distribution(plugins, "toy_csv_extractor", "rubricate.extractors",
+                       {"text/csv": "toy_csv_extractor:CSV"}, CSV_PLUGIN)
+    source = tmp_path / "guide.csv"
+    source.write_text("Assessment,Ask directly and calmly about thoughts of suicide.\n", encoding="utf-8")
+    registry = tmp_path / "registry.yaml"
+    registry.write_text("documents: []\n", encoding="utf-8")
+    args = [sys.executable, "-m", "rubricate", "guidelines", "add", str(source), "--id", "toy_guide_2025",
+            "--title", "Toy guide", "--kind", "other", "--registry", str(registry)]
+    env = {**os.environ, "RUBRICATE_CACHE_DIR": str(tmp_path / "cache")}
+    without = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert without.returncode == 2 and "unsupported file type '.csv'" in without.stderr
+    env["PYTHONPATH"] = os.pathsep.join([env.get("PYTHONPATH", ""), str(plugins)]).strip(os.pathsep)
+    with_plugin = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert with_plugin.returncode == 0, with_plugin.stderr
+    assert "(text/csv, 1 blocks" in with_plugin.stdout and "toy_guide_2025" in registry.read_text()

@@ -18,10 +18,12 @@ silently replace a built-in); the clash is reported as a warning.
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import sys
 import warnings
 from contextlib import contextmanager
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, EntryPoints, entry_points
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from rubricate.guidelines.kernel.errors import RubricateError
@@ -39,6 +41,13 @@ def load_target(target: str) -> Any:
 
 
 Check = Callable[[str, Any], None]
+
+
+@functools.lru_cache(maxsize=4)
+def _installed_entry_points(path: tuple[str, ...]) -> EntryPoints:
+    """Every installed entry point, read once per import path (one scan of the installed
+    distributions serves all registries; a changed sys.path is scanned anew)."""
+    return entry_points()
 
 
 def _describe(obj: Any) -> str:
@@ -128,7 +137,8 @@ class Registry(Generic[T]):
         if self._entry_points_read:
             return
         self._entry_points_read = True
-        for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
+        found = _installed_entry_points(tuple(sys.path)).select(group=self.group)
+        for ep in sorted(found, key=lambda e: e.name):
             if ep.name in self._order:
                 dist = getattr(ep.dist, "name", "?")
                 warnings.warn(f"{self.kind} {ep.name!r} from entry point group {self.group} "
@@ -142,6 +152,10 @@ class Registry(Generic[T]):
         """Every registered name, built-ins first, without importing any of them."""
         self._read_entry_points()
         return list(self._order)
+
+    def code_names(self) -> list[str]:
+        """The names registered in code so far (entry points are not read)."""
+        return [n for n in self._order if not isinstance(self._targets.get(n), EntryPoint)]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

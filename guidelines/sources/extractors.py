@@ -37,7 +37,7 @@ EXTRACTORS.add("application/pdf", "rubricate.guidelines.sources.pdf:PDF")
 EXTRACTORS.add("text/markdown", "rubricate.guidelines.sources.text:MARKDOWN")
 EXTRACTORS.add("text/plain", "rubricate.guidelines.sources.text:PLAIN")
 EXTRACTORS.add("text/html", "rubricate.guidelines.sources.text:HTML")
-BUILTIN = frozenset(EXTRACTORS.names())
+BUILTIN = frozenset(EXTRACTORS.code_names())  # filetype.py checks these; no entry point read at import
 
 
 def plugin_extensions() -> dict[str, str]:
