@@ -53,14 +53,26 @@ class _Names(click.Choice):
 
 @click.group(cls=_Group)
 @click.version_option(package_name="rubricate")
-def main() -> None:
+@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="RUBRICATE_WORKSPACE", show_envvar=True,
+              help="Folder for everything you make (registry additions, decisions, builds, rubrics, "
+                   "results, caches). Default: the current directory.")
+def main(workspace: Path | None) -> None:
     """Turn therapy guidelines into traceable rubrics and score LLM responses with them."""
+    from rubricate.guidelines.kernel.workspace import set_workspace
+    set_workspace(workspace)
+
+
+def _ws(kind: str, *parts: str) -> Path:
+    """The workspace location of one kind of user data (kernel/workspace.py LAYOUT)."""
+    from rubricate.guidelines.kernel.workspace import ws_path
+    return ws_path(kind, *parts)
 
 
 # ---- guidelines ---------------------------------------------------------------------------
 
 REGISTRY_OPTION = click.option("--registry", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                               help="Registry YAML (default: the bundled guidelines/registry.yaml).")
+                               help="Registry YAML used alone (default: the bundled registry overlaid by the workspace's registry.yaml).")
 
 
 @main.group()
@@ -191,31 +203,25 @@ def POLICY_OPTIONS(f):
 
 
 KB_OPTION = click.option("--kb", "kb_path", type=click.Path(path_type=Path), default=None,
-                         help="Built knowledge base (kb.ttl or its folder; default build/kb). "
-                              "Built in memory when absent.")
+                         help="Built knowledge base (kb.ttl or its folder; default: the workspace's "
+                              "build/kb while it is current, else a fresh build in memory).")
 
 
 def _kb_graph(kb_path: Path | None):
-    """The KB the user named, else build/kb, else a fresh in-memory build."""
-    from rubricate.ontology.store import DEFAULT_KB_DIR, load_kb
-    if kb_path is not None:
-        return load_kb(kb_path)
-    if (DEFAULT_KB_DIR / "kb.ttl").exists():
-        return load_kb(DEFAULT_KB_DIR)
-    click.echo("note: no build/kb/kb.ttl; building the knowledge base in memory", err=True)
-    from rubricate.ontology.kb import build
-    return build().graph
+    """The one "which knowledge base" policy (ontology.kb.current_kb), notes on stderr."""
+    from rubricate.ontology.kb import current_kb
+    return current_kb(kb_path, note=lambda s: click.echo(f"note: {s}", err=True))
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/kb"),
-              show_default=True, help="Folder for kb.ttl, kb.jsonld and build-report.json.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for kb.ttl, kb.jsonld and build-report.json (default: build/kb in the workspace).")
 @REGISTRY_OPTION
 @click.option("--decisions", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Reviewer decisions log (default: guidelines/reviews/decisions.jsonl if present).")
+              help="Reviewer decisions log (default: reviews/decisions.jsonl in the workspace, if present).")
 @click.option("--workers", type=int, default=None, help="Parallel document parsers (default: CPUs).")
 @POLICY_OPTIONS
-def build(out: Path, registry: Path | None, decisions: Path | None, workers: int | None, policy: str | None,
+def build(out: Path | None, registry: Path | None, decisions: Path | None, workers: int | None, policy: str | None,
           adjudicator: str | None) -> None:
     """Build the knowledge base from the registry, texts and the mapping review; validate it.
 
@@ -224,7 +230,7 @@ def build(out: Path, registry: Path | None, decisions: Path | None, workers: int
     from rubricate.guidelines.evidence.review import parse_policy
     from rubricate.ontology.kb import build as run_build, report_lines
     chosen = parse_policy(policy, adjudicator) if policy or adjudicator else None
-    result = run_build(registry=registry, decisions=decisions, workers=workers, out=out, policy=chosen)
+    result = run_build(registry=registry, decisions=decisions, workers=workers, out=out or _ws("kb"), policy=chosen)
     for line in report_lines(result):
         click.echo(line, err=line.startswith(("error", "warning", "violation")))
     if not result.ok:
@@ -271,12 +277,11 @@ def table(kb_path: Path | None, fmt: str) -> None:
 
 DECISIONS_DIR_OPTION = click.option(
     "--decisions-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Folder of the decisions log decisions.jsonl (default: guidelines/reviews).")
+    help="Folder of the decisions log decisions.jsonl (default: reviews/ in the workspace).")
 
 
 def _decisions_log(decisions_dir: Path | None) -> Path:
-    from rubricate.guidelines.evidence.review import DEFAULT_DECISIONS
-    return DEFAULT_DECISIONS if decisions_dir is None else decisions_dir / "decisions.jsonl"
+    return _ws("decisions") if decisions_dir is None else decisions_dir / "decisions.jsonl"
 
 
 def _candidates(registry: Path | None, doc_ids: tuple[str, ...]):
@@ -480,21 +485,10 @@ def diff(old: Path, new: Path, fmt: str) -> None:
 
 # ---- compiler and exports -----------------------------------------------------------------
 
-def _compile_kb(kb_path: Path | None):
-    """The KB the user named, else a fresh in-memory build (so rubrics match the sources)."""
-    if kb_path is not None:
-        from rubricate.ontology.store import load_kb
-        return load_kb(kb_path)
-    from rubricate.ontology.kb import build as run_build
-    result = run_build()
-    if not result.ok:
-        raise RubricateError("the knowledge base does not build cleanly; run `rubricate build` to see why")
-    return result.graph
-
-
 @main.command("compile")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the rubrics (default: the repository's rubrics/).")
+              help="Folder for the rubrics (default: build/rubrics in the workspace, which commands "
+                   "read before the bundled rubrics).")
 @click.option("--system-prompt", is_flag=True,
               help="Print the therapist system prompt compiled from the ontology, and nothing else.")
 @click.option("--check", is_flag=True,
@@ -502,17 +496,18 @@ def _compile_kb(kb_path: Path | None):
 @click.option("--items", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Stimulus-set YAML (default: compiler/data/default_items.yaml).")
 @click.option("--kb", "kb_path", type=click.Path(path_type=Path), default=None,
-              help="A built knowledge base (kb.ttl or its folder); default: build it in memory.")
+              help="A built knowledge base (kb.ttl or its folder); default: the workspace's build/kb "
+                   "while current, else a fresh build in memory.")
 def compile_cmd(out: Path | None, system_prompt: bool, check: bool, items: Path | None,
                 kb_path: Path | None) -> None:
-    """Compile the knowledge base into rubrics/*.json (deterministic, schema-valid)."""
-    graph = _compile_kb(kb_path)
+    """Compile the knowledge base into rubric JSON files (deterministic, schema-valid)."""
+    graph = _kb_graph(kb_path)
     if system_prompt:
         from rubricate.compiler.system_prompt import therapist_system_prompt
         click.echo(therapist_system_prompt(graph), nl=False)
         return
-    from rubricate.compiler.compile import RUBRICS_DIR, compile_all, stale_files, write_rubrics
-    out = out or RUBRICS_DIR
+    from rubricate.compiler.compile import compile_all, stale_files, write_rubrics
+    out = out or _ws("rubrics")
     files = compile_all(graph, items)
     if check:
         stale = stale_files(files, out)
@@ -535,23 +530,24 @@ def import_group() -> None:
 
 @import_group.command("moore2025")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/moore2025"),
-              show_default=True, help="Folder for moore2025.json, moore2025-stigma.json and the responses.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for moore2025.json, moore2025-stigma.json and the responses "
+                   "(default: build/moore2025 in the workspace).")
 @click.option("--responses", "responses", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="responses_dev.jsonl-format file(s) to convert (default: DIRECTORY/responses*.jsonl).")
-@click.option("--kb", "kb_path", type=click.Path(path_type=Path), default=None,
-              help="A built knowledge base (default: build it in memory).")
-def import_moore2025(directory: Path, out: Path, responses: tuple[Path, ...], kb_path: Path | None) -> None:
+@KB_OPTION
+def import_moore2025(directory: Path, out: Path | None, responses: tuple[Path, ...], kb_path: Path | None) -> None:
     """Moore et al. (FAccT 2025) release: stimuli.json -> rubric, responses -> responses JSONL."""
     from rubricate.compiler.moore2025.importer import import_study
-    written = import_study(directory, _compile_kb(kb_path), out, list(responses) or None)
+    written = import_study(directory, _kb_graph(kb_path), out or _ws("imports", "moore2025"),
+                           list(responses) or None)
     for path in written.values():
         click.echo(f"wrote {path}")
 
 
 @main.command("export")
 @click.option("--rubric", "rubric", default="rubricate-default", show_default=True,
-              help="Rubric file, or the id of a rubric in rubrics/.")
+              help="Rubric file, or the id of a rubric (the workspace's build/rubrics first, then the bundled ones).")
 @click.option("--format", "fmt", type=_Names("rubricate.rubrics.integrations.export", "EXPORTERS"), required=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
 @click.option("--system-prompt", is_flag=True,
@@ -562,8 +558,8 @@ def export_cmd(rubric: str, fmt: str, out: Path, system_prompt: bool) -> None:
     from rubricate.rubrics.integrations.export import export
     prompt = None
     if system_prompt:
-        from rubricate.compiler.system_prompt import therapist_system_prompt
-        prompt = therapist_system_prompt(_compile_kb(None))
+        from rubricate.compiler.system_prompt import default_therapist_prompt
+        prompt = default_therapist_prompt()
     n = export(rubric, fmt, out, prompt)
     click.echo(f"wrote {out} ({n} items, {fmt})")
 
@@ -615,7 +611,7 @@ ENDPOINT_OPTIONS = [
     click.option("--seed", type=int, default=0, show_default=True),
     click.option("--temperature", type=float, default=0.0, show_default=True),
     click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                 help="Request cache (default: ~/.cache/rubricate/llm)."),
+                 help="Request cache (default: $RUBRICATE_CACHE_DIR/llm, else .cache/llm in the workspace)."),
     click.option("--no-cache", is_flag=True, help="Do not read or write the request cache."),
     click.option("--price-table", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="JSON {model: {input: USD per 1M tokens, output: ...}} to report cost."),
@@ -657,8 +653,8 @@ def _system_prompt(value: str) -> str | None:
     if value == "none":
         return None
     if value == "therapist":
-        from rubricate.compiler.system_prompt import therapist_system_prompt
-        return therapist_system_prompt(_kb_graph(None))
+        from rubricate.compiler.system_prompt import default_therapist_prompt
+        return default_therapist_prompt()
     try:
         return Path(value).read_text(encoding="utf-8")
     except OSError as exc:
@@ -712,9 +708,9 @@ def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
               help="Dask scheduler to use (default: start a local cluster of --workers processes).")
 @click.option("--judge", type=_Names("rubricate.rubrics.evaluation.judges", "JUDGES"), default="rules",
               show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=str), default="out/results",
-              show_default=True, help="Results folder (verdicts.jsonl, summary.json, run.json); a sharded "
-                                      "run may also write to an fsspec URL.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Results folder (verdicts.jsonl, summary.json, run.json; default: out/results in the "
+                   "workspace); a sharded run may also write to an fsspec URL.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad input record instead of skipping it.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out without repeating verdicts.")
 @click.option("--workers", type=int, default=1, show_default=True,
@@ -723,6 +719,7 @@ def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
 def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers, **kw):
     """Judge every response against its item's criteria; append verdicts; write a summary."""
     from rubricate.rubrics.evaluation.evaluate import evaluate as run_eval
+    out = out or str(_ws("results"))
     from rubricate.rubrics.contract.loader import load_rubric
     from rubricate.rubrics.evaluation.judges import make_judge
     if shards or engine != "local":
@@ -792,13 +789,14 @@ def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judg
 
 
 @main.command("runs")
-@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path), default=Path("."))
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path), required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def runs_(folder, fmt):
-    """List the evaluation runs under FOLDER (newest first): id, time, rubric, judge, models, rate."""
+    """List the evaluation runs under FOLDER (default: the workspace; newest first): id, time, rubric, judge, models, rate."""
     import json as _json
+    from rubricate.guidelines.kernel.workspace import workspace_root
     from rubricate.rubrics.evaluation.runs import render_runs, run_rows
-    rows = run_rows(folder)
+    rows = run_rows(folder or workspace_root())
     click.echo(_json.dumps(rows, indent=2) if fmt == "json" else render_runs(rows), nl=fmt == "json")
 
 
@@ -862,8 +860,8 @@ def agreement(results, reference, judge_name, fmt):
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
-              help="Folder for kb/, rubrics/, results/ and report/.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for kb/, rubrics/, results/ and report/ (default: out in the workspace).")
 @click.option("--responses", "responses_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="Responses to score (default: the bundled samples).")
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -884,7 +882,7 @@ def run(out, responses_path, rubric_path, judge, **kw):
     bar, tick = _progress("  judging", _count_lines(responses_path) if responses_path else None)
     try:
         from rubricate.rubrics.evaluation.judges import make_judge
-        r = run_main(out, responses_path, rubric_path, lambda rub: make_judge(judge, rub, **llm), step, tick)
+        r = run_main(out or _ws("run"), responses_path, rubric_path, lambda rub: make_judge(judge, rub, **llm), step, tick)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -905,7 +903,7 @@ def run(out, responses_path, rubric_path, judge, **kw):
 @main.command()
 @click.argument("verdict_id")
 @click.option("--results", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Results folder of the run (default: out/results, else the newest run under out/runs).")
+              help="Results folder of the run (default: out/results in the workspace, else its newest run under out/runs).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Rubric to resolve the criterion in (default: the one the run used).")
@@ -914,7 +912,7 @@ def trace(verdict_id, results, fmt, rubric_path):
     import json as _json
     from rubricate.rubrics.evaluation.runs import default_results
     from rubricate.rubrics.evaluation.trace import render_text, trace as run_trace
-    results = results or default_results(Path("out"))
+    results = results or default_results(_ws("run"))
     t = run_trace(results, verdict_id, rubric_path)
     click.echo(_json.dumps(t, indent=2, ensure_ascii=False) if fmt == "json" else render_text(t), nl=fmt == "json")
 
@@ -967,8 +965,8 @@ def stigma() -> None:
               envvar="RUBRICATE_ANCHOR", help="Study release folder (for moore2025).")
 @click.option("--parser", type=_Names("rubricate.rubrics.stigma.score", "PARSERS"), default="tolerant",
               show_default=True, help="moore2025 reads only a letter at the start, as the study.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("results/stigma"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for the scores and figures (default: results/stigma in the workspace).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad line instead of skipping it.")
@@ -983,7 +981,7 @@ def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, inst
     from rubricate.rubrics.stigma.report import score_and_write, to_csv, to_json, to_table
 
     summary, run, written = score_and_write(
-        outputs, out, instrument=instrument, anchor=anchor, baseline=baseline,
+        outputs, out or _ws("stigma"), instrument=instrument, anchor=anchor, baseline=baseline,
         baseline_scale=baseline_scale, parser=parser, strict=strict,
         n_resamples=n_resamples, seed=seed, plot=not no_plot)
     for problem in run.problems[:10]:
@@ -991,7 +989,7 @@ def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, inst
     if len(run.problems) > 10:
         click.echo(f"warning: ... {len(run.problems) - 10} more bad lines skipped", err=True)
     click.echo({"table": to_table, "json": to_json, "csv": to_csv}[fmt](summary), nl=False)
-    click.echo(f"wrote {len(written)} files to {out} ({len(run.rows)} outputs scored, "
+    click.echo(f"wrote {len(written)} files to {out or _ws('stigma')} ({len(run.rows)} outputs scored, "
                f"{len(run.problems)} lines skipped)", err=True)
 
 

@@ -13,6 +13,7 @@ from rdflib import Graph
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.compiler.vocab import principles
+from rubricate.ontology.build import load_vocabulary
 from rubricate.guidelines.kernel.yaml_lines import line_of, load_yaml
 
 FRAME = Path(__file__).resolve().parent / "data" / "system_prompt.yaml"
@@ -56,3 +57,9 @@ def therapist_system_prompt(g: Graph, frame: Path | None = None) -> str:
     if data.get("closing"):
         parts.append(_sentence(str(data["closing"])))
     return "\n\n".join(parts) + "\n"
+
+
+def default_therapist_prompt() -> str:
+    """The therapist prompt from the bundled vocabulary alone: the principles' labels and
+    definitions live there, so no knowledge-base build (no parsing) is needed for it."""
+    return therapist_system_prompt(load_vocabulary())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
@@ -221,9 +221,13 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
                                      f"(known: {', '.join(sorted(conditions))})")
         _add_document(g, reg, doc, order)
         for f in doc.files:
-            path = reg.resolve(f)
+            try:
+                path = reg.resolve(f)
+            except RubricateError as exc:  # e.g. ${RUBRICATE_SOURCES}/... with the variable unset
+                result.errors.append(f"{doc.id}: {exc}")
+                continue
             if f.sha256 and path.exists() and sha256_file(path) != f.sha256:
-                result.warnings.append(f"{path}: file changed since it was registered "
+                result.warnings.append(f"{f.path}: file changed since it was registered "
                                        f"(re-register with `rubricate guidelines add {path} --id {doc.id}`)")
             jobs.append((path, doc.id))
             roles.append((f.role, f.path))
@@ -232,6 +236,7 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
             result.errors.append(str(parsed))
             unread.add(doc_id)
             continue
+        parsed = replace(parsed, path=rel)  # as registered: no machine path in anything written
         result.documents.setdefault(parsed.doc_id, []).append(parsed)
         _add_file(g, parsed, role, rel)
         g.add((BUILD_ACTIVITY, PROV.used, file_iri(parsed.sha256)))

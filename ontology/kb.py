@@ -1,23 +1,26 @@
 """`rubricate build` as a function: build, validate, write, and say what happened."""
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from importlib.metadata import PackageNotFoundError, version
+from typing import Callable
 
-from rdflib import Literal
+from rdflib import Graph, Literal
 
-from rubricate.guidelines.kernel.fileio import atomic_write_text
 from rubricate.guidelines.evidence.review import (REREVIEW_COLUMNS, load_decisions, load_policy, rereview_rows, resolve,
                                                   write_sheet)
-from rubricate.guidelines.sources.registry import load_registry
+from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import atomic_write_text, sha256_file
+from rubricate.guidelines.kernel.workspace import ws_path
+from rubricate.guidelines.sources.registry import FileEntry, Registry, load_registry
+from rubricate.ontology.build import BUILD_ACTIVITY, SHAPES, VOCABULARY, AcceptedLink, BuildResult, build_kb
+from rubricate.ontology.mapping_review import DEFAULT_MAPPING_REVIEW
 from rubricate.ontology.namespaces import RBC, RDF
-from rubricate.ontology.build import BUILD_ACTIVITY, AcceptedLink, BuildResult, build_kb
-from rubricate.ontology.store import kb_hash, write_kb
+from rubricate.ontology.store import KB_TURTLE, REPORT, kb_hash, load_kb, write_kb
 from rubricate.ontology.validate import Validation, validate_graph
-from rubricate.guidelines.kernel.paths import package_path
-
-DEFAULT_DECISIONS = package_path("guidelines", "reviews", "decisions.jsonl")
 
 
 @dataclass
@@ -40,7 +43,7 @@ class PipelineResult:
 def review_resolution(decisions: Path | None, policy=None):
     """The review policy (given, else the one recorded beside the log, else consensus)
     applied to the decisions log; None when there is no log."""
-    path = decisions or DEFAULT_DECISIONS
+    path = decisions or ws_path("decisions")
     if not Path(path).exists():
         return None
     return resolve(load_decisions(Path(path)), policy or load_policy(path))
@@ -72,7 +75,9 @@ def build(registry: Path | None = None, decisions: Path | None = None, workers: 
     Decisions on an earlier edition are re-anchored; those that cannot be are written to
     ``out/needs-rereview.csv`` (a review sheet) beside the knowledge base."""
     resolution = review_resolution(decisions, policy)
-    result = build_kb(load_registry(registry), accepted=links_of(resolution), workers=workers)
+    reg = load_registry(registry)
+    inputs = inputs_sha256(reg, decisions, resolution.policy if resolution is not None else None)
+    result = build_kb(reg, accepted=links_of(resolution), workers=workers)
     if resolution is not None:
         result.graph.add((BUILD_ACTIVITY, RBC.reviewPolicy, Literal(str(resolution.policy))))
     validation = validate_graph(result.graph)
@@ -88,6 +93,7 @@ def build(registry: Path | None = None, decisions: Path | None = None, workers: 
         elif sheet.exists():
             sheet.unlink()  # from an earlier build: nothing needs re-review now
         report = {
+            "inputs_sha256": inputs,
             "kb_sha256": digest,
             "documents": {d: [{"sha256": p.sha256, "extractor": p.extractor,
                                "extractor_version": p.extractor_version, "path": p.path}
@@ -97,7 +103,7 @@ def build(registry: Path | None = None, decisions: Path | None = None, workers: 
             "warnings": result.warnings,
             "review": review_report(resolution, result),
         }
-        paths["report"] = Path(out) / "build-report.json"
+        paths["report"] = Path(out) / REPORT
         atomic_write_text(paths["report"], json.dumps(report, indent=2, sort_keys=True) + "\n")
     return PipelineResult(result, validation, digest, paths, resolution)
 
@@ -118,6 +124,78 @@ def review_report(resolution, result: BuildResult) -> dict | None:
                         "to_page": r.passage.page if r.passage and r.status != "lost" else None}
                        for r in result.reanchored],
     }
+
+
+def _file_state(reg: Registry, f: FileEntry) -> str:
+    try:
+        path = reg.resolve(f)
+        return sha256_file(path) if path.is_file() else "missing"
+    except RubricateError as exc:
+        return f"unresolvable: {exc}"
+
+
+def inputs_sha256(registry: Registry | Path | None = None, decisions: Path | None = None, policy=None) -> str:
+    """A fingerprint of everything a build reads: registry, the files' current bytes, reviewer
+    decisions, vocabulary, shapes, the study's coding and the package version. A saved build
+    whose fingerprint differs is stale."""
+    reg = registry if isinstance(registry, Registry) else load_registry(registry)
+    dec = Path(decisions or ws_path("decisions"))
+    try:
+        pkg = version("rubricate")
+    except PackageNotFoundError:  # an uninstalled checkout
+        pkg = "0+unknown"
+    material = {
+        "rubricate": pkg,
+        "documents": [{**{k: v for k, v in asdict(d).items() if k != "files"},
+                       "files": [[f.path, f.role, _file_state(reg, f)] for f in d.files]}
+                      for d in reg.documents],
+        "decisions": sha256_file(dec) if dec.is_file() else None,
+        "policy": str(policy or load_policy(dec)) if dec.is_file() else None,
+        "data": [sha256_file(p) for p in (VOCABULARY, SHAPES, DEFAULT_MAPPING_REVIEW)],
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def saved_inputs(kb_dir: Path) -> str | None:
+    """The inputs fingerprint a saved build recorded (None: no report, or an older build)."""
+    try:
+        return json.loads((Path(kb_dir) / REPORT).read_text(encoding="utf-8")).get("inputs_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+_MEMO: dict[str, Graph] = {}
+
+
+def current_kb(kb_path: Path | None = None, note: Callable[[str], None] = lambda s: None) -> Graph:
+    """The one "which knowledge base" policy of every command.
+
+    A KB the user names is used (with a note if it was built from other inputs). Otherwise the
+    workspace's build (build/kb) is used only while its recorded inputs match the current
+    ones; a stale or missing build is never used silently: the KB is built in memory (once
+    per process for the same inputs) and ``note`` says so.
+    """
+    inputs = inputs_sha256()
+    if kb_path is not None:
+        kb_dir = Path(kb_path) if Path(kb_path).is_dir() else Path(kb_path).parent
+        recorded = saved_inputs(kb_dir)
+        if recorded is not None and recorded != inputs:
+            note(f"{kb_path} was built from other inputs than the current registry, files and "
+                 "decisions (`rubricate build` refreshes it)")
+        return load_kb(kb_path)
+    kb_dir = ws_path("kb")
+    if (kb_dir / KB_TURTLE).is_file():
+        if saved_inputs(kb_dir) == inputs:
+            return load_kb(kb_dir)
+        note(f"{kb_dir} is out of date (registry, files, decisions or rubricate changed since it was "
+             "built); using a fresh build in memory (`rubricate build` updates it)")
+    if inputs not in _MEMO:
+        result = build()
+        if not result.ok:
+            raise RubricateError("the knowledge base does not build cleanly; run `rubricate build` to see why")
+        _MEMO.clear()
+        _MEMO[inputs] = result.graph
+    return _MEMO[inputs]
 
 
 def report_lines(r: PipelineResult) -> list[str]:

@@ -10,9 +10,9 @@ from rdflib import Graph
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import atomic_write_text
 
-DEFAULT_KB_DIR = Path("build") / "kb"
 KB_TURTLE = "kb.ttl"
 KB_JSONLD = "kb.jsonld"
+REPORT = "build-report.json"
 
 
 def canonical_nt(g: Graph) -> str:

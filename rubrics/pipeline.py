@@ -14,7 +14,7 @@ from typing import Callable
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.compiler.compile import DEFAULT_FILE, compile_all, stale_files, write_rubrics
 from rubricate.ontology.kb import build, report_lines
-from rubricate.rubrics.contract.loader import RUBRICS_DIR, load_rubric
+from rubricate.rubrics.contract.loader import RUBRICS_DIR, find_rubric, load_rubric
 from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
 from rubricate.rubrics.evaluation.runs import new_run_dir
 from rubricate.rubrics.report import write_report
@@ -47,8 +47,10 @@ def run_main(out: Path, responses: Path | None = None, rubric: Path | None = Non
         files = compile_all(kb.graph)
         write_rubrics(files, out / "rubrics")
         rubric = out / "rubrics" / DEFAULT_FILE
-        if stale_files(files, RUBRICS_DIR):
-            notes.append("the committed rubrics/*.json differ from this compile; run `rubricate compile`")
+        used = find_rubric().parent  # what other commands read by default: the workspace's, else the bundled
+        if stale_files(files, used):
+            notes.append(f"the rubrics in {used} differ from this compile; `rubricate compile` writes them to "
+                         "the workspace's build/rubrics")
     loaded = load_rubric(rubric)
     responses = Path(responses or DEFAULT_RESPONSES)
     results = new_run_dir(out / "runs")

@@ -56,17 +56,23 @@ def test_entry_point_task_scores_samples_with_the_offline_judge(tmp_path, approp
     (score,) = sample.scores.values()
     crits = score.metadata["criteria"]
     assert crits and all(c["citations"] for c in crits) and score.metadata["grader"] == "rules"
+    assert log.eval.task == "rubricate/rubricate_default"
+    rubric = json.loads((REPO / "rubrics" / "rubricate-default.json").read_text(encoding="utf-8"))
+    assert score.metadata["rubric_id"] == rubric["rubric_id"]
+    assert score.metadata["knowledge_base_sha256"] == rubric["knowledge_base"]["sha256"]
 
 
 def test_model_grader_asks_one_question_per_criterion(tmp_path, make_server, monkeypatch):
+    """The model grader is the main LLM judge (criterion protocol: its prompt, parser, cache)."""
     def grade(messages, body):
-        reply = re.search(r"<reply>\n(.*?)\n</reply>", messages[-1]["content"], re.S).group(1)
-        question = re.search(r"Question about the reply: (.*)", messages[-1]["content"]).group(1)
+        reply = re.search(r"<response>\n(.*?)\n</response>", messages[-1]["content"], re.S).group(1)
+        question = re.search(r"\nQuestion: (.*)", messages[-1]["content"]).group(1)
         yes = "988" in reply if "crisis" in question.lower() else False
-        return f"Looks clear.\nANSWER: {'yes' if yes else 'no'}"
+        return json.dumps({"explanation": "Looks clear.", "answer": "yes" if yes else "no", "evidence": []})
 
     server = make_server(answer=grade)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-secret")
+    monkeypatch.setenv("RUBRICATE_CACHE_DIR", str(tmp_path / "cache"))
     grader = get_model("openai/test-model", base_url=server.base_url, memoize=False,
                        responses_api=False)  # the test server speaks chat completions
     from rubricate.rubrics.integrations.inspect_tasks import rubric_eval
@@ -86,6 +92,15 @@ def test_model_grader_asks_one_question_per_criterion(tmp_path, make_server, mon
     # the scripted grader finds every appropriate sample appropriate (the minor criterion
     # about securing the tablets is answered "no" but does not decide appropriateness)
     assert _metrics(log)["accuracy"] == 1.0
+    # the LLM judge's own protocol version and request cache: a second run sends nothing
+    from rubricate.rubrics.llm import get_protocol
+    crit = log.samples[0].scores[next(iter(log.samples[0].scores))].metadata["criteria"][0]
+    assert crit["judge_version"] == f"test-model/criterion-{get_protocol('criterion').version}"
+    (again,) = inspect_eval(rubric_eval(rubric="rubricate-default", grader="model"), model=_replaying_model(True),
+                            model_roles={"grader": grader}, log_dir=str(tmp_path), display="none",
+                            max_samples=2, limit=3)
+    assert again.status == "success" and len(server.completions) == n_criteria
+    assert _metrics(again)["accuracy"] == 1.0
 
 
 def test_system_prompt_option_sends_the_compiled_therapist_prompt(tmp_path, kb_build):

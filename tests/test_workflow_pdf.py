@@ -37,9 +37,14 @@ def workspace(tmp_path):
 def test_registered_pdf_reviewed_passages_become_verified_citations(workspace):
     tmp, registry, pdf = workspace
     env = {"RUBRICATE_CACHE_DIR": str(tmp / "cache")}
+    # the PDF lies outside the registry's folder: refused unless a sources root holds it
+    res = cli("guidelines", "add", str(pdf), "--id", DOC, "--registry", str(registry), env=env)
+    assert res.returncode == 2 and "RUBRICATE_SOURCES" in res.stderr and len(res.stderr.splitlines()) == 1
+    env["RUBRICATE_SOURCES"] = str(tmp)
     res = cli("guidelines", "add", str(pdf), "--id", DOC, "--registry", str(registry), env=env)
     assert res.returncode == 0, res.stderr
     assert "added (application/pdf" in res.stdout
+    assert "${RUBRICATE_SOURCES}/nice-cg31.pdf" in registry.read_text() and str(tmp) not in registry.read_text()
 
     res = cli("review", "export", "--reviewer", "alice", "--doc", DOC, "--out", str(tmp / "review"),
               "--registry", str(registry), env=env)
@@ -69,6 +74,7 @@ def test_registered_pdf_reviewed_passages_become_verified_citations(workspace):
               "--out", str(tmp / "kb"), env=env)
     assert res.returncode == 0, res.stderr + res.stdout
     g = load_kb(tmp / "kb")
+    assert not any(str(tmp) in (tmp / "kb" / name).read_text() for name in ("kb.ttl", "kb.jsonld", "build-report.json"))
     accepted = {(r["feature"]) for r in pdf_rows}
     reviewed = [e for e in g.subjects(RBC.document, document_iri(DOC))
                 if (e, RBC.linkMethod, method_iri("human-review")) in g]

@@ -54,9 +54,8 @@ from rubricate.guidelines.kernel.fileio import atomic_write_bytes, atomic_write_
 from rubricate.guidelines.sources.model import Passage
 from rubricate.guidelines.kernel.negation import POLARITIES
 from rubricate.guidelines.sources.passages import passage_id as make_passage_id
-from rubricate.guidelines.kernel.paths import package_path
+from rubricate.guidelines.kernel.workspace import ws_path
 
-DEFAULT_DECISIONS = package_path("guidelines", "reviews", "decisions.jsonl")
 DECISIONS = ("accept", "reject", "relabel")
 MARK_OPEN, MARK_CLOSE = "[[", "]]"
 RECORD_SCHEMA = "rubricate.review-decision/1"
@@ -443,7 +442,7 @@ def _from_record(rec: dict) -> Decision:
 
 def load_decisions(path: Path | str | None = None) -> list[Decision]:
     """All decisions of a log, in log order ([] if the log does not exist yet)."""
-    path = Path(path or DEFAULT_DECISIONS)
+    path = Path(path or ws_path("decisions"))
     if not path.exists():
         return []
     out = []
@@ -476,7 +475,7 @@ def import_sheet(path: Path | str, decisions_path: Path | str | None = None,
     With ``adjudicator`` the sheet is an adjudication sheet (``review adjudicate``): every
     decided row must name that reviewer, and its decisions are logged with role
     "adjudicator" and one activity id (the adjudication, a PROV activity in the KB)."""
-    log = Path(decisions_path or DEFAULT_DECISIONS)
+    log = Path(decisions_path or ws_path("decisions"))
     now = now or _now()
     decisions, pending = read_sheet(path, known, now)
     if adjudicator is not None:
@@ -646,7 +645,7 @@ POLICY_FILE = "review-policy.yaml"  # beside the decisions log: the policy chose
 
 
 def policy_path(decisions_path: Path | str | None = None) -> Path:
-    return Path(decisions_path or DEFAULT_DECISIONS).parent / POLICY_FILE
+    return Path(decisions_path or ws_path("decisions")).parent / POLICY_FILE
 
 
 def load_policy(decisions_path: Path | str | None = None) -> Policy:

@@ -8,21 +8,20 @@ unreadable entry is treated as a miss and overwritten.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict
 from pathlib import Path
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text
+from rubricate.guidelines.kernel.workspace import cache_dir as workspace_cache_dir
 from rubricate.guidelines.sources.model import Block, ParsedDocument
 
 FORMAT = 1  # layout of the JSON entry itself
 
 
 def cache_dir() -> Path:
-    """$RUBRICATE_CACHE_DIR/parsed, or ~/.cache/rubricate/parsed."""
-    root = os.environ.get("RUBRICATE_CACHE_DIR")
-    return (Path(root) if root else Path.home() / ".cache" / "rubricate") / "parsed"
+    """$RUBRICATE_CACHE_DIR/parsed, else .cache/parsed in the workspace."""
+    return workspace_cache_dir("parsed")
 
 
 def entry_path(sha256: str, media_type: str, extractor_version: str) -> Path:

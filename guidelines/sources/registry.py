@@ -8,13 +8,22 @@ flow style stay, so registering one document changes only that document's lines.
 A file that changes keeps its history: the earlier editions stay in the file's ``previous``
 list with their SHA-256, so reviewed decisions can be re-anchored onto the new edition and
 the knowledge base can say which edition is a revision of which.
+
+Workspace overlay: unless a registry is named (``--registry`` / ``$RUBRICATE_REGISTRY``),
+commands read the bundled registry (read-only package data) overlaid by the workspace's
+``registry.yaml``: a document there replaces the bundled document with the same id, and new
+ids are added after the bundled ones. Edits are written to the workspace file only, and a
+bundled document is copied there (its files as ``package:...``) when first edited. A file
+outside the registry's folder is recorded relative to ``$RUBRICATE_SOURCES``
+(``${RUBRICATE_SOURCES}/...``), never by absolute path.
 """
 from __future__ import annotations
 
 import io
 import os
 import re
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from copy import deepcopy
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace as dc_replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
@@ -25,7 +34,8 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import atomic_write_text, load_yaml_mapping, sha256_file
-from rubricate.guidelines.kernel.paths import package_path
+from rubricate.guidelines.kernel.paths import PACKAGE_ROOT, package_path
+from rubricate.guidelines.kernel.workspace import PACKAGE_PREFIX, registry_location, resolve_location, ws_path
 
 DEFAULT_REGISTRY = package_path("guidelines", "registry.yaml")
 KINDS = ("clinical-practice-guideline", "therapy-manual", "ethics-code", "other")
@@ -52,6 +62,9 @@ class FileEntry:
     sha256: str | None = None  # recorded at registration; a mismatch means the file changed
     media_type: str | None = None
     previous: list[Edition] = field(default_factory=list)  # earlier editions, oldest first
+    # the folder `path` is relative to when it is not the registry's own (a bundled document
+    # seen through the workspace overlay); never written
+    base_dir: Path | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -73,9 +86,10 @@ class DocumentEntry:
 
 @dataclass
 class Registry:
-    path: Path
-    documents: list[DocumentEntry]
+    path: Path  # the file edits go to: the workspace's registry.yaml unless one was named
+    documents: list[DocumentEntry]  # what every command reads (the overlay, see the module docstring)
     header: str = ""  # leading comment block (kept by the round-trip writer anyway)
+    base: dict[str, DocumentEntry] = field(default_factory=dict)  # bundled documents as loaded
 
     def get(self, doc_id: str) -> DocumentEntry:
         for doc in self.documents:
@@ -84,16 +98,12 @@ class Registry:
         raise RubricateError(f"no document with id {doc_id!r} in the registry", path=str(self.path))
 
     def resolve(self, entry: FileEntry) -> Path:
-        p = Path(entry.path)
-        return p if p.is_absolute() else (self.path.parent / p)
+        return resolve_location(entry.path, entry.base_dir or self.path.parent)
 
     def relative(self, path: Path) -> str:
-        """How the registry records ``path``: relative to its folder when inside it."""
-        path = Path(path).resolve()
-        try:
-            return str(path.relative_to(self.path.parent.resolve()))
-        except ValueError:
-            return str(path)
+        """How the registry records ``path``: relative to its folder, else to $RUBRICATE_SOURCES
+        (refused otherwise: no absolute machine path is ever written)."""
+        return registry_location(path, self.path.parent)
 
 
 def check_id(doc_id: str) -> str:
@@ -109,7 +119,24 @@ def _file_entry(raw: dict) -> FileEntry:
 
 
 def load_registry(path: Path | str | None = None) -> Registry:
-    path = Path(path or os.environ.get("RUBRICATE_REGISTRY") or DEFAULT_REGISTRY)
+    """The registry named, else the bundled one overlaid by the workspace's (module docstring)."""
+    named = path or os.environ.get("RUBRICATE_REGISTRY")
+    if named:
+        return _load_file(Path(named))
+    bundled = _load_file(DEFAULT_REGISTRY)
+    for doc in bundled.documents:
+        for f in doc.files:
+            f.base_dir = DEFAULT_REGISTRY.parent
+    ws_file = ws_path("registry")
+    if not ws_file.is_file():
+        return Registry(ws_file, bundled.documents, base={d.id: deepcopy(d) for d in bundled.documents})
+    own = _load_file(ws_file)
+    mine = {d.id: d for d in own.documents}
+    docs = [mine.pop(d.id, d) for d in bundled.documents] + [d for d in own.documents if d.id in mine]
+    return Registry(ws_file, docs, own.header, base={d.id: deepcopy(d) for d in bundled.documents})
+
+
+def _load_file(path: Path) -> Registry:
     try:
         raw_text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -165,7 +192,7 @@ def _flow(value):
 
 
 def _file_node(f: FileEntry, old=None):
-    want = {k: v for k, v in asdict(f).items() if v not in (None, [], "")}
+    want = {k: v for k, v in asdict(f).items() if v not in (None, [], "") and k != "base_dir"}
     if f.previous:
         want["previous"] = [_flow({k: v for k, v in asdict(e).items() if v is not None}) for e in f.previous]
     node = old if isinstance(old, CommentedMap) else _flow({})
@@ -238,7 +265,7 @@ def save_registry(reg: Registry) -> None:
         data["documents"] = nodes
     by_id = {n.get("id"): n for n in nodes if isinstance(n, CommentedMap)}
     keep = []
-    for doc in reg.documents:
+    for doc in _own_documents(reg):
         node = by_id.get(doc.id)
         if node is None:
             node = CommentedMap()
@@ -257,6 +284,23 @@ def save_registry(reg: Registry) -> None:
     buf = io.StringIO()
     y.dump(data, buf)
     atomic_write_text(reg.path, buf.getvalue())
+
+
+def _own_documents(reg: Registry) -> list[DocumentEntry]:
+    """What the registry's own file holds: every document not identical to its bundled one,
+    whole, with files that lie beside the bundled registry written as ``package:...``."""
+    out = []
+    for doc in reg.documents:
+        if doc.id in reg.base and doc == reg.base[doc.id]:
+            continue
+        files = []
+        for f in doc.files:
+            if f.base_dir is not None and not f.path.startswith(PACKAGE_PREFIX):
+                rel = (Path(f.base_dir).resolve() / f.path).relative_to(PACKAGE_ROOT.resolve()).as_posix()
+                f = dc_replace(f, path=PACKAGE_PREFIX + rel, base_dir=None)
+            files.append(f)
+        out.append(dc_replace(doc, files=files))
+    return out
 
 
 # ---- registering files --------------------------------------------------------------------
@@ -383,7 +427,7 @@ def register_file(reg: Registry, path: Path, doc_id: str, role: str = "source",
         was = old.sha256[:12] if old.sha256 else "unrecorded"
         if old.sha256 and old.sha256 != r.sha256:
             old.previous.append(Edition(sha256=old.sha256, path=old.path, replaced=_now()))
-        old.sha256, old.path, old.role = r.sha256, r.rel, role
+        old.sha256, old.path, old.role, old.base_dir = r.sha256, r.rel, role, None
         status = f"new edition (was sha256 {was}; the earlier edition is kept in the registry)"
     if status != "unchanged" or meta:
         save_registry(reg)

@@ -4,18 +4,39 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.paths import package_path
+from rubricate.guidelines.kernel.workspace import ws_path
 from rubricate.rubrics.contract.model import Rubric
 from rubricate.rubrics.contract.validation import parse_rubric, read_rubric_bytes, validate_rubric
 
-RUBRICS_DIR = package_path("rubrics")
-DEFAULT_RUBRIC = RUBRICS_DIR / "rubricate-default.json"
+RUBRICS_DIR = package_path("rubrics")  # the bundled compiled rubrics (read-only)
+DEFAULT_ID = "rubricate-default"
+DEFAULT_RUBRIC = RUBRICS_DIR / f"{DEFAULT_ID}.json"
+
+
+def rubric_dirs() -> list[Path]:
+    """Where a rubric id is looked up: the workspace's compiled rubrics, then the bundled ones."""
+    return [ws_path("rubrics"), RUBRICS_DIR]
+
+
+def find_rubric(ref: str | Path | None = None) -> Path:
+    """A rubric file, or a rubric id (file name without .json) in ``rubric_dirs()``."""
+    ref = ref or DEFAULT_ID
+    if Path(ref).is_file():
+        return Path(ref)
+    for folder in rubric_dirs():
+        if (folder / f"{ref}.json").is_file():
+            return folder / f"{ref}.json"
+    raise RubricateError(f"no rubric file or id {str(ref)!r} (ids are the file names in "
+                         f"{' or '.join(str(d) for d in rubric_dirs())})")
 
 
 def load_rubric(path: Path | str | None = None, validate: bool = True) -> Rubric:
-    """The rubric at ``path`` (default: the bundled rubricate-default.json), checked against
-    the schema unless ``validate`` is False, with its response items and criteria indexed."""
-    path = Path(path or DEFAULT_RUBRIC)
+    """The rubric at ``path``, or of an id (default: rubricate-default, the workspace's compile
+    before the bundled one), checked against the schema unless ``validate`` is False, with its
+    response items and criteria indexed."""
+    path = find_rubric(path) if path is None or not Path(path).suffix else Path(path)
     raw = read_rubric_bytes(path)
     data = parse_rubric(raw, path)
     if validate:

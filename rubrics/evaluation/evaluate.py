@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text, sha256_file
+from rubricate.guidelines.kernel.workspace import record_location
 from rubricate.rubrics.evaluation.responses import InputProblem, read_responses
 from rubricate.rubrics.evaluation.results import AppendLog, ResultsDir, iter_jsonl, verdict_id
 from rubricate.rubrics.contract.model import Rubric, Verdict
@@ -82,9 +83,13 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path,
     """
     panel = Ensemble.of(judges)
     results = ResultsDir(Path(out_dir))
+    # Locations relative to the results folder (bundled files as package:...): `trace`,
+    # `report` and `compare` find the files from any working directory; no machine path.
     manifest = {
-        "rubric_id": rubric.id, "rubric_path": str(rubric.path), "rubric_sha256": rubric.sha256,
-        "responses_path": str(responses_path), "responses_sha256": sha256_file(Path(responses_path)),
+        "rubric_id": rubric.id, "rubric_path": record_location(rubric.path, results.path),
+        "rubric_sha256": rubric.sha256,
+        "responses_path": record_location(responses_path, results.path),
+        "responses_sha256": sha256_file(Path(responses_path)),
         "judge": judge_label or panel.name,
     }
     previous = _read_manifest(results.manifest) if resume else None
@@ -105,7 +110,7 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path,
                     if strict:
                         raise rec.error()
                     if rec.line not in seen_problem_lines:
-                        entry = {"path": rec.path, "line": rec.line, "message": rec.message}
+                        entry = {"path": manifest["responses_path"], "line": rec.line, "message": rec.message}
                         problems.append(entry)
                         plog.write([entry])
                     continue

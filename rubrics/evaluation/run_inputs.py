@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import sha256_file
+from rubricate.guidelines.kernel.workspace import resolve_location
 
 
 @dataclass
@@ -22,6 +24,11 @@ class SourceFile:
     recorded_sha256: str | None
     path: Path | None = None        # the file actually read (None: not found)
     sha256: str | None = None
+    shown: str | None = None        # how reports name it: as recorded or as given, never resolved
+
+    @property
+    def name(self) -> str | None:
+        return self.shown or self.recorded_path
 
     @property
     def changed(self) -> bool:
@@ -33,7 +40,7 @@ class SourceFile:
             where = self.recorded_path or "(no path recorded in run.json)"
             return f"{self.role} file not found: {where} (moved or deleted?); {consequence_missing}"
         if self.changed:
-            return (f"{self.role} file changed since the run: {self.path} has SHA-256 {self.sha256[:12]}…, "
+            return (f"{self.role} file changed since the run: {self.name} has SHA-256 {self.sha256[:12]}…, "
                     f"run.json recorded {self.recorded_sha256[:12]}…; {consequence_changed}")
         return None
 
@@ -45,9 +52,15 @@ def locate(role: str, recorded_path: str | None, recorded_sha256: str | None, re
     candidates: list[Path] = []
     if override is not None:
         candidates.append(Path(override))
+        src.shown = str(override)
     elif recorded_path:
+        try:
+            candidates.append(resolve_location(recorded_path, results_dir))
+        except RubricateError:  # ${RUBRICATE_SOURCES}/... with the variable unset: reported as not found
+            pass
         p = Path(recorded_path)
-        candidates += [p] if p.is_absolute() else [Path.cwd() / p, results_dir / p, results_dir.parent / p]
+        if not p.is_absolute():  # runs recorded before locations were relative to the results folder
+            candidates += [Path.cwd() / p, results_dir.parent / p]
     for c in candidates:
         if c.is_file():
             src.path = c.resolve()

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.workspace import resolve_location
 from rubricate.guidelines.sources.registry import sha256_file
 from rubricate.rubrics.evaluation.responses import Response, read_responses
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
@@ -36,11 +37,14 @@ def trace(results_dir: Path, vid: str, rubric_path: Path | None = None) -> dict:
     results = ResultsDir(Path(results_dir))
     v = find_verdict(results, vid)
     manifest = json.loads(results.manifest.read_text()) if results.manifest.exists() else {}
-    rubric = load_rubric(rubric_path or manifest.get("rubric_path"), validate=False)
+    recorded = manifest.get("rubric_path")
+    rubric = load_rubric(rubric_path or (resolve_location(recorded, results.path) if recorded else None),
+                         validate=False)
     item = rubric.items.get(v["item_id"], {})
     criterion = rubric.criteria.get(v["criterion_id"], {})
     principle = rubric.principle(v.get("principle") or "") or {"id": v.get("principle")}
-    resp, note = response_at(Path(manifest.get("responses_path", "")), v.get("response_line", 0),
+    resp, note = response_at(resolve_location(manifest.get("responses_path") or "", results.path),
+                             v.get("response_line", 0),
                              manifest.get("responses_sha256"))
     citations = criterion.get("citations") or []
     documents = {}

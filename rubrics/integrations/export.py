@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Protocol
 
-from rubricate.compiler.compile import RUBRICS_DIR
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.plugins import Registry, callables
-from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.contract.loader import find_rubric, load_rubric
 
 
 class Exporter(Protocol):
@@ -28,19 +27,8 @@ EXPORTERS.add("inspect", "rubricate.rubrics.integrations.inspect_dataset:export_
 EXPORTERS.add("promptfoo", "rubricate.rubrics.integrations.promptfoo:export_promptfoo")
 
 
-def resolve_rubric(ref: str | Path) -> Path:
-    """A rubric path, or the id of a rubric in rubrics/ (e.g. rubricate-default)."""
-    path = Path(ref)
-    if path.is_file():
-        return path
-    by_id = RUBRICS_DIR / f"{ref}.json"
-    if by_id.is_file():
-        return by_id
-    raise RubricateError(f"no rubric file or id {str(ref)!r} (ids are the file names in {RUBRICS_DIR})")
-
-
 def export(ref: str | Path, fmt: str, out: Path, system_prompt: str | None = None) -> int:
     """Write the export; returns the number of items exported."""
     exporter: Callable[..., int] = EXPORTERS.get(fmt)  # an unknown name fails before any reading
-    rubric = load_rubric(resolve_rubric(ref)).data
+    rubric = load_rubric(find_rubric(ref)).data
     return exporter(rubric, Path(out), system_prompt)

@@ -1,26 +1,33 @@
 """Inspect AI tasks that grade a model's replies with rubricate's criteria.
 
 Registered through the ``inspect_ai`` entry point (pyproject: ``rubricate =
-"rubricate.rubrics.integrations.inspect_tasks"``), so with inspect-ai installed::
+"rubricate.rubrics.integrations.inspect_tasks"``), so with ``pip install 'rubricate[inspect]'``::
 
     inspect eval rubricate/rubricate_default --model openai/gpt-4o-mini
-    inspect eval rubricate/rubric_eval -T rubric=rubrics/rubricate-default.json -T grader=model
+    inspect eval rubricate/rubric_eval -T rubric=build/rubrics/my-rubric.json -T grader=model
     inspect eval rubricate/rubric_eval -T dataset=build/inspect.jsonl   # from `rubricate export`
 
 Each sample is one rubric item; the model continues the item's chat (optionally after the
-therapist system prompt compiled from the ontology, ``-T system_prompt=true``) and the
-scorer answers every criterion of the item, either with the offline judge (``grader=rules``,
-the default: deterministic, no second model) or with a grader model (``grader=model``, one
-call per criterion; the grader is the ``grader`` model role, else the model under test).
-Scores: ``appropriate`` (1 when every critical/major criterion gets its appropriate answer,
-see rubrics/scoring.py) and ``points`` (HealthBench points earned). Per-criterion answers,
-evidence and citations are in each score's metadata.
+therapist system prompt compiled from the ontology's vocabulary, ``-T system_prompt=true``)
+and the scorer answers every criterion of the item with one of rubricate's own judges:
+
+- ``grader=rules`` (default): the offline judge's compiled checks (deterministic, no model);
+- ``grader=model``: the LLM judge of ``rubricate.rubrics.llm`` (the same prompt builder,
+  reply parser, corrective re-ask, retries, request cache and protocol versions as
+  ``rubricate evaluate --judge llm``). The grader endpoint is ``-T grader_model=NAME
+  -T grader_base_url=URL`` (key from ``$OPENAI_API_KEY`` or ``-T grader_api_key_env``), else
+  the name and base URL of Inspect's ``grader`` model role, else of the model under test.
+
+The rubric is the compiled one (the workspace's build/rubrics first, then the bundled
+rubrics); creating a task never builds the knowledge base. Scores: ``appropriate`` (1 when
+every decisive criterion gets its appropriate answer, see rubrics/contract/scoring.py) and
+``points`` (HealthBench points earned). Each score's metadata names the rubric id and
+version, the knowledge-base hash, and per criterion the answer, evidence and citations.
 """
 from __future__ import annotations
 
 import functools
 import json
-import re
 from pathlib import Path
 
 from inspect_ai import Task, task
@@ -31,9 +38,7 @@ from inspect_ai.solver import TaskState, generate, system_message
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.contract.scoring import score_item
-from rubricate.guidelines.kernel.yaml_lines import load_yaml
 
-GRADER_PROMPT = Path(__file__).with_name("inspect_grader.yaml")
 GRADERS = ("rules", "model")
 _ROLES = {"user": ChatMessageUser, "assistant": ChatMessageAssistant, "system": ChatMessageSystem}
 
@@ -46,21 +51,21 @@ def _sample(record: dict) -> Sample:
 
 
 def rubric_dataset(rubric: str = "rubricate-default") -> MemoryDataset:
-    """The response items of a rubric (file path or id in rubrics/) as Inspect samples."""
+    """The response items of a compiled rubric (file path or id) as Inspect samples."""
     # start-up time: Inspect imports this module to list tasks; the rubric code loads per task
+    from rubricate.rubrics.contract.loader import find_rubric, load_rubric
     from rubricate.rubrics.integrations.inspect_dataset import inspect_records
-    from rubricate.rubrics.integrations.export import resolve_rubric
-    from rubricate.rubrics.contract.loader import load_rubric
-    path = resolve_rubric(rubric)
+    path = find_rubric(rubric)
     records = inspect_records(load_rubric(path).data)
     return MemoryDataset([_sample(r) for r in records], name=path.stem)
 
 
+@functools.lru_cache(maxsize=1)
 def _therapist_prompt() -> str:
-    # start-up time: the knowledge base code loads only when a task asks for the prompt
-    from rubricate.compiler.system_prompt import therapist_system_prompt
-    from rubricate.ontology.kb import build
-    return therapist_system_prompt(build().graph)
+    """The therapist prompt needs only the principles, i.e. the bundled vocabulary: no KB build."""
+    # start-up time: the vocabulary is read only when a task asks for the prompt
+    from rubricate.compiler.system_prompt import default_therapist_prompt
+    return default_therapist_prompt()
 
 
 # ---- grading ---------------------------------------------------------------------------------
@@ -78,41 +83,54 @@ def rules_answers(criteria: list[dict], response: str) -> dict[str, dict]:
     return {r.criterion_id: r.to_dict() for r in results}
 
 
-@functools.lru_cache(maxsize=1)
-def _grader_frame() -> tuple[str, re.Pattern]:
-    data = load_yaml(GRADER_PROMPT)
-    return data["template"], re.compile(data["answer_pattern"])
+def _stimulus(state: TaskState) -> list[dict]:
+    """The chat before the reply, as the LLM judge's protocols take it (no system prompt)."""
+    messages = state.input if isinstance(state.input, list) else [ChatMessageUser(content=str(state.input))]
+    return [{"role": m.role, "content": m.text} for m in messages if m.role in ("user", "assistant")]
 
 
-def _conversation(messages: list) -> str:
-    names = {"user": "Client", "assistant": "Therapist"}
-    return "\n\n".join(f"{names[m.role]}: {m.text}" for m in messages if m.role in names)
+def grader_endpoint(grader_model: str | None, grader_base_url: str | None, grader_api_key_env: str,
+                    max_retries: int = 6, timeout: float = 60.0):
+    """The LLM judge's endpoint: the named one, else Inspect's grader role (or model under test)."""
+    from rubricate.rubrics.llm import EndpointConfig  # start-up time: the LLM client loads for grader=model only
+    if grader_model is None:
+        inspect_model = get_model(role="grader")  # falls back to the model under test
+        grader_model = inspect_model.name
+        grader_base_url = grader_base_url or getattr(inspect_model.api, "base_url", None)
+    cfg = EndpointConfig(model=grader_model, base_url=grader_base_url, api_key_env=grader_api_key_env,
+                         max_retries=max_retries, timeout=timeout)
+    cfg.api_key()  # a missing key fails now, with the variable's name (never the key) in the message
+    return cfg
 
 
-async def model_answers(criteria: list[dict], state: TaskState, response: str,
-                        grader_model: str | None) -> dict[str, dict]:
-    """One grader call per criterion; an answer the pattern cannot find is "unknown"."""
-    template, pattern = _grader_frame()
-    model = get_model(grader_model) if grader_model else get_model(role="grader")
-    conversation = _conversation(state.input if isinstance(state.input, list) else
-                                 [ChatMessageUser(content=str(state.input))])
-    out = {}
-    for c in criteria:
-        prompt = template.format(conversation=conversation, response=response, question=c["question"],
-                                 judge_instructions=c["judge_instructions"])
-        reply = await model.generate(prompt)
-        found = pattern.findall(reply.completion)
-        answer = found[-1].lower() if found else "unknown"
-        out[c["id"]] = {"criterion_id": c["id"], "answer": answer,
-                        "reason": reply.completion[-500:], "evidence": []}
-    return out
+async def llm_answers(criteria: list[dict], state: TaskState, response: str, endpoint, protocol: str,
+                      cache) -> dict[str, dict]:
+    """Every criterion through the main LLM judge (``rubricate.rubrics.llm.judge_many``)."""
+    from rubricate.rubrics.llm import JudgeTask, judge_many  # start-up time: as above
+    jtask = JudgeTask(key=str(state.sample_id), messages=_stimulus(state), response=response, criteria=criteria)
+    results = await judge_many([jtask], endpoint, protocol=protocol, cache=cache, progress=False)
+    return {r.criterion_id: {"criterion_id": r.criterion_id, "answer": r.answer, "reason": r.reason,
+                             "evidence": r.evidence, "flags": r.flags, "cached": r.cached,
+                             "judge_version": f"{r.model}/{r.protocol}-{r.protocol_version}"}
+            for r in results}
 
 
 @scorer(metrics={"appropriate": [accuracy(), stderr()], "points": [mean()]})
-def rubric_criteria(grader: str = "rules", grader_model: str | None = None):
+def rubric_criteria(grader: str = "rules", grader_model: str | None = None, grader_base_url: str | None = None,
+                    grader_api_key_env: str = "OPENAI_API_KEY", protocol: str = "criterion",
+                    cache_dir: str | None = None, no_cache: bool = False):
     """Answer every criterion of the sample's item and score the reply (see module docstring)."""
     if grader not in GRADERS:
         raise RubricateError(f"unknown grader {grader!r} (use {' or '.join(GRADERS)})")
+    state_of: dict = {}
+
+    def llm_setup():
+        if not state_of:  # resolved on the first sample: the model roles exist only inside eval()
+            from rubricate.rubrics.llm import get_protocol, open_cache  # start-up time: as above
+            get_protocol(protocol)  # an unknown protocol fails before any call
+            state_of["endpoint"] = grader_endpoint(grader_model, grader_base_url, grader_api_key_env)
+            state_of["cache"] = open_cache(Path(cache_dir) if cache_dir else None, no_cache)
+        return state_of["endpoint"], state_of["cache"]
 
     async def score(state: TaskState, target: Target) -> Score:
         criteria = state.metadata["criteria"]
@@ -120,17 +138,23 @@ def rubric_criteria(grader: str = "rules", grader_model: str | None = None):
         if grader == "rules":
             answers = rules_answers(criteria, response)
         else:
-            answers = await model_answers(criteria, state, response, grader_model)
+            endpoint, cache = llm_setup()
+            answers = await llm_answers(criteria, state, response, endpoint, protocol, cache)
         result = score_item(criteria, {cid: a["answer"] for cid, a in answers.items()})
         lines = [f"{c['id']}: {answers[c['id']]['answer']} (appropriate: {c['appropriate_answer']})"
                  for c in criteria]
+        meta = state.metadata
         return Score(
             value={"appropriate": 1.0 if result.appropriate else 0.0, "points": result.points},
             answer=response,
             explanation="\n".join(lines) + ("" if result.appropriate is not None else
                                             "\nundecided: a decisive criterion was answered unknown"),
-            metadata={"grader": grader, "appropriate": result.appropriate,
-                      "healthbench": result.healthbench, "max_points": result.max_points,
+            metadata={"grader": grader, "protocol": protocol if grader == "model" else None,
+                      "rubric_id": meta.get("rubric_id"), "rubric_version": meta.get("rubric_version"),
+                      "knowledge_base_sha256": meta.get("knowledge_base_sha256"),
+                      "item_id": meta.get("item_id", state.sample_id),
+                      "appropriate": result.appropriate, "healthbench": result.healthbench,
+                      "max_points": result.max_points,
                       "criteria": [{**answers[c["id"]], "appropriate_answer": c["appropriate_answer"],
                                     "points": c["points"], "citations": c.get("citations", [])}
                                    for c in criteria]})
@@ -144,21 +168,25 @@ def _solver(system_prompt: bool):
     return [system_message(_therapist_prompt()), generate()] if system_prompt else [generate()]
 
 
-# Inspect namespaces a task by the top-level package of its module, which here is
-# "compiler", not the entry-point name; naming the tasks explicitly makes
-# `inspect eval rubricate/<task>` resolve (with the editable install rubricate uses).
-@task(name="rubricate/rubric_eval")
+# Inspect names a task from a package by the package's top-level name, here `rubricate`:
+# `inspect eval rubricate/rubricate_default`, the same from an editable install and a wheel.
+@task
 def rubric_eval(rubric: str = "rubricate-default", dataset: str | None = None, grader: str = "rules",
-                grader_model: str | None = None, system_prompt: bool = False) -> Task:
-    """Any rubric (path or id), or a dataset exported by `rubricate export --format inspect`."""
+                grader_model: str | None = None, grader_base_url: str | None = None,
+                grader_api_key_env: str = "OPENAI_API_KEY", protocol: str = "criterion",
+                cache_dir: str | None = None, no_cache: bool = False, system_prompt: bool = False) -> Task:
+    """Any compiled rubric (path or id), or a dataset exported by `rubricate export --format inspect`."""
     data = json_dataset(dataset, sample_fields=_sample) if dataset else rubric_dataset(rubric)
-    return Task(dataset=data, solver=_solver(system_prompt), scorer=rubric_criteria(grader, grader_model),
+    return Task(dataset=data, solver=_solver(system_prompt),
+                scorer=rubric_criteria(grader, grader_model, grader_base_url, grader_api_key_env, protocol,
+                                       cache_dir, no_cache),
                 metadata={"rubric": dataset or rubric, "grader": grader, "system_prompt": system_prompt})
 
 
-@task(name="rubricate/rubricate_default")
-def rubricate_default(grader: str = "rules", grader_model: str | None = None,
-                      system_prompt: bool = False) -> Task:
-    """rubricate's own stimulus set (rubrics/rubricate-default.json)."""
-    return rubric_eval("rubricate-default", None, grader, grader_model, system_prompt)
-
+@task
+def rubricate_default(grader: str = "rules", grader_model: str | None = None, grader_base_url: str | None = None,
+                      grader_api_key_env: str = "OPENAI_API_KEY", protocol: str = "criterion",
+                      cache_dir: str | None = None, no_cache: bool = False, system_prompt: bool = False) -> Task:
+    """rubricate's own stimulus set (rubricate-default: the workspace's compile, else the bundled one)."""
+    return rubric_eval("rubricate-default", None, grader, grader_model, grader_base_url, grader_api_key_env,
+                       protocol, cache_dir, no_cache, system_prompt)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.workspace import cache_dir as workspace_cache_dir
 
 CACHE_FILENAME = "llm-cache.sqlite3"
 
@@ -47,11 +47,8 @@ def cache_key(material: dict[str, Any]) -> str:
 
 
 def default_cache_dir() -> Path:
-    """<$RUBRICATE_CACHE_DIR, else $XDG_CACHE_HOME/rubricate, else ~/.cache/rubricate>/llm."""
-    if os.environ.get("RUBRICATE_CACHE_DIR"):
-        return Path(os.environ["RUBRICATE_CACHE_DIR"]) / "llm"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rubricate" / "llm"
+    """$RUBRICATE_CACHE_DIR/llm, else .cache/llm in the workspace (user data never goes into the package)."""
+    return workspace_cache_dir("llm")
 
 
 class Cache:

@@ -168,7 +168,7 @@ def _join(v: dict, rubric: Rubric | None, responses: dict[int, Response], src: S
     if src.path is None:
         f.text_problem = "response text unavailable: the responses file was not found"
     elif line not in responses:
-        f.text_problem = f"response text unavailable: line {line} of {src.path} holds no valid response now"
+        f.text_problem = f"response text unavailable: line {line} of {src.name} holds no valid response now"
     else:
         f.response = responses[line]
         if f.response.response_id != v.get("response_id"):

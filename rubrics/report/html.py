@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from rubricate.guidelines.kernel.workspace import record_location
 from rubricate.rubrics.report.data import Failure, ReportData
 from rubricate.rubrics.report.highlight import highlight_html, place_evidence
 from rubricate.rubrics.report.tables import JudgeTables, Table
@@ -86,11 +87,9 @@ def _header(data: ReportData) -> str:
         ("Rubric", f"<code>{e(rid)}</code> version {e(r.get('version') or 'unknown')}"),
         ("Knowledge base", f"<code>{e(kb)}</code>" if kb else "unknown (rubric not available)"),
         ("Judges", e(judges)),
-        ("Rubric file", _file_fact(data.rubric_source.path or data.rubric_source.recorded_path,
-                                   data.rubric_source.recorded_sha256)),
-        ("Responses file", _file_fact(data.responses_source.path or data.responses_source.recorded_path,
-                                      data.responses_source.recorded_sha256)),
-        ("Results folder", f"<code>{e(data.results_dir)}</code>"),
+        ("Rubric file", _file_fact(data.rubric_source.name, data.rubric_source.recorded_sha256)),
+        ("Responses file", _file_fact(data.responses_source.name, data.responses_source.recorded_sha256)),
+        ("Results folder", f"<code>{e(_shown(data.results_dir))}</code>"),
         ("Confidence intervals", e(f"{boot.get('level', 0.95):.0%} percentile bootstrap, "
                                    f"{boot.get('n_resamples', '?')} resamples, seed {boot.get('seed', '?')}")),
     ]
@@ -245,7 +244,12 @@ def _citation(c: dict) -> str:
             f'{badge}</div><blockquote>{e(c.get("quote"))}</blockquote><div class="loc">{" · ".join(loc)}</div></div>')
 
 
-def _failure(f: Failure, n: int, results_dir: Path) -> str:
+def _shown(results_dir: Path) -> str:
+    """The results folder as the report names it: relative to the working directory, no machine path."""
+    return record_location(results_dir, Path.cwd())
+
+
+def _failure(f: Failure, n: int, results_dir: str) -> str:
     v = f.verdict
     sev = f.severity
     cites = "".join(_citation(c) for c in f.citations) or '<p class="note">No citation recorded.</p>'
@@ -284,7 +288,7 @@ def _failures(data: ReportData) -> str:
                  f'<th>severity</th><th>model</th><th>criterion</th><th>judge</th><th>answer</th><th>verdict</th>'
                  f'</tr></thead>'
                  f'<tbody>{rows}</tbody></table></div></details>')
-    parts += [_failure(f, i, data.results_dir) for i, f in enumerate(data.failures, 1)]
+    parts += [_failure(f, i, _shown(data.results_dir)) for i, f in enumerate(data.failures, 1)]
     return "".join(parts) + "</section>"
 
 
