@@ -95,8 +95,10 @@ def grader_endpoint(grader_model: str | None, grader_base_url: str | None, grade
     from rubricate.rubrics.llm import EndpointConfig  # start-up time: the LLM client loads for grader=model only
     if grader_model is None:
         inspect_model = get_model(role="grader")  # falls back to the model under test
-        grader_model = inspect_model.name
-        grader_base_url = grader_base_url or getattr(inspect_model.api, "base_url", None)
+        api = inspect_model.api
+        # openai-api/<service>/<model>: the endpoint knows the model without the service prefix
+        grader_model = api.service_model_name() if hasattr(api, "service_model_name") else inspect_model.name
+        grader_base_url = grader_base_url or getattr(api, "base_url", None)
     cfg = EndpointConfig(model=grader_model, base_url=grader_base_url, api_key_env=grader_api_key_env,
                          max_retries=max_retries, timeout=timeout)
     cfg.api_key()  # a missing key fails now, with the variable's name (never the key) in the message
