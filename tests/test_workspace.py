@@ -52,24 +52,28 @@ def test_guidelines_add_writes_only_the_workspace_registry_which_overlays_the_bu
     bundled = package_path("guidelines", "registry.yaml")
     before = _sha(bundled)
     (ws / "notes.md").write_text(GUIDE, encoding="utf-8")
+    (ws / "own.md").write_text(GUIDE.replace("Notes of our own", "Our own guide"), encoding="utf-8")
     r = invoke("guidelines", "add", "notes.md", "--id", "foa_exposure_2012")
     assert r.exit_code == 0, r.output
-    r = invoke("guidelines", "add", "notes.md", "--id", "own_notes_2026", "--title", "Our notes", "--kind", "other")
+    r = invoke("guidelines", "add", "own.md", "--id", "own_notes_2026", "--title", "Our notes", "--kind", "other")
     assert r.exit_code == 0, r.output
     assert _sha(bundled) == before
     data = yaml.safe_load((ws / "registry.yaml").read_text(encoding="utf-8"))
+    # only the documents the workspace changed are written; the bundled one it extends is
+    # copied whole, its bundled file named as package data (no machine path)
     assert [d["id"] for d in data["documents"]] == ["foa_exposure_2012", "own_notes_2026"]
-    # only what the workspace adds is written: the bundled document's fields stay bundled
-    assert data["documents"][0] == {"id": "foa_exposure_2012",
-                                    "files": [{"path": "notes.md", "role": "source", "sha256": _sha(ws / "notes.md")}]}
+    assert data["documents"][0]["files"] == [
+        {"path": "package:guidelines/digests/foa_exposure_2012.md", "role": "digest"},
+        {"path": "notes.md", "role": "source", "sha256": _sha(ws / "notes.md")}]
     reg = load_registry()
     foa = reg.get("foa_exposure_2012")
     assert [f.role for f in foa.files] == ["digest", "source"] and foa.title.startswith("Exposure and Response")
+    assert [d.id for d in reg.documents][:10] == [d.id for d in reg.base.values()]
     assert reg.documents[-1].id == "own_notes_2026"
     assert all(reg.resolve(f).is_file() for d in reg.documents for f in d.files)
     listed = invoke("guidelines", "list").output
     assert "own_notes_2026" in listed and "foa_exposure_2012" in listed
-    assert invoke("guidelines", "add", "notes.md", "--id", "own_notes_2026").output.count("unchanged") == 1
+    assert "unchanged" in invoke("guidelines", "add", "own.md", "--id", "own_notes_2026").output
 
 
 def test_a_source_outside_the_workspace_needs_a_sources_root(ws, tmp_path, monkeypatch):
@@ -126,15 +130,20 @@ def test_run_writes_only_into_the_workspace_and_trace_works_from_anywhere(tmp_pa
                                                                              ".html", ".md", ".csv"):
             text = path.read_text(encoding="utf-8")
             assert str(tmp_path) not in text and str(PACKAGE_ROOT) not in text, path
-    manifest = json.loads((root / "out" / "results" / "run.json").read_text())
-    assert manifest["rubric_path"] == "../rubrics/rubricate-default.json"
+    (run,) = (root / "out" / "runs").iterdir()
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["rubric_path"] == "../../rubrics/rubricate-default.json"
     assert manifest["responses_path"] == "package:rubrics/samples/default_responses.jsonl"
-    first = json.loads((root / "out" / "results" / "verdicts.jsonl").read_text().splitlines()[0])
+    first = json.loads((run / "verdicts.jsonl").read_text().splitlines()[0])
     monkeypatch.chdir(tmp_path)
-    r = invoke("trace", first["verdict_id"], "--results", str(root / "out" / "results"), "--format", "json")
-    assert r.exit_code == 0, r.output
-    t = json.loads(r.output)
-    assert t["response"]["text"] and t["response"]["note"] is None and t["criterion"]["id"] == first["criterion_id"]
+    for where in (["--results", str(run)], []):  # named, or the workspace's newest run
+        try:
+            r = invoke("--workspace", str(root), "trace", first["verdict_id"], *where, "--format", "json")
+        finally:
+            workspace.set_workspace(None)
+        assert r.exit_code == 0, r.output
+        t = json.loads(r.output)
+        assert t["response"]["text"] and t["response"]["note"] is None and t["criterion"]["id"] == first["criterion_id"]
 
 
 def test_compiled_rubrics_go_to_the_workspace_and_are_found_before_the_bundled_ones(ws, kb_build):

@@ -46,5 +46,8 @@ def load(sha256: str, media_type: str, extractor_version: str) -> ParsedDocument
 def store(doc: ParsedDocument) -> Path:
     target = entry_path(doc.sha256, doc.media_type, doc.extractor_version)
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(target, json.dumps({"format": FORMAT, **asdict(doc)}, ensure_ascii=False))
+    # keyed by content: the file's location is not kept (a hit gets the caller's), so no
+    # machine path is written into the cache
+    record = {**asdict(doc), "path": ""}
+    atomic_write_text(target, json.dumps({"format": FORMAT, **record}, ensure_ascii=False))
     return target
