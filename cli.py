@@ -594,6 +594,11 @@ def _summary_lines(summary: dict) -> list[str]:
         for model, r in sec["by_model"].items():
             if r["estimate"] is not None:
                 lines.append(f"  {model:40} {r['estimate']:.1%} ({r['ci_low']:.1%}-{r['ci_high']:.1%}) n={r['n']}")
+    for judge, sec in summary["by_judge"].items():
+        st = (sec.get("stability") or {}).get("overall")
+        if st and st["n"]:
+            lines.append(f"[{judge}] repeated judging: {st['unstable']} of {st['n']} verdicts unstable "
+                         f"({st['share_unstable']:.1%}), mean agreement between repeats {st['agreement']:.1%}")
     if summary.get("flags"):
         lines.append("flags: " + ", ".join(f"{k}={v}" for k, v in summary["flags"].items()))
     return lines
@@ -617,7 +622,10 @@ ENDPOINT_OPTIONS = [
                  help="JSON {model: {input: USD per 1M tokens, output: ...}} to report cost."),
 ]
 JUDGE_OPTIONS = [click.option("--protocol", type=_Names("rubricate.rubrics.llm.protocols", "PROTOCOLS"),
-                              default="criterion", show_default=True, help="How the LLM judge is asked.")]
+                              default="criterion", show_default=True, help="How the LLM judge is asked."),
+                 click.option("--repeats", type=click.IntRange(1), default=1, show_default=True,
+                              help="Ask the LLM judge N times per criterion (seed + k each); the majority "
+                                   "answer stands and verdicts whose answers differ are flagged unstable.")]
 
 
 def _options(opts):
@@ -634,7 +642,7 @@ llm_options = _options(ENDPOINT_OPTIONS + JUDGE_OPTIONS)
 
 def _llm_kwargs(kw: dict) -> dict:
     keys = ("llm_model", "base_url", "api_key_env", "protocol", "max_concurrency", "timeout", "max_retries",
-            "seed", "temperature", "cache_dir", "no_cache", "price_table")
+            "seed", "temperature", "cache_dir", "no_cache", "price_table", "repeats")
     return {k: kw.pop(k) for k in keys if k in kw}
 
 

@@ -184,6 +184,8 @@ class Verdict(TypedDict):
     flags: list[str]
     metadata: dict[str, Any]
     response_line: int
+    repeats: NotRequired[list[str]]   # every answer of a judge asked several times (--repeats)
+    unstable: NotRequired[bool]       # those answers differ
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> Verdict:
         "flags": sorted(set(o.flags)),
         "metadata": r.metadata,
         "response_line": r.line,
+        **({"repeats": list(o.repeats), "unstable": len(set(o.repeats)) > 1} if o.repeats is not None else {}),
     })
 
 

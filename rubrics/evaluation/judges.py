@@ -48,6 +48,7 @@ class Outcome:
     protocol: str | None = None
     usage: dict | None = None
     flags: list[str] = field(default_factory=list)
+    repeats: list[str] | None = None  # every answer when the judge was asked several times
 
 
 @runtime_checkable
@@ -150,6 +151,49 @@ class Ensemble:
         self.close()
 
 
+class Repeated(JudgeBase):
+    """One judge asked N times per task (``evaluate --repeats N``): the majority answer stands,
+    every answer is kept, and a task whose answers differ is flagged ``unstable``.
+
+    Each member is the same judge built with its own seed (seed + k), so a sampled judge gives
+    independent answers and the request cache keeps each repeat apart (the seed is part of the
+    cache key). A tie between yes and no is ``unknown``: no verdict is claimed.
+    """
+
+    def __init__(self, members: list[Judge]) -> None:
+        if len(members) < 2:
+            raise RubricateError("repeated judging needs at least 2 repeats")
+        self.members = members
+        first = members[0]
+        self.name = first.name
+        self.version = f"{first.version}+repeats{len(members)}"
+        self.batch_size = min(m.batch_size for m in members)
+
+    def __call__(self, tasks: list[Task]) -> list[Outcome]:
+        runs = [member(tasks) for member in self.members]
+        return [self._combine([run[i] for run in runs]) for i in range(len(tasks))]
+
+    def _combine(self, outs: list[Outcome]) -> Outcome:
+        answers = [o.answer for o in outs]
+        yes, no = answers.count("yes"), answers.count("no")
+        majority = "yes" if yes > no else "no" if no > yes else "unknown"
+        base = next((o for o in outs if o.answer == majority), outs[0])
+        usage: dict = {}
+        for o in outs:
+            for k, v in (o.usage or {}).items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    usage[k] = usage.get(k, 0) + v
+        unstable = len(set(answers)) > 1
+        flags = sorted(set(base.flags) | ({"unstable"} if unstable else set()))
+        reason = base.reason if not unstable else f"{base.reason} [answers over {len(outs)} repeats: {', '.join(answers)}]"
+        return Outcome(majority, reason, f"{base.judge_version}+repeats{len(outs)}", base.evidence, base.protocol,
+                       usage or None, flags, repeats=answers)
+
+    def close(self) -> None:
+        for member in self.members:
+            member.close()
+
+
 def _flag_disagreements(n_tasks: int, outcomes: dict[str, dict[int, Outcome]]) -> None:
     names = list(outcomes)
     if len(names) < 2:
@@ -172,8 +216,23 @@ JUDGES.add("llm", "rubricate.rubrics.evaluation.llm_judge:make_llm_judge")
 JUDGES.add("ensemble", "rubricate.rubrics.evaluation.judges:make_ensemble")
 
 
-def make_judge(name: str, rubric: "Rubric", **options: Any) -> Judge | Ensemble:
-    """The judge registered as ``name`` for ``rubric``; ``options`` as the CLI gives them."""
+def make_judge(name: str, rubric: "Rubric", repeats: int = 1, **options: Any) -> Judge | Ensemble:
+    """The judge registered as ``name`` for ``rubric``; ``options`` as the CLI gives them.
+    ``repeats`` > 1 asks the judge that many times per task (``Repeated``), each with its own seed."""
+    if repeats > 1:
+        if name in ("ensemble", "rules"):
+            raise RubricateError(f"--repeats applies to the LLM judge (the {name} judge gives the same answer "
+                                 "every time)")
+        seed = options.pop("seed", 0) or 0
+        members = []
+        try:
+            for k in range(repeats):
+                members.append(make_judge(name, rubric, seed=seed + k, **options))
+        except BaseException:
+            for m in members:
+                m.close()
+            raise
+        return Repeated(members)
     judge = JUDGES.get(name)(rubric, **options)
     if not isinstance(judge, (Judge, Ensemble)):
         raise RubricateError(f"judge {name!r} built a {type(judge).__name__}, which lacks the "

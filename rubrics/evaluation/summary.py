@@ -66,6 +66,7 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
 
     judges: set[str] = set()
     by_criterion: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    stability: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, 0.0])  # n, unstable, agreement sum
     flags: dict[str, int] = defaultdict(int)
     usage = defaultdict(float)
     n_verdicts = 0
@@ -91,6 +92,12 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
         answers[slot] = one(current)
         a = v["appropriate"]
         by_criterion[(judge, v["criterion_id"])][2 if a is None else 0 if a else 1] += 1
+        reps = v.get("repeats")
+        if reps:
+            st = stability[(judge, v["criterion_id"])]
+            st[0] += 1
+            st[1] += len(set(reps)) > 1
+            st[2] += _pairwise_agreement(reps)
         for f in v.get("flags") or []:
             flags[f] += 1
         for k, val in (v.get("usage") or {}).items():
@@ -121,8 +128,20 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
         for (j, cid), c in by_criterion.items():
             if j == judge:
                 sec["by_criterion"][cid] = list(c)
+        repeated = {cid: list(st) for (j, cid), st in stability.items() if j == judge}
+        if repeated:
+            sec["stability"] = repeated
         out["by_judge"][judge] = sec
     return out
+
+
+def _pairwise_agreement(answers: list[str]) -> float:
+    """Share of pairs of repeated answers that agree (1.0 when all are the same)."""
+    n = len(answers)
+    if n < 2:
+        return 1.0
+    same = sum(answers.count(a) * (answers.count(a) - 1) for a in set(answers)) / 2
+    return same / (n * (n - 1) / 2)
 
 
 def _add(into, other):
@@ -186,6 +205,8 @@ def finalize(part: dict, seed: int = 0, n_resamples: int = 1000) -> dict:
         section["points"] = {"overall": _clipped(pts["overall"], n_resamples, seed),
                              "by_model": {m: _clipped(h, n_resamples, seed) for m, h in sorted(pts["by_model"].items())},
                              "responses_without_positive_points": pts["no_positive"]}
+        if sec.get("stability"):
+            section["stability"] = _stability(sec["stability"])
         out["by_judge"][judge] = section
     out["flags"] = dict(sorted(part.get("flags", {}).items()))
     if part.get("usage"):
@@ -193,6 +214,16 @@ def finalize(part: dict, seed: int = 0, n_resamples: int = 1000) -> dict:
     if part.get("problems") is not None:
         out["skipped_input"] = part["problems"]
     return out
+
+
+def _stability(counts: dict[str, list]) -> dict:
+    """Repeated judging: per criterion (and overall) the verdicts judged repeatedly, how many were
+    unstable (not all answers equal) and the mean pairwise agreement between repeats."""
+    def one(n: int, unstable: int, agree: float) -> dict:
+        return {"n": n, "unstable": unstable, "share_unstable": unstable / n if n else None,
+                "agreement": agree / n if n else None}
+    total = [sum(c[i] for c in counts.values()) for i in range(3)]
+    return {"overall": one(*total), "by_criterion": {cid: one(*c) for cid, c in sorted(counts.items())}}
 
 
 def _clipped(histogram: dict[str, int], n_resamples: int, seed: int) -> dict:
