@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from rubricate.cli import main
+from rubricate.rubrics.contract.validation import verdict_errors
 from rubricate.rubrics.evaluation.results import iter_jsonl as read_jsonl
 from tests.conftest import SAMPLES
 from tests.openai_server import OpenAIServer
@@ -51,6 +52,7 @@ def test_repeats_keep_every_answer_and_flag_unstable_verdicts(tmp_path):
         for v in steady:
             assert v["repeats"] == ["yes"] * 3 and v["unstable"] is False and "unstable" not in v["flags"]
         assert all(v["judge_version"].endswith("+repeats3") for v in verdicts)
+        assert all(verdict_errors(v) == [] for v in verdicts)   # the published verdict schema allows them
         summary = json.loads((tmp_path / "r3" / "summary.json").read_text())
         st = summary["by_judge"]["llm"]["stability"]
         assert st["overall"]["n"] == len(verdicts) and st["overall"]["unstable"] == len(shaky)
