@@ -147,8 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     a = ap.parse_args(argv)
-    n, shards, rounds = (2_000, 4, 1) if a.quick else (40_000, 8, 3)
-    mem_sizes = [2_000, 20_000] if a.quick else [10_000, 100_000, 1_000_000]
+    n, shards, rounds = (2_000, 4, 1) if a.quick else (40_000, 8, 2)
+    mem_sizes = [2_000, 20_000] if a.quick else [10_000, 100_000, 500_000]
     result: dict = {"bench": "sharded", "quick": a.quick, "machine": machine()}
     with tempfile.TemporaryDirectory(prefix="rubricate-bench-sharded-") as tmp:
         result["throughput"] = throughput(Path(tmp) / "tp", n, shards, rounds)
