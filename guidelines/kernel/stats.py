@@ -57,6 +57,20 @@ def _percentiles(stats: np.ndarray, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def _resampled(n: int, n_resamples: int, seed: int, stat_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``stat_of`` of every resample of n indices drawn with replacement, drawn in blocks of at
+    most _MAX_BLOCK_CELLS indices (the blocks do not change the generator's stream)."""
+    rng = np.random.default_rng(seed)
+    block = max(1, min(n_resamples, _MAX_BLOCK_CELLS // n))
+    out = np.empty(n_resamples, dtype=float)
+    done = 0
+    while done < n_resamples:
+        size = min(block, n_resamples - done)
+        out[done:done + size] = stat_of(rng.integers(0, n, size=(size, n)))
+        done += size
+    return out
+
+
 def bootstrap_ci(values: Iterable[Any], n_resamples: int = 1000, seed: int = 0,
                  level: float = 0.95, statistic: Statistic | None = None, *,
                  clusters: Sequence[Any] | None = None,
@@ -85,15 +99,7 @@ def bootstrap_ci(values: Iterable[Any], n_resamples: int = 1000, seed: int = 0,
     estimate = float(stat(data[np.newaxis, :])[0])
     if n == 1 or np.all(data == data[0]):  # every resample equals the data
         return (estimate, estimate, estimate)
-    rng = np.random.default_rng(seed)
-    block = max(1, min(n_resamples, _MAX_BLOCK_CELLS // n))
-    out = np.empty(n_resamples, dtype=float)
-    done = 0
-    while done < n_resamples:
-        size = min(block, n_resamples - done)
-        idx = rng.integers(0, n, size=(size, n))
-        out[done:done + size] = stat(data[idx])
-        done += size
+    out = _resampled(n, n_resamples, seed, lambda idx: stat(data[idx]))
     low, high = _percentiles(out, level)
     return (estimate, low, high)
 
@@ -111,15 +117,7 @@ def _cluster_mean_ci(groups: list[Any], data: np.ndarray, n_resamples: int, seed
     k = sums.size
     if k == 1 or np.all(data == data[0]):
         return (estimate, estimate, estimate)
-    rng = np.random.default_rng(seed)
-    block = max(1, min(n_resamples, _MAX_BLOCK_CELLS // k))
-    out = np.empty(n_resamples, dtype=float)
-    done = 0
-    while done < n_resamples:
-        size = min(block, n_resamples - done)
-        idx = rng.integers(0, k, size=(size, k))
-        out[done:done + size] = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
-        done += size
+    out = _resampled(k, n_resamples, seed, lambda idx: sums[idx].sum(axis=1) / counts[idx].sum(axis=1))
     low, high = _percentiles(out, level)
     return (estimate, low, high)
 
