@@ -23,6 +23,7 @@ from rubricate.guidelines.kernel.fileio import atomic_write_bytes, sha256_file
 from rubricate.compiler.citing import cite
 from rubricate.compiler.stigma import DEFAULT_PATH, default_instrument, instrument_summary, stigma_items
 from rubricate.compiler.items import DEFAULT_ITEMS, ItemSet, compile_item_checks, load_item_set
+from rubricate.rubrics.contract.bundle import BUNDLED_ID
 from rubricate.rubrics.contract.validation import validate_rubric
 from rubricate.compiler.vocab import condition_record, conditions, principle_record, principles
 from rubricate.ontology.namespaces import RBC
@@ -92,6 +93,7 @@ def rubric_document(g: Graph, *, rubric_id: str, version: str, title: str, descr
     """Assemble a rubric document around already-cited items and validate it."""
     used_p = {i["principle"] for i in items} | {c["principle"] for i in items for c in i.get("criteria", [])}
     doc: dict[str, Any] = {
+        "$schema": BUNDLED_ID,
         "schema_version": SCHEMA_VERSION,
         "rubric_id": rubric_id,
         "version": version,
