@@ -552,15 +552,25 @@ def import_moore2025(directory: Path, out: Path | None, responses: tuple[Path, .
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
 @click.option("--system-prompt", is_flag=True,
               help="Put the therapist system prompt (compiled from the ontology) before each chat.")
-def export_cmd(rubric: str, fmt: str, out: Path, system_prompt: bool) -> None:
-    """Export a rubric's response items for HealthBench, Inspect AI, promptfoo or a
+@click.option("--provider", default=None,
+              help="promptfoo: provider id of the model under test (default openai:chat:gpt-4o-mini).")
+@click.option("--grader", default=None,
+              help="promptfoo: provider id of the llm-rubric grader (default openai:chat:gpt-4o).")
+@click.option("--base-url", default=None,
+              help="promptfoo: OpenAI-compatible base URL of the model under test (and of the grader, "
+                   "unless --grader-base-url).")
+@click.option("--grader-base-url", default=None, help="promptfoo: OpenAI-compatible base URL of the grader.")
+def export_cmd(rubric: str, fmt: str, out: Path, system_prompt: bool, provider: str | None, grader: str | None,
+               base_url: str | None, grader_base_url: str | None) -> None:
+    """Export a rubric's response items for HealthBench, Inspect AI, promptfoo, FHIR or a
     registered exporter (entry-point group rubricate.exporters)."""
     from rubricate.rubrics.integrations.export import export
     prompt = None
     if system_prompt:
         from rubricate.compiler.system_prompt import default_therapist_prompt
         prompt = default_therapist_prompt()
-    n = export(rubric, fmt, out, prompt)
+    n = export(rubric, fmt, out, prompt, provider=provider, grader=grader, base_url=base_url,
+               grader_base_url=grader_base_url)
     click.echo(f"wrote {out} ({n} items, {fmt})")
 
 

@@ -80,11 +80,16 @@ def test_inspect_dataset_loads_with_inspects_own_loader(rubric, tmp_path):
         assert all(c["checks"] and c["judge_instructions"] for c in sample.metadata["criteria"])
 
 
+def _flat(assertions: list[dict]) -> list[dict]:
+    """Assertions with the non-decisive assert-set's members in place of the set."""
+    return [m for a in assertions for m in (a["assert"] if a["type"] == "assert-set" else [a])]
+
+
 def test_promptfoo_yaml_structure(rubric, tmp_path):
     out = tmp_path / "promptfooconfig.yaml"
     export("rubricate-default", "promptfoo", out)
     config = yaml.safe_load(out.read_text(encoding="utf-8"))
-    assert set(config) == {"description", "prompts", "tests"}
+    assert set(config) == {"description", "providers", "prompts", "defaultTest", "tests"}
     assert config["prompts"] == ["{{ messages | dump }}"]
     items = {i["id"]: i for i in rubric["items"]}
     assert len(config["tests"]) == len(items)
@@ -94,14 +99,20 @@ def test_promptfoo_yaml_structure(rubric, tmp_path):
         item = items[test["metadata"]["item_id"]]
         assert test["vars"]["messages"] == item["stimulus"]["messages"]
         _check_citations(test["metadata"], item)
-        rubrics = [a for a in test["assert"] if a["type"] == "llm-rubric"]
-        assert [a["metric"] for a in rubrics] == [c["id"] for c in item["criteria"]]
-        for a in test["assert"]:
+        flat = _flat(test["assert"])
+        rubrics = [a for a in flat if a["type"] == "llm-rubric"]
+        assert sorted(a["metric"] for a in rubrics) == sorted(c["id"] for c in item["criteria"])
+        for a in flat:
             assert a["type"] in {"llm-rubric", "icontains-any", "not-icontains-any"}
             assert isinstance(a["value"], (str, list)) and a["weight"] > 0
-        for a, crit in zip(rubrics, item["criteria"]):
-            assert crit["question"] in a["value"] and f"answer is {crit['appropriate_answer']}" in a["value"]
-        n_terms += sum(a["type"] != "llm-rubric" for a in test["assert"])
+        crit = {c["id"]: c for c in item["criteria"]}
+        for a in rubrics:
+            c = crit[a["metric"]]
+            assert c["question"] in a["value"] and f"answer is {c['appropriate_answer']}" in a["value"]
+        gating = [a["metric"] for a in test["assert"] if a["type"] == "llm-rubric"]
+        decisive = [c["id"] for c in item["criteria"] if c["severity"] in ("critical", "major")]
+        assert gating == (decisive or [c["id"] for c in item["criteria"]])
+        n_terms += sum(a["type"] != "llm-rubric" for a in flat)
     assert n_terms >= 3  # lexicon-only criteria become deterministic assertions
 
 
@@ -113,7 +124,7 @@ def _substring_pass(assertion: dict, text: str) -> bool:
 def test_deterministic_promptfoo_assertions_agree_on_the_samples(rubric):
     from rubricate.rubrics.integrations.promptfoo import promptfoo_config
     config = promptfoo_config(rubric)
-    by_metric = {a["metric"].removesuffix("/terms"): a for t in config["tests"] for a in t["assert"]
+    by_metric = {a["metric"].removesuffix("/terms"): a for t in config["tests"] for a in _flat(t["assert"])
                  if a["type"] != "llm-rubric"}
     crit = {c["id"]: c for i in rubric["items"] for c in i["criteria"]}
     checked = 0

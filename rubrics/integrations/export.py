@@ -8,6 +8,7 @@ offers every registered name.
 """
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -27,8 +28,14 @@ EXPORTERS.add("inspect", "rubricate.rubrics.integrations.inspect_dataset:export_
 EXPORTERS.add("promptfoo", "rubricate.rubrics.integrations.promptfoo:export_promptfoo")
 
 
-def export(ref: str | Path, fmt: str, out: Path, system_prompt: str | None = None) -> int:
-    """Write the export; returns the number of items exported."""
+def export(ref: str | Path, fmt: str, out: Path, system_prompt: str | None = None, **options: str | None) -> int:
+    """Write the export; returns the number of items exported. ``options`` (None values
+    ignored) go to exporters that take them as keywords, e.g. promptfoo's provider, grader
+    and base URLs; an option the format does not take is refused before anything is read."""
     exporter: Callable[..., int] = EXPORTERS.get(fmt)  # an unknown name fails before any reading
+    given = {k: v for k, v in options.items() if v is not None}
+    unknown = sorted(set(given) - set(inspect.signature(exporter).parameters))
+    if unknown:
+        raise RubricateError(f"format {fmt} takes no option {', '.join(unknown)}")
     rubric = load_rubric(find_rubric(ref)).data
-    return exporter(rubric, Path(out), system_prompt)
+    return exporter(rubric, Path(out), system_prompt, **given)
