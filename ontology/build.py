@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath, PureWindowsPath
 
 from rdflib import Graph, Literal, URIRef
 
@@ -19,6 +19,9 @@ from rubricate.guidelines.sources.model import ParsedDocument, Passage
 from rubricate.guidelines.sources.parse import parse_many
 from rubricate.guidelines.sources.passages import make_passages
 from rubricate.guidelines.sources.registry import Registry, load_registry, sha256_file
+from rubricate.guidelines.sources.anchor import SourceAnchor, anchor, source_texts
+from rubricate.ontology.linked_data import (add_annotations, add_extracted_text, add_review_activities,
+                                            add_skos_concepts)
 from rubricate.ontology.mapping_review import Cell, load_mapping_review
 from rubricate.ontology.reviewed import add_adjudications, add_editions, add_reanchorings, reanchor_links
 from rubricate.ontology.namespaces import (DCTERMS, OA, PDF_FRAGMENT, PROV, RBC, RDF, RDFS, SKOS, XSD, agent_iri,
@@ -51,6 +54,7 @@ class AcceptedLink:
     role: str = "coder"  # coder | adjudicator
     activity: str = ""  # the adjudication it was imported in
     imported: str = ""
+    time: str | None = None  # ISO 8601 (UTC) of the decision
 
     @property
     def feature(self) -> str:  # the name review sheets use
@@ -124,7 +128,15 @@ def _add_document(g: Graph, reg: Registry, doc, order: int) -> None:
         g.add((d, RBC.coversCondition, condition_iri(c)))
 
 
+def portable_path(path: str) -> str:
+    """A registered path as the KB records it: relative as registered, or only the file name
+    when it was registered as an absolute path (no machine-specific path in any literal)."""
+    p = PurePath(path)
+    return p.name if p.is_absolute() or path.startswith("~") or PureWindowsPath(path).drive else path
+
+
 def _add_file(g: Graph, parsed: ParsedDocument, role: str, rel_path: str) -> None:
+    rel_path = portable_path(rel_path)
     f = file_iri(parsed.sha256)
     g.add((document_iri(parsed.doc_id), RBC.hasFile, f))
     g.add((f, RDF.type, RBC.SourceFile))
@@ -140,8 +152,15 @@ def _add_file(g: Graph, parsed: ParsedDocument, role: str, rel_path: str) -> Non
         g.add((f, PROV.wasAttributedTo, agent_iri("rubricate")))
 
 
-def add_passage(g: Graph, p: Passage) -> None:
-    """A passage as a W3C Web Annotation SpecificResource with quote/position/page selectors."""
+def add_passage(g: Graph, p: Passage, source: SourceAnchor | None = None, text: URIRef | None = None) -> None:
+    """A passage as a W3C Web Annotation SpecificResource of its source file.
+
+    Its selectors select from the file itself: a TextQuoteSelector and TextPositionSelector
+    into the file's own text (``source``; for PDFs into the page's text layer, refining the
+    page FragmentSelector). The same span in rubricate's extracted text is a second
+    SpecificResource (``rbc:inExtractedText``) whose source is the extracted text (``text``)
+    and whose position selector's offsets index it.
+    """
     n = passage_iri(p.id)
     g.add((n, RDF.type, RBC.Passage))
     g.add((n, RDF.type, OA.SpecificResource))
@@ -153,17 +172,7 @@ def add_passage(g: Graph, p: Passage) -> None:
     g.add((n, RBC.extractorVersion, Literal(p.extractor_version)))
     if p.section_path:
         g.add((n, RBC.sectionPath, Literal(" > ".join(p.section_path))))
-    q = passage_iri(p.id + "#quote")
-    g.add((n, OA.hasSelector, q))
-    g.add((q, RDF.type, OA.TextQuoteSelector))
-    g.add((q, OA.exact, Literal(p.text)))
-    g.add((q, OA.prefix, Literal(p.prefix)))
-    g.add((q, OA.suffix, Literal(p.suffix)))
-    pos = passage_iri(p.id + "#position")
-    g.add((n, OA.hasSelector, pos))
-    g.add((pos, RDF.type, OA.TextPositionSelector))
-    g.add((pos, OA.start, Literal(p.start, datatype=XSD.nonNegativeInteger)))
-    g.add((pos, OA.end, Literal(p.end, datatype=XSD.nonNegativeInteger)))
+    outer = n
     if p.page is not None:
         g.add((n, RBC.page, Literal(p.page, datatype=XSD.integer)))
         frag = passage_iri(p.id + "#page")
@@ -171,8 +180,37 @@ def add_passage(g: Graph, p: Passage) -> None:
         g.add((frag, RDF.type, OA.FragmentSelector))
         g.add((frag, RDF.value, Literal(f"page={p.page}")))
         g.add((frag, DCTERMS.conformsTo, PDF_FRAGMENT))
+        outer = frag
     if p.page_label is not None:
         g.add((n, RBC.pageLabel, Literal(p.page_label)))
+    link = OA.refinedBy if outer != n else OA.hasSelector
+    if source is not None:
+        _quote(g, passage_iri(p.id + "#source-quote"), outer, link, source.exact, source.prefix, source.suffix)
+        _position(g, passage_iri(p.id + "#source-position"), outer, link, source.start, source.end)
+    else:  # e.g. a PDF paragraph that runs on to the next page: no single-page quote exists
+        g.add((n, RBC.sourceAnchored, Literal(False)))
+    x = passage_iri(p.id + "#extracted")
+    g.add((n, RBC.inExtractedText, x))
+    g.add((x, RDF.type, OA.SpecificResource))
+    if text is not None:
+        g.add((x, OA.hasSource, text))
+    _quote(g, passage_iri(p.id + "#quote"), x, OA.hasSelector, p.text, p.prefix, p.suffix)
+    _position(g, passage_iri(p.id + "#position"), x, OA.hasSelector, p.start, p.end)
+
+
+def _quote(g: Graph, q: URIRef, parent: URIRef, link: URIRef, exact: str, prefix: str, suffix: str) -> None:
+    g.add((parent, link, q))
+    g.add((q, RDF.type, OA.TextQuoteSelector))
+    g.add((q, OA.exact, Literal(exact)))
+    g.add((q, OA.prefix, Literal(prefix)))
+    g.add((q, OA.suffix, Literal(suffix)))
+
+
+def _position(g: Graph, pos: URIRef, parent: URIRef, link: URIRef, start: int, end: int) -> None:
+    g.add((parent, link, pos))
+    g.add((pos, RDF.type, OA.TextPositionSelector))
+    g.add((pos, OA.start, Literal(start)))  # xsd:integer: a JSON number in kb.jsonld
+    g.add((pos, OA.end, Literal(end)))
 
 
 def _add_evidence(g: Graph, cell_doc: str, principle: str, method: str, agents: list[str],
@@ -240,9 +278,21 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
         result.documents.setdefault(parsed.doc_id, []).append(parsed)
         _add_file(g, parsed, role, rel)
         g.add((BUILD_ACTIVITY, PROV.used, file_iri(parsed.sha256)))
+        text = add_extracted_text(g, parsed, BUILD_ACTIVITY)
+        texts = source_texts(path, parsed.media_type)
+        seen: dict[tuple, int] = defaultdict(int)
+        unanchored = 0
         for p in make_passages(parsed, verified=(role == "source")):
             result.passages[p.id] = p
-            add_passage(g, p)
+            k = (p.page, p.text)
+            src = anchor(p.text, texts, p.page, seen[k])
+            seen[k] += 1
+            unanchored += src is None
+            add_passage(g, p, src, text)
+        if unanchored:
+            result.warnings.append(f"{rel}: {unanchored} passage(s) not found on their page of the file's own "
+                                   "text (e.g. a paragraph running on to the next page); they are marked "
+                                   "rbc:sourceAnchored false and quoted in the extracted text only")
 
     # Passages that support each (document, principle): reviewer-accepted first, then digests.
     reviewed: dict[tuple[str, str], list[AcceptedLink]] = defaultdict(list)
@@ -297,4 +347,7 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
     for link in accepted or []:
         g.add((agent_iri(f"reviewer/{link.reviewer}"), RDF.type, PROV.Agent))
         g.add((agent_iri(f"reviewer/{link.reviewer}"), RDFS.label, Literal(link.reviewer)))
+    add_review_activities(g, [l for l in current if l.passage_id in result.passages])
+    add_skos_concepts(g)
+    add_annotations(g)
     return result

@@ -25,8 +25,8 @@ SELECT ?e ?p ?doc ?title ?year ?pass ?text ?prefix ?suffix ?start ?end ?page ?la
   OPTIONAL {{ ?doc dcterms:issued ?year }}
   OPTIONAL {{ ?doc rbc:publicUrl ?url }}
   OPTIONAL {{ ?doc dcterms:source ?pdf }}
-  ?pass rbc:text ?text ; rbc:locatorVerified ?verified ; oa:hasSource ?file ;
-        oa:hasSelector ?q, ?pos .
+  ?pass rbc:text ?text ; rbc:locatorVerified ?verified ; oa:hasSource ?file ; rbc:inExtractedText ?x .
+  ?x oa:hasSelector ?q, ?pos .
   ?file rbc:role ?role ; rbc:sha256 ?sha .
   ?q a oa:TextQuoteSelector ; oa:prefix ?prefix ; oa:suffix ?suffix .
   ?pos a oa:TextPositionSelector ; oa:start ?start ; oa:end ?end .

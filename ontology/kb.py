@@ -55,7 +55,7 @@ def links_of(resolution) -> list[AcceptedLink]:
     return [AcceptedLink(a.doc_id, a.feature, a.passage_id, a.reviewer, sha256=a.sha256, start=a.start,
                          quote=a.quote, prefix=a.prefix, suffix=a.suffix, page=a.page,
                          section_path=tuple(a.section_path), decision=a.decision, role=a.role,
-                         activity=a.activity, imported=a.imported)
+                         activity=a.activity, imported=a.imported, time=a.time)
             for a in resolution.accepted]
 
 

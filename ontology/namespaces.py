@@ -114,3 +114,16 @@ def method_iri(name: str) -> URIRef:
 
 def agent_iri(name: str) -> URIRef:
     return URIRef(f"{BASE}agent/{name}")
+
+
+def text_iri(tid: str) -> URIRef:
+    """The text rubricate extracted from one file with one extractor version."""
+    return URIRef(f"{BASE}text/{tid}")
+
+
+def annotation_iri(aid: str) -> URIRef:
+    return URIRef(f"{BASE}annotation/{aid}")
+
+
+def activity_iri(name: str) -> URIRef:
+    return URIRef(f"{BASE}activity/{name}")

@@ -13,6 +13,9 @@ from rubricate.guidelines.kernel.fileio import atomic_write_text
 KB_TURTLE = "kb.ttl"
 KB_JSONLD = "kb.jsonld"
 REPORT = "build-report.json"
+CONTEXT_FILE = Path(__file__).resolve().parent / "context.jsonld"
+#: Where the context is published (the same file as CONTEXT_FILE).
+CONTEXT_URL = "https://w3id.org/rubricate/context.jsonld"
 
 
 def canonical_nt(g: Graph) -> str:
@@ -31,14 +34,27 @@ def to_turtle(g: Graph) -> str:
     return g.serialize(format="turtle")
 
 
+def jsonld_context() -> dict:
+    """The published JSON-LD context (ontology/context.jsonld): Web Annotation terms as in the
+    W3C context, except ``start``/``end`` left uncoerced so offsets stay JSON numbers."""
+    return json.loads(CONTEXT_FILE.read_text(encoding="utf-8"))["@context"]
+
+
+def _sort_key(v) -> str:
+    return json.dumps(v, sort_keys=True, ensure_ascii=False)
+
+
 def to_jsonld(g: Graph) -> str:
-    data = json.loads(g.serialize(format="json-ld"))
-    if isinstance(data, list):
-        data.sort(key=lambda n: n.get("@id", ""))
-        for node in data:
-            for key, values in node.items():
-                if isinstance(values, list):
-                    values.sort(key=lambda v: json.dumps(v, sort_keys=True))
+    """Compacted JSON-LD with the context inline: a JSON consumer reads terms (``exact``,
+    ``start``, ``selector``, ``target``) and native numbers and booleans, no expansion needed."""
+    data = json.loads(g.serialize(format="json-ld", context=jsonld_context(), use_native_types=True,
+                                  auto_compact=True))
+    nodes = data.get("@graph", [])
+    nodes.sort(key=lambda n: n.get("id", ""))
+    for node in nodes:
+        for key, values in node.items():
+            if isinstance(values, list):
+                values.sort(key=_sort_key)
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 

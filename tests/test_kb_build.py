@@ -45,7 +45,9 @@ def test_every_evidence_quote_is_verbatim_in_the_text_the_build_read(kb_build):
             source = g.value(pas, OA.hasSource)
             sha = str(g.value(source, RBC.sha256))
             text = texts[sha].text
-            for sel in g.objects(pas, OA.hasSelector):
+            extracted = g.value(pas, RBC.inExtractedText)  # the span in the extracted text
+            assert g.value(extracted, OA.hasSource) == g.value(source, RBC.extractedText)
+            for sel in g.objects(extracted, OA.hasSelector):
                 if (sel, RDF.type, OA.TextQuoteSelector) in g:
                     exact = str(g.value(sel, OA.exact))
                     assert exact in text

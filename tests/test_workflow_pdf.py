@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -86,6 +87,45 @@ def test_registered_pdf_reviewed_passages_become_verified_citations(workspace):
             frag = [s for s in g.objects(p, OA.hasSelector) if (s, RDF.type, OA.FragmentSelector) in g]
             assert frag and str(g.value(frag[0], RDF.value)).startswith("page=")
             assert (e, RBC.linkedBy, None) in g
+    # Web Annotation: the page fragment is refined by a quote and a position that select the
+    # passage from that page of the PDF itself (its text layer as pdfminer reads it)
+    from pdfminer.high_level import extract_text
+    from rdflib import Literal
+    from rubricate.ontology.namespaces import PROV, RDFS
+    def letters(t: str) -> str:  # the same words, whatever the line breaks and hyphenation
+        return re.sub(r"[\s\-\u00ad\u2010]", "", t)
+
+    pdf_file = next(f for f in g.objects(document_iri(DOC), RBC.hasFile) if str(g.value(f, RBC.role)) == "source")
+    assert str(g.value(pdf_file, RDFS.label)) == pdf.name  # registered by absolute path: no machine path kept
+    passages = list(g.subjects(OA.hasSource, pdf_file))
+    anchored = 0
+    for p in passages:
+        page = int(g.value(p, RBC.page))
+        page_text = extract_text(str(pdf), page_numbers=[page - 1])
+        text = str(g.value(p, RBC.text))
+        if (p, RBC.sourceAnchored, Literal(False)) in g:  # runs on to the next page
+            following = extract_text(str(pdf), page_numbers=[page])
+            assert letters(text) not in letters(page_text)
+            assert letters(" ".join(text.split()[:4])) in letters(page_text)
+            assert letters(" ".join(text.split()[-4:])) in letters(following)
+            continue
+        frag = next(s for s in g.objects(p, OA.hasSelector) if (s, RDF.type, OA.FragmentSelector) in g)
+        refined = list(g.objects(frag, OA.refinedBy))
+        quote = next(s for s in refined if (s, RDF.type, OA.TextQuoteSelector) in g)
+        pos = next(s for s in refined if (s, RDF.type, OA.TextPositionSelector) in g)
+        exact = str(g.value(quote, OA.exact))
+        assert str(g.value(quote, OA.prefix)) + exact + str(g.value(quote, OA.suffix)) in page_text
+        assert page_text[int(g.value(pos, OA.start)):int(g.value(pos, OA.end))] == exact
+        assert letters(exact) == letters(text)
+        anchored += 1
+    assert anchored >= 0.8 * len(passages) and anchored >= 10, (anchored, len(passages))
+    # each accepted decision is a PROV activity of its reviewer at the decision time
+    reviews = list(g.subjects(RDF.type, RBC.Review))
+    assert reviews
+    for act in reviews:
+        assert (act, RDF.type, PROV.Activity) in g
+        assert str(g.value(act, PROV.wasAssociatedWith)).endswith("/reviewer/alice")
+        assert str(g.value(act, PROV.endedAtTime)).startswith("2026-11-26T12:00:00")
     # study cells the reviewer confirmed in the PDF now cite it; the rest still cite the digest
     from rubricate.ontology.namespaces import principle_id
     confirmed = {principle_id(g.value(e, RBC.principle)) for e in reviewed}
