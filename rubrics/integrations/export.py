@@ -26,6 +26,7 @@ EXPORTERS: Registry[Exporter] = Registry("exporter", "rubricate.exporters", call
 EXPORTERS.add("healthbench", "rubricate.rubrics.integrations.healthbench:export_healthbench")
 EXPORTERS.add("inspect", "rubricate.rubrics.integrations.inspect_dataset:export_inspect")
 EXPORTERS.add("promptfoo", "rubricate.rubrics.integrations.promptfoo:export_promptfoo")
+EXPORTERS.add("fhir", "rubricate.rubrics.integrations.fhir:export_fhir")
 
 
 def export(ref: str | Path, fmt: str, out: Path, system_prompt: str | None = None, **options: str | None) -> int:
