@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from rubricate.compiler.compile import DEFAULT_FILE, REPO, RUBRICS_DIR
-from rubricate.rubrics.contract.validation import load_rubric
+from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.integrations.export import export
 from rubricate.rubrics.integrations.fhir import BASE, CPG_KRL, fhir_id
 from tests.external_tools import python_module
@@ -18,7 +18,7 @@ from tests.external_tools import python_module
 
 @pytest.fixture(scope="module")
 def rubric() -> dict:
-    return load_rubric(RUBRICS_DIR / DEFAULT_FILE)
+    return load_rubric(RUBRICS_DIR / DEFAULT_FILE).data
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 
 from rubricate.compiler.compile import REPO, RUBRICS_DIR, DEFAULT_FILE
 from rubricate.rubrics.contract.scoring import score_item
-from rubricate.rubrics.contract.validation import load_rubric
+from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.integrations.export import export
 from tests.external_tools import python_module
 
@@ -59,7 +59,7 @@ def test_example_and_rubric_tags_never_collide(tmp_path):
 @pytest.mark.slow
 def test_simple_evals_healthbench_grades_the_export(tmp_path, make_server, monkeypatch):
     hb = python_module("simple_evals.evals.healthbench_eval")
-    rubric = load_rubric(RUBRICS_DIR / DEFAULT_FILE)
+    rubric = load_rubric(RUBRICS_DIR / DEFAULT_FILE).data
     items = {i["id"]: i for i in rubric["items"]}
     # one sample per item, alternating appropriate and inappropriate replies
     chosen: dict[str, dict] = {}

@@ -17,7 +17,7 @@ import yaml
 
 from rubricate.compiler.compile import REPO, RUBRICS_DIR, DEFAULT_FILE
 from rubricate.rubrics.contract.scoring import DECISIVE, score_item
-from rubricate.rubrics.contract.validation import load_rubric
+from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.integrations.export import export
 from tests.external_tools import npm_tool
 
@@ -65,7 +65,7 @@ def test_config_has_providers_grader_and_the_conversation_in_every_rubric(tmp_pa
                                     "config": {"apiBaseUrl": "http://127.0.0.1:1/v1"}}]
     assert config["defaultTest"]["options"]["provider"] == {"id": "openai:chat:g",
                                                            "config": {"apiBaseUrl": "http://127.0.0.1:1/v1"}}
-    rubric = load_rubric(RUBRICS_DIR / DEFAULT_FILE)
+    rubric = load_rubric(RUBRICS_DIR / DEFAULT_FILE).data
     items = {i["id"]: i for i in rubric["items"]}
     for test in config["tests"]:
         item = items[test["metadata"]["item_id"]]
@@ -87,7 +87,7 @@ def test_config_has_providers_grader_and_the_conversation_in_every_rubric(tmp_pa
 @pytest.mark.slow
 def test_promptfoo_eval_runs_the_config_as_written_and_agrees_with_rubricate(tmp_path, make_server):
     tool = npm_tool("promptfoo")
-    rubric = load_rubric(RUBRICS_DIR / DEFAULT_FILE)
+    rubric = load_rubric(RUBRICS_DIR / DEFAULT_FILE).data
     items = {i["id"]: i for i in rubric["items"]}
     chosen = _choose(items)
     by_last_user = {i["stimulus"]["messages"][-1]["content"]: chosen[iid] for iid, i in items.items()}

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from pdfminer.high_level import extract_text
+from pdfminer.pdfpage import PDFPage
+
 CONTEXT = 32  # characters of prefix/suffix, as for the extracted-text quote
 _HYPHEN_BREAK = r"(?:[-\u00ad\u2010][ \t]*\r?\n[ \t]*)?"
 
@@ -67,8 +70,6 @@ def source_texts(path: Path, media_type: str) -> dict[int | None, str]:
     """The file's own text: ``{None: text}``, or ``{page: text}`` for a PDF (pages from 1)."""
     path = Path(path)
     if media_type == "application/pdf":
-        from pdfminer.high_level import extract_text
-        from pdfminer.pdfpage import PDFPage
         with open(path, "rb") as fh:
             count = sum(1 for _ in PDFPage.get_pages(fh))
         return {n: extract_text(str(path), page_numbers=[n - 1]) for n in range(1, count + 1)}

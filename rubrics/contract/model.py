@@ -132,7 +132,11 @@ class Instrument(TypedDict):
     questions: list[dict[str, Any]]
 
 
-class RubricDocument(TypedDict):
+#: ``$schema`` (the bundled schema's $id) is no Python identifier, hence the functional form.
+_SchemaKey = TypedDict("_SchemaKey", {"$schema": NotRequired[str]})
+
+
+class RubricDocument(_SchemaKey):
     """A compiled rubric file (schema/rubric.schema.json)."""
 
     schema_version: Literal["1.0"]

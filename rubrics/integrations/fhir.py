@@ -28,7 +28,9 @@ import json
 import re
 from pathlib import Path
 
+from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import atomic_write_text
+from rubricate.guidelines.sources.registry import load_registry
 from rubricate.rubrics.integrations.common import response_items
 
 BASE = "https://w3id.org/rubricate/fhir/"
@@ -59,10 +61,9 @@ def _entry(resource: dict) -> dict:
 
 def _documents(rubric: dict) -> dict[str, dict]:
     """Bibliographic details of every document the rubric's knowledge base read."""
-    from rubricate.guidelines.sources.registry import load_registry
     try:
         registered = {d.id: d for d in load_registry().documents}
-    except Exception:  # a rubric from another registry: fall back to what citations say
+    except RubricateError:  # no readable bundled registry: fall back to what citations say
         registered = {}
     cited = {c["document"]: c for c in _all_citations(rubric)}
     out = {}
