@@ -137,6 +137,12 @@ def test_deterministic_promptfoo_assertions_agree_on_the_samples(rubric):
     assert checked >= 6
 
 
+def test_an_option_the_format_does_not_take_is_refused(tmp_path):
+    with pytest.raises(RubricateError, match="format healthbench takes no option provider"):
+        export("rubricate-default", "healthbench", tmp_path / "x.jsonl", provider="openai:chat:m")
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 def test_stigma_rubric_is_not_exported(tmp_path):
     with pytest.raises(RubricateError, match="no response items to export"):
         export(RUBRICS_DIR / STIGMA_FILE, "healthbench", tmp_path / "x.jsonl")
