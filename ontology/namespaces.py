@@ -30,6 +30,8 @@ class RBC(DefinedNamespace):
     Edition: URIRef
     Reanchoring: URIRef
     Adjudication: URIRef
+    ExtractedText: URIRef
+    Review: URIRef
     # properties
     concernsCondition: URIRef
     studyColumn: URIRef
@@ -66,6 +68,10 @@ class RBC(DefinedNamespace):
     anchorStatus: URIRef
     anchorScore: URIRef
     reviewPolicy: URIRef
+    extractedText: URIRef
+    inExtractedText: URIRef
+    sourceAnchored: URIRef
+    characters: URIRef
 
 
 OA = Namespace("http://www.w3.org/ns/oa#")
