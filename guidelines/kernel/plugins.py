@@ -14,7 +14,8 @@ may extend. Each is a :class:`Registry` owned by the module that owns the job, f
   declares ``[project.entry-points."rubricate.exporters"] toy = "toy_export:export_toy"``.
 
 A name registered in code wins over an entry point of the same name (a plug-in cannot
-silently replace a built-in); the clash is reported as a warning.
+silently replace a built-in); the clash is reported as a warning. An unknown name, a plug-in
+that fails to import or the wrong kind of object is a one-line ``ConfigurationError``.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from contextlib import contextmanager
 from importlib.metadata import EntryPoint, EntryPoints, entry_points
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import ConfigurationError
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ def callables(kind: str, shape: str) -> Check:
     """A registry check: the object must be callable (``shape`` says how it is called)."""
     def check(name: str, obj: Any) -> None:
         if not callable(obj):
-            raise RubricateError(f"{kind} {name!r} must be a callable {shape} (got {_describe(obj)})")
+            raise ConfigurationError(f"{kind} {name!r} must be a callable {shape} (got {_describe(obj)})")
     return check
 
 
@@ -72,10 +73,10 @@ def instances(kind: str, cls: type | str, key: str, *, subclass: bool = False) -
             (not subclass and isinstance(obj, want))
         if not ok:
             what = "a subclass" if subclass else "an instance"
-            raise RubricateError(f"{kind} {name!r} must be {what} of {want.__module__}."
+            raise ConfigurationError(f"{kind} {name!r} must be {what} of {want.__module__}."
                                  f"{want.__qualname__} (got {_describe(obj)})")
         if getattr(obj, key) != name:
-            raise RubricateError(f"{kind} registered as {name!r} has {key} {getattr(obj, key)!r}")
+            raise ConfigurationError(f"{kind} registered as {name!r} has {key} {getattr(obj, key)!r}")
     return check
 
 
@@ -126,10 +127,10 @@ class Registry(Generic[T]):
 
     def _claim(self, name: str, replace: bool) -> None:
         if not isinstance(name, str) or not name:
-            raise RubricateError(f"a {self.kind} needs a non-empty string name, got {name!r}")
+            raise ConfigurationError(f"a {self.kind} needs a non-empty string name, got {name!r}")
         if name in self._order:
             if not replace:
-                raise RubricateError(f"{self.kind} {name!r} is already registered")
+                raise ConfigurationError(f"{self.kind} {name!r} is already registered")
             self.unregister(name)
         self._order.append(name)
 
@@ -170,7 +171,7 @@ class Registry(Generic[T]):
         """The extension ``name``, imported on first use; a one-line error for an unknown or
         broken one."""
         if name not in self.names():
-            raise RubricateError(f"unknown {self.kind} {name!r} (choose from {', '.join(self.names())})")
+            raise ConfigurationError(f"unknown {self.kind} {name!r} (choose from {', '.join(self.names())})")
         if name not in self._objects:
             target = self._targets[name]
             where = target if isinstance(target, str) else \
@@ -178,7 +179,7 @@ class Registry(Generic[T]):
             try:
                 obj = load_target(target) if isinstance(target, str) else target.load()
             except Exception as exc:  # a broken plug-in must not look like a bug of ours
-                raise RubricateError(f"cannot load {self.kind} {name!r} from {where}: "
+                raise ConfigurationError(f"cannot load {self.kind} {name!r} from {where}: "
                                      f"{type(exc).__name__}: {exc}") from None
             if self._check is not None:
                 self._check(name, obj)

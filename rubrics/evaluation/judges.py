@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import ConfigurationError
 from rubricate.guidelines.kernel.plugins import Registry, callables
 
 if TYPE_CHECKING:
@@ -110,11 +110,11 @@ class Ensemble:
     def __init__(self, judges: Iterable[Judge] | Mapping[str, Judge]) -> None:
         pairs = list(judges.items()) if isinstance(judges, Mapping) else [(j.name, j) for j in judges]
         if not pairs:
-            raise RubricateError("an ensemble needs at least one judge")
+            raise ConfigurationError("an ensemble needs at least one judge")
         self.members: dict[str, Judge] = {}
         for name, judge in pairs:
             if name in self.members:
-                raise RubricateError(f"two judges named {name!r} in one ensemble")
+                raise ConfigurationError(f"two judges named {name!r} in one ensemble")
             self.members[name] = judge if isinstance(judge, Judge) else FunctionJudge(name, judge)
         self.name = "+".join(sorted(self.members))
         self.version = "+".join(self.members[n].version for n in sorted(self.members))
@@ -235,7 +235,7 @@ def make_judge(name: str, rubric: "Rubric", repeats: int = 1, **options: Any) ->
         return Repeated(members)
     judge = JUDGES.get(name)(rubric, **options)
     if not isinstance(judge, (Judge, Ensemble)):
-        raise RubricateError(f"judge {name!r} built a {type(judge).__name__}, which lacks the "
+        raise ConfigurationError(f"judge {name!r} built a {type(judge).__name__}, which lacks the "
                              "Judge members (name, version, batch_size, __call__, close)")
     return judge
 

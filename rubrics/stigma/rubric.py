@@ -25,7 +25,7 @@ from typing import Any
 from rubricate.compiler.compile import STIGMA_FILE
 from rubricate.compiler.stigma import (Condition, Instrument, Question, Vignette, import_instrument,
                                        instrument_summary, load_instrument_file, stigma_items)
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import ConfigurationError, RubricFormatError
 from rubricate.rubrics.contract.loader import RUBRICS_DIR, load_rubric
 
 DEFAULT_NAMES = ("default", "rubricate-default")
@@ -51,7 +51,7 @@ def from_rubric(data: dict[str, Any], source: str) -> StigmaRubric:
     items = tuple(i for i in data.get("items", []) if i.get("kind") == "stigma")
     summary = data.get("instrument")
     if not items or not isinstance(summary, dict):
-        raise RubricateError("not a stigma rubric (no items of kind 'stigma' and instrument block)",
+        raise RubricFormatError("not a stigma rubric (no items of kind 'stigma' and instrument block)",
                              path=source)
     texts: dict[str, str] = {}
     vignettes: dict[str, Vignette] = {}
@@ -60,7 +60,7 @@ def from_rubric(data: dict[str, Any], source: str) -> StigmaRubric:
         q = item["question"]
         stated = by_id.get(q["id"])
         if stated is None or [o["text"] for o in item["options"]] != list(stated["options"]):
-            raise RubricateError(f"item {item['id']}: question {q['id']!r} or its options differ from "
+            raise RubricFormatError(f"item {item['id']}: question {q['id']!r} or its options differ from "
                                  "the rubric's instrument block", path=source)
         texts.setdefault(q["id"], q["text"])
         v = item["vignette"]
@@ -93,13 +93,13 @@ def load_stigma_rubric(name: str, anchor_dir: str | Path | None = None) -> Stigm
         return from_rubric(load_rubric(path).data, str(path))
     if name == "moore2025":
         if anchor_dir is None:
-            raise RubricateError("the moore2025 instrument needs --anchor DIR (the study's "
+            raise ConfigurationError("the moore2025 instrument needs --anchor DIR (the study's "
                                  "public release) or RUBRICATE_ANCHOR")
         return from_instrument(import_instrument(anchor_dir))
     suffix = Path(name).suffix.lower()
     if suffix == ".json":
         return from_rubric(load_rubric(name).data, name)
     if suffix not in (".yaml", ".yml") and not Path(name).is_file():
-        raise RubricateError(f"unknown instrument {name!r}: use default, moore2025, a compiled "
+        raise ConfigurationError(f"unknown instrument {name!r}: use default, moore2025, a compiled "
                              "stigma rubric (.json) or the path of an instrument YAML file")
     return from_instrument(load_instrument_file(name))
