@@ -58,7 +58,7 @@ def test_living_review_new_edition_dual_coding_and_adjudication(tmp_path, cli, k
     shutil.copytree(REPO / "guidelines" / "digests", reg_dir / "digests")
     shutil.copy(REPO / "guidelines" / "registry.yaml", reg_dir / "registry.yaml")
     registry = reg_dir / "registry.yaml"
-    pdf = tmp_path / "living-guide.pdf"
+    pdf = reg_dir / "living-guide.pdf"  # beside the registry: recorded relative to it
     placed = guide.write_edition(pdf, 1)
     assert placed.page_count == 8
     log_dir = tmp_path / "decisions"
