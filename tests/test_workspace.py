@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from rubricate.guidelines.kernel import workspace
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.paths import PACKAGE_ROOT, package_path
+from tests.test_stigma_score import outputs  # noqa: F401 (fixture: a small stigma outputs file)
 
 GUIDE = """# Notes of our own
 
@@ -198,3 +199,13 @@ def test_recorded_locations_round_trip_without_machine_paths(tmp_path, monkeypat
     monkeypatch.delenv("RUBRICATE_SOURCES")
     with pytest.raises(RubricateError, match="RUBRICATE_SOURCES"):
         workspace.registry_location(outside / "g.pdf", tmp_path)
+
+
+def test_stigma_scores_name_their_input_relative_to_the_results(outputs, tmp_path):
+    out = tmp_path / "res"
+    r = invoke("stigma", "score", str(outputs.resolve()), "--out", str(out), "--n-resamples", "20", "--no-plot")
+    assert r.exit_code == 0, r.output
+    for f in out.iterdir():
+        assert str(tmp_path) not in f.read_text(encoding="utf-8"), f
+    summary = json.loads((out / "stigma_summary.json").read_text(encoding="utf-8"))
+    assert (out / summary["input"]["path"]).resolve() == outputs.resolve()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text
+from rubricate.guidelines.kernel.workspace import record_location
 from rubricate.rubrics.stigma.rubric import load_stigma_rubric
 from rubricate.rubrics.stigma.baseline import load_baseline
 from rubricate.rubrics.stigma.score import ScoreRun, detect_instrument, score_outputs, summarize
@@ -161,5 +162,11 @@ def score_and_write(outputs: str | Path, out_dir: str | Path | None, *, instrume
     run = score_outputs(outputs, inst, parser=parser, strict=strict)
     base = load_baseline(baseline, inst, scale=baseline_scale) if baseline else None
     summary = summarize(run, base, n_resamples=n_resamples, seed=seed)
+    if out_dir is not None:  # files named relative to the results folder: no machine path written
+        shown = record_location(outputs, Path(out_dir))
+        summary["input"]["path"] = shown
+        summary["input"]["problems"] = [p.replace(str(outputs), shown, 1) for p in summary["input"]["problems"]]
+        if summary.get("baseline"):
+            summary["baseline"]["path"] = record_location(baseline, Path(out_dir))
     written = write_results(summary, run, out_dir, plot=plot) if out_dir is not None else []
     return summary, run, written

@@ -26,7 +26,7 @@ from rubricate.compiler.compile import STIGMA_FILE
 from rubricate.compiler.stigma import (Condition, Instrument, Question, Vignette, import_instrument,
                                        instrument_summary, load_instrument_file, stigma_items)
 from rubricate.guidelines.kernel.errors import ConfigurationError, RubricFormatError
-from rubricate.rubrics.contract.loader import RUBRICS_DIR, load_rubric
+from rubricate.rubrics.contract.loader import find_rubric, load_rubric
 
 DEFAULT_NAMES = ("default", "rubricate-default")
 
@@ -88,8 +88,8 @@ def from_instrument(instrument: Instrument) -> StigmaRubric:
 def load_stigma_rubric(name: str, anchor_dir: str | Path | None = None) -> StigmaRubric:
     """``default`` | ``rubricate-default`` | ``moore2025`` (needs ``anchor_dir``) |
     a compiled stigma rubric ``PATH.json`` | an instrument ``PATH.yaml``."""
-    if name in DEFAULT_NAMES:
-        path = RUBRICS_DIR / STIGMA_FILE
+    if name in DEFAULT_NAMES:  # the workspace's compile (build/rubrics) before the bundled one
+        path = find_rubric(Path(STIGMA_FILE).stem)
         return from_rubric(load_rubric(path).data, str(path))
     if name == "moore2025":
         if anchor_dir is None:
