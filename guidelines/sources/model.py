@@ -20,6 +20,8 @@ class Block:
     page_label: str | None  # printed page label ("iv", "12"); None when not printed/known
     section_path: tuple[str, ...]  # headings from the outermost down
     annotations: tuple[str, ...] = ()  # principle ids a digest author attached to the block
+    kind: str = "body"  # see guidelines/sources/kinds.py: body, list, table, references ...
+    lead_in: str = ""  # for a list item: the sentence that introduces the list
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class ParsedDocument:
     paginated: bool
     page_count: int | None = None
     warnings: tuple[str, ...] = ()
+    headings: tuple[Block, ...] = ()  # each heading's span (kind "heading"), section = its parents
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,5 @@ class Passage:
     extractor_version: str
     verified: bool  # True when the locator was read from the source document itself
     annotations: tuple[str, ...] = field(default=())
+    kind: str = "body"
+    lead_in: str = ""

@@ -34,9 +34,11 @@ def load(sha256: str, media_type: str, extractor_version: str) -> ParsedDocument
         data = json.loads(entry_path(sha256, media_type, extractor_version).read_text("utf-8"))
         if data.pop("format") != FORMAT:
             return None
-        blocks = tuple(Block(**{**b, "section_path": tuple(b["section_path"]),
-                                "annotations": tuple(b["annotations"])}) for b in data.pop("blocks"))
-        doc = ParsedDocument(**{**data, "blocks": blocks, "warnings": tuple(data["warnings"])})
+        blocks, headings = (tuple(Block(**{**b, "section_path": tuple(b["section_path"]),
+                                           "annotations": tuple(b["annotations"])})
+                                  for b in data.pop(key, [])) for key in ("blocks", "headings"))
+        doc = ParsedDocument(**{**data, "blocks": blocks, "headings": headings,
+                                "warnings": tuple(data["warnings"])})
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     ok = (doc.sha256, doc.media_type, doc.extractor_version) == (sha256, media_type, extractor_version)

@@ -49,5 +49,5 @@ def make_passages(doc: ParsedDocument, verified: bool) -> list[Passage]:
                 prefix=doc.text[max(0, start - CONTEXT):start], suffix=doc.text[end:end + CONTEXT],
                 page=block.page, page_label=block.page_label, section_path=block.section_path,
                 extractor=doc.extractor, extractor_version=doc.extractor_version, verified=verified,
-                annotations=block.annotations))
+                annotations=block.annotations, kind=block.kind, lead_in=block.lead_in))
     return out
