@@ -147,7 +147,8 @@ def _register(file: Path, doc_id: str, role: str, registry: Path | None, meta: d
     from rubricate.ontology.build import condition_ids
     reg = load_registry(registry)
     checked = check_registration(reg, file, doc_id, role, meta, condition_ids(), replace)
-    parsed = parse_document(file, doc_id)  # refuse unreadable files before touching the registry
+    # refuse unreadable files before touching the registry
+    parsed = parse_document(file, doc_id, progress=_page_progress(f"reading {file.name}"))
     status = register_file(reg, file, doc_id, role, meta, checked=checked)
     pages = f"{parsed.page_count} pages, " if parsed.paginated else ""
     click.echo(f"{doc_id}: {file} {status} ({parsed.media_type}, {pages}{len(parsed.blocks)} blocks, "
@@ -187,6 +188,84 @@ def guidelines_add(file: Path, doc_id: str, role: str, registry: Path | None, **
 def guidelines_update(doc_id: str, file: Path, replace: str, role: str, registry: Path | None, **meta) -> None:
     """Register FILE as the new edition of a document's file (the earlier edition is kept)."""
     _register(file, doc_id, role, registry, meta, replace)
+
+
+PROGRESS_MIN_PAGES = 8  # documents this long show a progress bar while they are read
+
+
+def _page_progress(label: str):
+    """A ``progress(done, total)`` callback that draws a bar on stderr for long documents."""
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if total < PROGRESS_MIN_PAGES:
+            return
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr,
+                                                   show_pos=True, item_show_func=lambda _: "pages")
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    return update
+
+
+@guidelines.command("passages")
+@click.argument("target")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+@click.option("--kind", "kinds", multiple=True,
+              help="Show only passages of this kind (repeatable): body, heading, list, table, caption, "
+                   "front_matter, contents, references, declarations, glossary, boilerplate.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@REGISTRY_OPTION
+def guidelines_passages(target: str, fmt: str, kinds: tuple[str, ...], out: Path | None,
+                        registry: Path | None) -> None:
+    """Every passage of a registered document (TARGET = its id) or of a file (TARGET = a path,
+    parsed without registering it): page, printed page label, kind, section and text."""
+    import json
+    from rubricate.guidelines.kernel.fileio import atomic_write_text
+    from rubricate.guidelines.sources.kinds import check_kinds
+    from rubricate.guidelines.sources.parse import parse_document
+    from rubricate.guidelines.sources.passages import listing, make_passages
+    from rubricate.guidelines.sources.registry import load_registry
+    wanted = set(check_kinds(kinds))
+    path = Path(target)
+    if path.is_file():
+        files = [(path, path.stem, True)]
+    else:
+        reg = load_registry(registry)
+        doc = reg.get(target)  # one-line error naming the unknown id
+        files = [(reg.resolve(f), doc.id, f.role == "source") for f in doc.files]
+    rows, warnings = [], []
+    for file, doc_id, verified in files:
+        parsed = parse_document(file, doc_id, progress=_page_progress(f"reading {file.name}"))
+        warnings += parsed.warnings
+        rows += [r for r in listing(parsed, make_passages(parsed, verified)) if not wanted or r["kind"] in wanted]
+    if fmt == "jsonl":
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    else:
+        table = [("page", "label", "kind", "section", "text")]
+        for r in rows:
+            section = " > ".join(r["section"]) or "-"
+            table.append((str(r["page"] or "-"), r["page_label"] or "-", r["kind"],
+                          section if len(section) <= 60 else "\u2026" + section[-59:],
+                          " ".join(r["text"].split())))
+        widths = [max(len(t[i]) for t in table) for i in range(4)]
+        text = "".join("  ".join(v.ljust(w) for v, w in zip(t, widths)) + "  " + t[-1] + "\n" for t in table)
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r["kind"]] = counts.get(r["kind"], 0) + 1
+        text += f"{len(rows)} passage(s): " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_text(out, text)
+        click.echo(f"wrote {len(rows)} passage(s) to {out}", err=True)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
 
 
 # ---- knowledge base -----------------------------------------------------------------------
@@ -284,11 +363,19 @@ def _decisions_log(decisions_dir: Path | None) -> Path:
     return _ws("decisions") if decisions_dir is None else decisions_dir / "decisions.jsonl"
 
 
-def _candidates(registry: Path | None, doc_ids: tuple[str, ...]):
+INCLUDE_OPTION = click.option(
+    "--include", "include", multiple=True, metavar="KIND",
+    help="Also propose passages of this non-guidance kind (repeatable): front_matter, contents, "
+         "references, declarations, glossary, boilerplate.")
+
+
+def _candidates(registry: Path | None, doc_ids: tuple[str, ...], include: tuple[str, ...] = ()):
     from rubricate.guidelines.evidence.extract import extract_candidates, registry_passages
+    from rubricate.guidelines.sources.kinds import check_kinds
     from rubricate.guidelines.sources.registry import load_registry
+    check_kinds(include)
     passages = registry_passages(load_registry(registry), doc_ids or None)
-    return passages, extract_candidates(passages)
+    return passages, extract_candidates(passages, include=include)
 
 
 @main.command()
@@ -296,12 +383,17 @@ def _candidates(registry: Path | None, doc_ids: tuple[str, ...]):
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of standard output.")
+@INCLUDE_OPTION
 @REGISTRY_OPTION
-def extract(doc_ids: tuple[str, ...], fmt: str, out: Path | None, registry: Path | None) -> None:
-    """Propose passages as evidence for features (lexicons in guidelines/patterns; proposals only)."""
+def extract(doc_ids: tuple[str, ...], fmt: str, out: Path | None, include: tuple[str, ...],
+            registry: Path | None) -> None:
+    """Propose passages as evidence for features (lexicons in guidelines/patterns; proposals only).
+
+    Contents, references, declarations, glossary, boilerplate and front matter are skipped
+    unless named with --include."""
     import json
     from rubricate.guidelines.kernel.fileio import atomic_write_text
-    _, cands = _candidates(registry, doc_ids)
+    _, cands = _candidates(registry, doc_ids, include)
     if fmt == "jsonl":
         text = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in cands)
     else:
@@ -331,13 +423,14 @@ def review() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for review-<reviewer>[-<doc>].csv and .jsonl.")
 @click.option("--force", is_flag=True, help="Overwrite an existing sheet of the same name.")
+@INCLUDE_OPTION
 @REGISTRY_OPTION
 def review_export(reviewer: str, doc_ids: tuple[str, ...], out_dir: Path, force: bool,
-                  registry: Path | None) -> None:
+                  include: tuple[str, ...], registry: Path | None) -> None:
     """Write a review sheet (CSV + JSONL) of candidates with empty decision columns."""
     from rubricate.guidelines.evidence.review import check_reviewer, export_sheet
     reviewer = check_reviewer(reviewer)
-    passages, cands = _candidates(registry, doc_ids)
+    passages, cands = _candidates(registry, doc_ids, include)
     name = f"review-{reviewer}" + (f"-{doc_ids[0]}" if len(doc_ids) == 1 else "")
     csv_path, jsonl_path = export_sheet(cands, passages, reviewer, out_dir, name=name, force=force)
     click.echo(f"wrote {len(cands)} candidate(s) to {csv_path} and {jsonl_path}; fill decision "

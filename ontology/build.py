@@ -172,6 +172,9 @@ def add_passage(g: Graph, p: Passage, source: SourceAnchor | None = None, text: 
     g.add((n, RBC.extractorVersion, Literal(p.extractor_version)))
     if p.section_path:
         g.add((n, RBC.sectionPath, Literal(" > ".join(p.section_path))))
+    g.add((n, RBC.passageKind, Literal(p.kind)))
+    if p.lead_in:
+        g.add((n, RBC.leadIn, Literal(p.lead_in)))
     outer = n
     if p.page is not None:
         g.add((n, RBC.page, Literal(p.page, datatype=XSD.integer)))

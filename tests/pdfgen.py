@@ -321,3 +321,333 @@ def synthetic_sections(chapters: int = 3, subsections: int = 2, paragraphs: int 
                 k += 1
             sections.append(((title, f"Chapter {c}: Topic {c}", f"Part {c}.{s} details"), body))
     return sections
+
+
+# ---- real-world layout patterns ----------------------------------------------------------
+# Each builder lays out one pattern that real guideline PDFs show (issue 11) with text
+# written for these tests, and returns what a correct reading must give.
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+@dataclass
+class Pattern:
+    path: Path
+    body: list[str] = field(default_factory=list)  # paragraphs that must come back whole
+    labels: dict[str, str] = field(default_factory=dict)  # paragraph start -> printed label
+    absent: list[str] = field(default_factory=list)  # text that must not appear
+    kinds: dict[str, str] = field(default_factory=dict)  # passage start -> kind
+    sections: dict[str, tuple[str, ...]] = field(default_factory=dict)  # passage start -> section
+    table_rows: list[str] = field(default_factory=list)  # rows as "Header: cell; Header: cell"
+    items: dict[str, str] = field(default_factory=dict)  # list item start -> its lead-in
+
+
+class _Page:
+    """A tiny typesetter on one FPDF: a cursor, wrapped paragraphs, headings."""
+
+    def __init__(self, pdf: FPDF, x: float = MARGIN, width: float = PAGE_W - 2 * MARGIN) -> None:
+        self.pdf, self.x, self.width, self.y = pdf, x, width, TOP
+
+    def text(self, text: str, size: float = 10, style: str = "", gap: float = 8,
+             family: str = "helvetica", indent: float = 0) -> None:
+        self.pdf.set_font(family, style, size)
+        words, line = text.split(), ""
+        for word in words:
+            trial = f"{line} {word}" if line else word
+            if self.pdf.get_string_width(trial) > self.width - indent and line:
+                self._line(line, size, indent)
+                line = word
+            else:
+                line = trial
+        if line:
+            self._line(line, size, indent)
+        self.y += gap
+
+    def _line(self, line: str, size: float, indent: float) -> None:
+        self.pdf.text(self.x + indent, self.y + size, line)
+        self.y += size * 1.4
+
+
+def _doc() -> FPDF:
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.set_auto_page_break(False)
+    return pdf
+
+
+PARAS = [s for s in _SENTENCES]
+
+
+def _para(n: int, words: int = 3) -> str:
+    return f"Paragraph {n} begins here. " + " ".join(_SENTENCES[(n + i) % len(_SENTENCES)] for i in range(words))
+
+
+def footer_pattern(path: Path) -> Pattern:
+    """NICE-style: a copyright footer whose printed page number ("Page 7 of 11") sits inside
+    it, on the first of two footer lines; a running header; printed numbers start at 7."""
+    pdf, out = _doc(), Pattern(path)
+    pages = 4
+    for p in range(pages):
+        pdf.add_page()
+        pdf.set_font("helvetica", "", 8)
+        pdf.text(MARGIN, 36, "Self-help guidance for anxiety (synthetic) - draft for testing")
+        page = _Page(pdf)
+        if p == 0:
+            page.text("Care for anxiety in adults", size=18, style="B", gap=12)
+        for k in range(3):
+            text = _para(p * 3 + k)
+            page.text(text)
+            out.body.append(text)
+            out.labels[text[:40]] = str(7 + p)
+        pdf.set_font("helvetica", "", 8)
+        pdf.text(MARGIN, PAGE_H - 44, f"\u00a9 Example Institute 2023. All rights reserved. Subject to "
+                                      f"Notice of rights. Page {7 + p} of {6 + pages}")
+        pdf.text(MARGIN, PAGE_H - 34, "Terms: see the conditions of use on the publisher's website.")
+    pdf.output(str(path))
+    out.absent = ["All rights reserved", "Notice of rights", "Self-help guidance for anxiety", "conditions of use"]
+    return out
+
+
+def watermark_pattern(path: Path) -> Pattern:
+    """A journal article: two columns, a full-width heading between column blocks on one page,
+    and a download watermark set vertically in the left margin of every page."""
+    pdf, out = _doc(), Pattern(path)
+    col_w = (PAGE_W - 2 * MARGIN - GUTTER) / 2
+    n = 0
+    for p in range(2):
+        pdf.add_page()
+        with pdf.rotation(90, 24, 600):
+            pdf.set_font("helvetica", "", 7)
+            pdf.text(24, 600, "Downloaded from https://example.org/journal by guest on 6 December 2026")
+        page = _Page(pdf, MARGIN, PAGE_W - 2 * MARGIN)
+        page.text("Structured care for low mood: a synthetic article" if p == 0 else
+                  "Methods and results of the synthetic study", size=15, style="B", gap=10)
+        top = page.y
+        for half in range(2 if p == 0 else 1):
+            y_start = page.y
+            for c in range(2):
+                col = _Page(pdf, MARGIN + c * (col_w + GUTTER), col_w)
+                col.y = y_start
+                for _ in range(2):
+                    text = _para(n, 2)
+                    col.text(text)
+                    out.body.append(text)
+                    n += 1
+                page.y = max(page.y, col.y)
+            if half == 0 and p == 0:
+                page.text("Interpretation across both columns", size=13, style="B", gap=8)
+        del top
+    pdf.output(str(path))
+    out.absent = ["Downloaded", "by guest"]
+    return out
+
+
+def nomap_pattern(path: Path) -> Pattern:
+    """Doses set in an embedded TrueType font whose ToUnicode map has been removed (the PDF no
+    longer says which characters those glyphs are) inside body text in a standard font."""
+    pdf, out = _doc(), Pattern(path)
+    pdf.add_font("dejavu", "", str(DEJAVU))
+    pdf.add_page()
+    page = _Page(pdf)
+    page.text("Dosing notes", size=16, style="B", gap=10)
+    lines = [("Start with", "2.5", "mg each evening and review the dose after two weeks."),
+             ("Increase to", "5.0", "mg only when the first dose was tolerated well.")]
+    for before, dose, after in lines:
+        x = MARGIN
+        for text, family in ((before, "helvetica"), (dose, "dejavu"), (after, "helvetica")):
+            pdf.set_font(family, "", 10)
+            pdf.text(x, page.y + 10, text)
+            x += pdf.get_string_width(text + " ")
+        page.y += 22
+        out.body.append(f"{before} \ufffd {after}")
+    pdf.output(str(path))
+    path.write_bytes(path.read_bytes().replace(b"/ToUnicode", b"/XoUnicode"))  # same length
+    out.absent = ["(cid:", "2.5", "5.0"]
+    return out
+
+
+def _grid_table(pdf: FPDF, x: float, y: float, widths: list[float], rows: list[list[str]],
+                borders: bool) -> float:
+    """Draw a table (first row bold), cells wrapped; returns the y below it."""
+    for r, cells in enumerate(rows):
+        style = "B" if r == 0 else ""
+        pdf.set_font("helvetica", style, 9)
+        wrapped = []
+        for w, cell in zip(widths, cells):
+            lines, line = [], ""
+            for word in cell.split():
+                trial = f"{line} {word}" if line else word
+                if pdf.get_string_width(trial) > w - 8 and line:
+                    lines.append(line)
+                    line = word
+                else:
+                    line = trial
+            wrapped.append(lines + [line] if line else lines)
+        height = max(len(l) for l in wrapped) * 12 + 8
+        cx = x
+        for w, lines in zip(widths, wrapped):
+            if borders:
+                pdf.rect(cx, y, w, height)
+            for k, line in enumerate(lines):
+                pdf.text(cx + 4, y + 4 + 9 + k * 12, line)
+            cx += w
+        y += height
+    return y
+
+
+TABLE_ROWS = [["Intervention", "What it involves", "Who delivers it"],
+              ["Guided self-help", "Workbook sessions with brief support calls every week", "Trained practitioner"],
+              ["Group therapy", "Weekly meetings in a small group with shared exercises", "Therapist"],
+              ["Individual therapy", "One-to-one structured sessions with homework", "Therapist"]]
+TABLE_ROWS_2 = [["Strength", "Certainty", "Recommendation"],
+                ["Strong", "Moderate", "Offer structured follow-up after discharge"],
+                ["Weak", "Low", "Consider peer support groups for carers"],
+                ["Strong", "High", "Assess risk at every contact"]]
+
+
+def tables_pattern(path: Path) -> Pattern:
+    """A bordered table and an unbordered one, each with a bold header row and a caption."""
+    pdf, out = _doc(), Pattern(path)
+    pdf.add_page()
+    page = _Page(pdf)
+    page.text("Treatment options", size=16, style="B", gap=10)
+    intro = "The options below are offered in order of intensity and are reviewed with the person."
+    page.text(intro)
+    page.text("Table 1: Treatment options for mild symptoms", size=10, style="B", gap=4)
+    page.y = _grid_table(pdf, MARGIN, page.y, [130, 230, 120], TABLE_ROWS, borders=True) + 14
+    after = "Each option is reviewed after six weeks and stepped up when symptoms persist."
+    page.text(after)
+    page.text("Grading of the recommendations", size=13, style="B", gap=8)
+    page.text("Table 2: Graded recommendations", size=10, style="B", gap=4)
+    page.y = _grid_table(pdf, MARGIN, page.y, [110, 110, 260], TABLE_ROWS_2, borders=False) + 14
+    closing = "Recommendations marked weak depend on the preferences of the person and their carers."
+    page.text(closing)
+    pdf.output(str(path))
+    out.body = [intro, after, closing]
+    for rows in (TABLE_ROWS, TABLE_ROWS_2):
+        out.table_rows += ["; ".join(f"{h}: {c}" for h, c in zip(rows[0], r)) for r in rows[1:]]
+    out.sections[f"{TABLE_ROWS[0][0]}: {TABLE_ROWS[1][0]}"] = ("Treatment options", "Table 1: Treatment options for mild symptoms")
+    out.absent = ["Provides", "Intervention What it involves"]
+    return out
+
+
+def headings_pattern(path: Path) -> Pattern:
+    """A heading over two lines, body-size bold subheadings and numbered body-size ones."""
+    pdf, out = _doc(), Pattern(path)
+    pdf.add_page()
+    page = _Page(pdf)
+    long_heading = ("3.1 Alcohol use disorders in people who also have anxiety: what helps and "
+                    "what is safe")
+    page.text(long_heading, size=15, style="B", gap=10)
+    first = _para(1)
+    page.text(first)
+    page.text("Assessment in primary care", size=10, style="B", gap=4)
+    second = _para(2)
+    page.text(second)
+    page.text("Planning treatment together", size=10, style="B", gap=4)
+    third = _para(3)
+    page.text(third)
+    page.text("3.2 Follow-up after treatment", size=10, gap=4)
+    fourth = _para(4)
+    page.text(fourth)
+    page.text("3.2.1 Contact after discharge", size=10, gap=4)
+    fifth = _para(5)
+    page.text(fifth)
+    pdf.output(str(path))
+    out.body = [first, second, third, fourth, fifth]
+    out.sections = {first[:40]: (long_heading,),
+                    second[:40]: (long_heading, "Assessment in primary care"),
+                    third[:40]: (long_heading, "Planning treatment together"),
+                    fourth[:40]: ("3.2 Follow-up after treatment",),  # numbering: a sibling of 3.1
+                    fifth[:40]: ("3.2 Follow-up after treatment", "3.2.1 Contact after discharge")}
+    return out
+
+
+def lists_pattern(path: Path) -> Pattern:
+    """Bullets drawn in symbol fonts (a Dingbats disc, a Symbol bullet) under lead-in sentences."""
+    pdf, out = _doc(), Pattern(path)
+    pdf.add_page()
+    page = _Page(pdf)
+    page.text("Supporting self-management", size=16, style="B", gap=10)
+    lead = "When planning care, practitioners should make sure that the person:"
+    page.text(lead, gap=4)
+    items = ["knows how to reach the team between appointments and out of hours",
+             "has a written plan that names early warning signs and what to do about them",
+             "can bring a family member or friend to appointments if they wish"]
+    for n, item in enumerate(items):
+        font = ("zapfdingbats", "l") if n % 2 == 0 else ("symbol", chr(183))
+        pdf.set_font(font[0], "", 8)
+        pdf.text(MARGIN + 6, page.y + 10, font[1])
+        page.text(item, indent=20, gap=3)
+    page.y += 6
+    closing = "These points are reviewed at every appointment and recorded in the care plan."
+    page.text(closing)
+    pdf.output(str(path))
+    out.body = [closing]
+    out.items = {f"\u2022 {item}"[:40]: lead for item in items}
+    out.absent = ["l knows", "\u00b7 has"]
+    return out
+
+
+def front_back_pattern(path: Path) -> Pattern:
+    """Contents page with dot leaders, guidance, then declarations, a glossary, references
+    and licence text: only the guidance is body."""
+    pdf, out = _doc(), Pattern(path)
+    pdf.add_page()
+    page = _Page(pdf)
+    page.text("Contents", size=16, style="B", gap=10)
+    for title, number in (("Recommendations", 2), ("Declarations of interest", 2), ("Glossary", 3),
+                          ("References", 3)):
+        pdf.set_font("helvetica", "", 10)
+        pdf.text(MARGIN, page.y + 10, title + " " + "." * 60 + f" {number}")
+        page.y += 16
+    pdf.add_page()
+    page = _Page(pdf)
+    page.text("Recommendations", size=16, style="B", gap=10)
+    guidance = "Ask about thoughts of suicide directly and calmly when a person seems hopeless."
+    page.text(guidance)
+    licence = "\u00a9 Example Institute 2024. All rights reserved. Reuse needs written permission."
+    page.text(licence)
+    page.text("Declarations of interest", size=16, style="B", gap=10)
+    declaration = ("One author received fees for lectures on suicidal students from a university; "
+                   "no other interests were declared.")
+    page.text(declaration)
+    pdf.add_page()
+    page = _Page(pdf)
+    page.text("Glossary", size=16, style="B", gap=10)
+    glossary = "Safety plan: a written list of coping steps and contacts agreed with the person."
+    page.text(glossary)
+    page.text("References", size=16, style="B", gap=10)
+    reference = "Author A, Author B. Talking about suicide in primary care. Synthetic Journal 2020;1:1-9."
+    page.text(reference)
+    pdf.output(str(path))
+    out.body = [guidance]
+    out.kinds = {guidance[:40]: "body", declaration[:40]: "declarations", licence[:40]: "boilerplate",
+                 glossary[:40]: "glossary", reference[:40]: "references"}
+    return out
+
+
+def labels_pattern(path: Path) -> Pattern:
+    """An article printed as pp. 317-319 whose /PageLabels table says 1-3."""
+    pdf, out = _doc(), Pattern(path)
+    for p in range(3):
+        pdf.add_page()
+        if p == 0:
+            pdf.set_page_label(label_style="D", label_start=1)
+        pdf.set_font("helvetica", "", 8)
+        pdf.text(MARGIN, 36, f"Synthetic Journal of Care 12(3) | {317 + p}")
+        page = _Page(pdf)
+        if p == 0:
+            page.text("Brief interventions after self-harm", size=16, style="B", gap=10)
+        for k in range(2):
+            text = _para(10 + p * 2 + k)
+            page.text(text)
+            out.body.append(text)
+            out.labels[text[:40]] = str(317 + p)
+    pdf.output(str(path))
+    out.absent = ["Synthetic Journal of Care"]
+    return out
+
+
+PATTERNS = {"footer": footer_pattern, "watermark": watermark_pattern, "nomap": nomap_pattern,
+            "tables": tables_pattern, "headings": headings_pattern, "lists": lists_pattern,
+            "front_back": front_back_pattern, "labels": labels_pattern}

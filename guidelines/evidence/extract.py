@@ -33,6 +33,7 @@ from spacy.tokens import Doc
 from rubricate.guidelines.kernel import negation
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import load_yaml_mapping
+from rubricate.guidelines.sources.kinds import EVIDENCE_KINDS, check_kinds
 from rubricate.guidelines.sources.model import Passage
 from rubricate.guidelines.sources.parse import parse_document
 from rubricate.guidelines.sources.passages import make_passages
@@ -341,9 +342,12 @@ def _heading_key(title: str) -> str:
     return re.sub(r"^[\s\d.:)\-]+", "", title).strip().lower()
 
 
-def skipped_passages(passages: Iterable[Passage], settings: dict) -> set[str]:
-    """Ids of passages about the document rather than its guidance: under a skip section
-    (Source, References ...) or, in a document with sections, before the first section."""
+def skipped_passages(passages: Iterable[Passage], settings: dict, include: Iterable[str] = ()) -> set[str]:
+    """Ids of passages about the document rather than its guidance: of a non-body kind
+    (contents, references, declarations, glossary, boilerplate, front matter: see
+    sources/kinds.py), under a skip section (Source, References ...) or, in a document with
+    sections, before the first section. Kinds in ``include`` are never skipped."""
+    include = set(check_kinds(include))
     skip = {_heading_key(s) for s in settings.get("skip_sections") or []}
     by_doc: dict[str, list[Passage]] = defaultdict(list)
     for p in passages:
@@ -352,7 +356,11 @@ def skipped_passages(passages: Iterable[Passage], settings: dict) -> set[str]:
     for ps in by_doc.values():
         has_sections = any(p.section_path for p in ps)
         for p in ps:
-            if any(_heading_key(h) in skip for h in p.section_path):
+            if p.kind in include:
+                continue
+            if p.kind not in EVIDENCE_KINDS:
+                out.add(p.id)
+            elif any(_heading_key(h) in skip for h in p.section_path):
                 out.add(p.id)
             elif settings.get("skip_preamble", True) and has_sections and not p.section_path:
                 out.add(p.id)
@@ -391,14 +399,15 @@ def _score(matches: list[Match]) -> tuple[float, list[Match]]:
 
 
 def extract_candidates(passages: Iterable[Passage], patterns: PatternSet | Path | str | None = None,
-                       nlp=None) -> list[Candidate]:
+                       nlp=None, include: Iterable[str] = ()) -> list[Candidate]:
     """Candidates (passage x feature) for every passage that a lexicon supports, in passage
-    order then feature id. ``patterns``: a compiled PatternSet, a patterns folder, or the default."""
+    order then feature id. ``patterns``: a compiled PatternSet, a patterns folder, or the default;
+    ``include``: passage kinds to propose from although they are not guidance (references ...)."""
     passages = list(passages)
     lex = patterns if isinstance(patterns, PatternSet) else load_patterns(patterns, nlp)
     nlp = nlp or get_nlp()
     table = _lookup_table(nlp)
-    skipped = skipped_passages(passages, lex.settings)
+    skipped = skipped_passages(passages, lex.settings, include)
     todo = [p for p in passages if p.id not in skipped]
     out: list[Candidate] = []
     for p, doc in zip(todo, nlp.pipe((p.text for p in todo), batch_size=64)):

@@ -9,10 +9,12 @@ parallel and reports a bad file as its own error instead of stopping the run.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from rubricate.guidelines.sources import filetype, parse_cache
 from rubricate.guidelines.kernel.errors import InputError, RubricateError
@@ -20,7 +22,10 @@ from rubricate.guidelines.sources.extractors import EXTRACTORS, plugin_extension
 from rubricate.guidelines.sources.model import ParsedDocument
 
 
-def parse_document(path: Path, doc_id: str, *, cache: bool = True) -> ParsedDocument:
+def parse_document(path: Path, doc_id: str, *, cache: bool = True,
+                   progress: Callable[[int, int], None] | None = None) -> ParsedDocument:
+    """``progress(pages done, page count)`` is called while the file is read, by an extractor
+    whose ``parse`` takes a ``progress`` keyword (the PDF one); never on a cache hit."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -36,7 +41,10 @@ def parse_document(path: Path, doc_id: str, *, cache: bool = True) -> ParsedDocu
         hit = parse_cache.load(sha256, media, version)
         if hit is not None:
             return replace(hit, doc_id=doc_id, path=str(path))
-    doc = extractor.parse(path, doc_id, sha256, media)
+    if progress is not None and "progress" in inspect.signature(extractor.parse).parameters:
+        doc = extractor.parse(path, doc_id, sha256, media, progress=progress)
+    else:
+        doc = extractor.parse(path, doc_id, sha256, media)
     if version:
         try:
             parse_cache.store(doc)

@@ -51,3 +51,16 @@ def make_passages(doc: ParsedDocument, verified: bool) -> list[Passage]:
                 extractor=doc.extractor, extractor_version=doc.extractor_version, verified=verified,
                 annotations=block.annotations, kind=block.kind, lead_in=block.lead_in))
     return out
+
+
+def listing(doc: ParsedDocument, passages: list[Passage]) -> list[dict]:
+    """Every passage and heading of ``doc`` in text order, as the ``guidelines passages``
+    command shows them: page, printed label, section (headings, outermost first), kind, text."""
+    rows = [{"doc_id": doc.doc_id, "passage_id": p.id, "page": p.page, "page_label": p.page_label,
+             "section": list(p.section_path), "kind": p.kind, "text": p.text,
+             **({"lead_in": p.lead_in} if p.lead_in else {}), "start": p.start, "end": p.end}
+            for p in passages]
+    rows += [{"doc_id": doc.doc_id, "passage_id": None, "page": h.page, "page_label": h.page_label,
+              "section": list(h.section_path), "kind": "heading", "text": doc.text[h.start:h.end],
+              "start": h.start, "end": h.end} for h in doc.headings]
+    return sorted(rows, key=lambda r: r["start"])

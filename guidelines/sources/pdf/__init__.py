@@ -106,10 +106,6 @@ def _check_text_layer(path: Path, pages: list[Page]) -> list[str]:
         per_page = ", ".join(f"p.{p.number}: {p.unmapped}" for p in pages if p.unmapped)
         warnings.append(f"{path}: fonts without a Unicode map on page(s) {_ranges(unmapped)}; "
                         f"unreadable characters replaced by \ufffd ({per_page})")
-    recovered = [p.number for p in pages if p.recovered]
-    if recovered:
-        warnings.append(f"{path}: characters of fonts without a Unicode map read from the fonts' "
-                        f"own tables on page(s) {_ranges(recovered)}; check them")
     return warnings
 
 

@@ -5,12 +5,13 @@ reader is kept so tests and the benchmark can compare the two on the same layout
 Both drop rotated and vertical text (watermarks such as "Downloaded from ... by guest",
 margin notes) and count it, and both replace a run of characters that a font cannot map to
 Unicode (pdfminer's "(cid:N)") with one UNMAPPED marker and count it, so no code ever
-reaches the text. The pypdfium2 reader first tries the embedded font's own cmap table.
+reaches the text. pdfium already maps what a font's encoding allows without a ToUnicode
+table (standard and named encodings); only what is left is marked. A CID font's glyph ids
+are not guessed back into characters: a wrong guess reads as text, a marker does not.
 """
 from __future__ import annotations
 
 import ctypes
-import io
 import math
 import re
 from pathlib import Path
@@ -83,12 +84,11 @@ def _pdfium_pages(path: Path, progress: Progress | None) -> tuple[list[Page], li
     try:
         if not count:
             raise _no_pages(path)
-        fonts: dict[int, dict[int, str] | None] = {}
         pages = []
         for index in range(count):
             try:
                 page = pdf[index]
-                pages.append(_pdfium_page(page, index + 1, fonts))
+                pages.append(_pdfium_page(page, index + 1))
                 page.close()
             except RubricateError:
                 raise
@@ -103,11 +103,11 @@ def _pdfium_pages(path: Path, progress: Progress | None) -> tuple[list[Page], li
         pdf.close()
 
 
-def _pdfium_page(page, number: int, fonts: dict) -> Page:
+def _pdfium_page(page, number: int) -> Page:
     import pypdfium2.raw as raw
     width, height = page.get_size()
     words, edges, images = [], [], False
-    rotated = unmapped = recovered = 0
+    rotated = unmapped = 0
     for kind, (left, bottom, right, top) in _page_objects(page, raw):
         if kind == raw.FPDF_PAGEOBJ_IMAGE:
             images = True
@@ -143,21 +143,16 @@ def _pdfium_page(page, number: int, fonts: dict) -> Page:
                 continue
             style = styles.get(key)
             if style is None:
-                style = styles[key] = _style(raw, tp, k, obj, fonts)
+                style = styles[key] = _style(raw, tp, k, obj)
             char = text[k]
             if not style[3]:  # rotated or vertical
                 rotated += 1
                 continue
             if style[4] and map_error(tp, k):
-                code = ord(char)
-                char = style[5].get(code, "") if style[5] else ""
-                if char:
-                    recovered += 1
-                elif marked:
+                if marked:
                     continue
-                else:
-                    char, marked = UNMAPPED, True
-                    unmapped += 1
+                char, marked = UNMAPPED, True
+                unmapped += 1
             else:
                 marked = False
             if char.isspace():
@@ -173,7 +168,7 @@ def _pdfium_page(page, number: int, fonts: dict) -> Page:
         close()
     finally:
         raw.FPDFText_ClosePage(tp)
-    return Page(number, width, height, words, edges, images, rotated, unmapped, recovered)
+    return Page(number, width, height, words, edges, images, rotated, unmapped)
 
 
 def _pdfium_text(raw, tp, n: int) -> str:
@@ -188,45 +183,20 @@ def _pdfium_text(raw, tp, n: int) -> str:
     return text.replace("\ufffe", "-")  # pdfium marks a hyphen at a line end as U+FFFE
 
 
-def _style(raw, tp, k: int, obj, fonts: dict) -> tuple:
-    """(fontname, size, bold, upright, maybe unmapped, recovery map) of a text object."""
+def _style(raw, tp, k: int, obj) -> tuple:
+    """(fontname, size, bold, upright, maybe unmapped) of a text object."""
     font = raw.FPDFTextObj_GetFont(obj)
-    name, weight, handle = "", 0, None
+    name, weight = "", 0
     if font:
         buffer = ctypes.create_string_buffer(256)
         length = raw.FPDFFont_GetBaseFontName(font, buffer, 256)
         name = buffer.raw[:max(0, length - 1)].decode("utf-8", "replace")
         weight = raw.FPDFFont_GetWeight(font)
-        handle = ctypes.cast(font, ctypes.c_void_p).value
     angle = raw.FPDFText_GetCharAngle(tp, k)
     upright = min(abs(angle), abs(angle - 2 * math.pi)) < 0.01 or angle < 0
     size = raw.FPDFText_GetFontSize(tp, k)
     suspect = bool(raw.FPDFText_HasUnicodeMapError(tp, k))
-    recovery = None
-    if suspect and handle is not None:
-        if handle not in fonts:
-            fonts[handle] = _font_cmap(raw, font)
-        recovery = fonts[handle]
-    return (name, round(size, 2), is_bold(name, weight), upright, suspect, recovery)
-
-
-def _font_cmap(raw, font) -> dict[int, str] | None:
-    """glyph id -> character from an embedded TrueType/OpenType font's cmap table: what a
-    CID font without a ToUnicode map still tells (Identity CID-to-glyph mapping assumed)."""
-    try:
-        from fontTools.ttLib import TTFont
-        size = ctypes.c_size_t()
-        raw.FPDFFont_GetFontData(font, None, 0, ctypes.byref(size))
-        if not size.value:
-            return None
-        buffer = ctypes.create_string_buffer(size.value)
-        raw.FPDFFont_GetFontData(font, buffer, size.value, ctypes.byref(size))
-        tt = TTFont(io.BytesIO(buffer.raw[:size.value]), lazy=True)
-        cmap = tt.getBestCmap() or {}
-        order = {name: gid for gid, name in enumerate(tt.getGlyphOrder())}
-        return {order[g]: chr(cp) for cp, g in sorted(cmap.items(), reverse=True) if g in order} or None
-    except Exception:  # not a TrueType font, or a damaged one: nothing to recover
-        return None
+    return (name, round(size, 2), is_bold(name, weight), upright, suspect)
 
 
 def _page_objects(page, raw) -> Iterator[tuple[int, tuple[float, float, float, float]]]:

@@ -51,6 +51,15 @@ def gutter(rows: list[Row], body: float) -> tuple[float, float] | None:
     return (max(lefts), g1) if lefts else None
 
 
+def _separator(row: Row, right: list[Row], g0: float, body: float) -> bool:
+    """A heading in the left column's span with nothing beside it, right-column text above
+    and below: it heads both columns below it (a full-width heading that happens to be short)."""
+    if row.words[-1]["x1"] > g0 or not (font_size(row.words) >= body * 1.12 or all(w["bold"] for w in row.words)):
+        return False
+    return any(r.bottom < row.top for r in right) and any(r.top > row.bottom for r in right) and \
+        not any(r.top < row.bottom + 2 and r.bottom > row.top - 2 for r in right)
+
+
 def reading_order(page: int, rows: list[Row], body: float, first_flow: int) -> list[Line]:
     """Lines of one page in reading order (see the module docstring)."""
     found = gutter(rows, body)
@@ -65,8 +74,9 @@ def reading_order(page: int, rows: list[Row], body: float, first_flow: int) -> l
             ordered.extend((side, words) for words in pending[side])
             pending[side].clear()
 
+    right = [r for r in rows if any(w["x0"] >= g1 for w in r.words)]
     for row in rows:
-        if any(w["x0"] < g1 and w["x1"] > g0 for w in row.words):
+        if any(w["x0"] < g1 and w["x1"] > g0 for w in row.words) or _separator(row, right, g0, body):
             flush()
             ordered.append(("full", row.words))
         else:

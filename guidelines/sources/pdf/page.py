@@ -34,7 +34,6 @@ class Page:
     has_images: bool = False
     rotated: int = 0  # characters dropped because they are rotated or vertical (watermarks)
     unmapped: int = 0  # character runs with no Unicode mapping, replaced by UNMAPPED
-    recovered: int = 0  # characters without a Unicode map recovered from the font's own cmap
     rows: list[Row] = field(default_factory=list)
 
 

@@ -207,6 +207,12 @@ def _split_titles(chunks: list[Chunk], vocab) -> list[Chunk]:
     return out
 
 
+def _numbering(text: str) -> int | None:
+    """Depth of a heading's section number: "3" -> 1, "3.1" -> 2, "3.1.2" -> 3."""
+    found = re.match(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+\S", text)
+    return found.group(1).count(".") + 1 if found else None
+
+
 def _level_key(chunk: Chunk, body: float) -> tuple:
     """Larger type ranks higher, then bold at body size, then numbered or capitalised body
     text, whose numbering depth ("2" > "2.3" > "2.3.1") ranks it among its kind."""
@@ -240,7 +246,7 @@ def assemble(chunks: list[Chunk], labels: list[str | None], vocab: tuple[set[str
     parts: list[str] = []
     blocks: list[Block] = []
     headings: list[Block] = []
-    stack: list[tuple[tuple, str, str | None]] = []  # (level key, title, section kind)
+    stack: list[tuple[tuple, str, str | None, int | None]] = []  # (key, title, kind, numbering depth)
     end = 0
     lead_in = ""
     for n, chunk in enumerate(merged):
@@ -252,15 +258,18 @@ def assemble(chunks: list[Chunk], labels: list[str | None], vocab: tuple[set[str
         end = start + len(text)
         page = chunk.lines[0].page
         if chunk.kind in ("h", "b", "n"):
-            key = _level_key(chunk, body)
+            key, depth = _level_key(chunk, body), _numbering(text)
+            deeper = [i for i, entry in enumerate(stack) if depth and entry[3] and entry[3] >= depth]
+            if deeper:  # "3.2" closes "3.1" and everything under it, whatever their type
+                del stack[deeper[0]:]
             while stack and stack[-1][0] >= key:
                 stack.pop()
-            headings.append(Block(start, end, page, labels[page - 1], tuple(h for _, h, _ in stack),
+            headings.append(Block(start, end, page, labels[page - 1], tuple(e[1] for e in stack),
                                   kind="heading"))
-            stack.append((key, text, kinds.heading_kind(text)))
+            stack.append((key, text, kinds.heading_kind(text), depth))
             lead_in = ""
             continue
-        section = tuple(h for _, h, _ in stack)
+        section = tuple(e[1] for e in stack)
         kind = _kind(chunk, text, stack, sectioned)
         if kind == "table" and chunk.caption:
             section += (chunk.caption,)
@@ -294,7 +303,7 @@ def _captions(chunks: list[Chunk]) -> None:
 
 
 def _kind(chunk: Chunk, text: str, stack: list, sectioned: bool) -> str:
-    section_kind = next((k for _, _, k in reversed(stack) if k), None)
+    section_kind = next((e[2] for e in reversed(stack) if e[2]), None)
     if section_kind:
         return section_kind
     if not stack and sectioned:
