@@ -119,6 +119,8 @@ def collect_targets(out: dict) -> dict:
     for section in ("llm_judge", "scale"):
         for name, t in ((out.get(section) or {}).get("targets") or {}).items():
             targets[f"{section}.{name}"] = t
+    for name, t in (((out.get("kb_build") or {}).get("pdf") or {}).get("targets") or {}).items():
+        targets[f"pdf.{name}"] = t
     return targets
 
 
@@ -155,10 +157,13 @@ def markdown(r: dict) -> str:
             f"cold (empty parse cache) {_f(kb['cold_s'])} s", f"warm (cache hit) {_f(kb['warm_s'])} s")
     pdf = kb.get("pdf") or {}
     if "pages" in pdf:
-        row("PDF parse", f"{pdf['pages']}-page two-column PDF",
-            f"plain pdfplumber extract_text {_f(pdf['pdfplumber_extract_text_pages_per_s'])} pages/s",
-            f"{_f(pdf['parse_pdf_cold_pages_per_s'])} pages/s (time x{_f(pdf['parse_pdf_time_over_pdfplumber'])}); "
-            f"cached {_f(pdf['parse_document_cached_s'])} s")
+        row("PDF parse", f"{pdf['pages']}-page two-column PDF (load average {_f(pdf.get('load_avg_1m_before'))} "
+            f"before, {_f(pdf.get('load_avg_1m_after'))} after)",
+            f"bare pdfplumber extract_text {_f(pdf['pdfplumber_extract_text_pages_per_s'])} pages/s; "
+            f"old path (pdfplumber characters) {_f(pdf.get('old_path_pdfplumber_chars_pages_per_s'))} pages/s",
+            f"{_f(pdf['parse_pdf_cold_pages_per_s'])} pages/s (x{_f(pdf.get('parse_pdf_speedup_over_pdfplumber'))} "
+            f"bare pdfplumber, x{_f(pdf.get('parse_pdf_speedup_over_old_path'))} old path; same passages: "
+            f"{_f(pdf.get('same_passages_as_old_path'))}); cached {_f(pdf['parse_document_cached_s'])} s")
         row("PDF parse", f"{pdf['documents']} documents in parallel", f"one process {_f(pdf['parse_many_serial_s'])} s",
             f"{_f(pdf['parse_many_parallel_s'])} s (speed-up x{_f(pdf['parallel_speedup'])})")
     judge = r.get("offline_judge") or {}

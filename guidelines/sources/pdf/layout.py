@@ -56,8 +56,12 @@ def _separator(row: Row, right: list[Row], g0: float, body: float) -> bool:
     and below: it heads both columns below it (a full-width heading that happens to be short)."""
     if row.words[-1]["x1"] > g0 or not (font_size(row.words) >= body * 1.12 or all(w["bold"] for w in row.words)):
         return False
-    return any(r.bottom < row.top for r in right) and any(r.top > row.bottom for r in right) and \
-        not any(r.top < row.bottom + 2 and r.bottom > row.top - 2 for r in right)
+    above = [r.bottom for r in right if r.bottom < row.top]
+    below = [r.top for r in right if r.top > row.bottom]
+    if not above or not below or any(r.top < row.bottom + 2 and r.bottom > row.top - 2 for r in right):
+        return False
+    # the right column pauses for the heading and more: not just a paragraph break beside it
+    return min(below) - max(above) >= (row.bottom - row.top) + 1.5 * body
 
 
 def reading_order(page: int, rows: list[Row], body: float, first_flow: int) -> list[Line]:
