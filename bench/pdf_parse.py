@@ -10,6 +10,7 @@ average before and after. Prints one JSON object:
 
     .venv/bin/python bench/pdf_parse.py            # 200 pages, 8 documents in parallel
     .venv/bin/python bench/pdf_parse.py --quick    # 20 pages, 2 documents
+    .venv/bin/python bench/pdf_parse.py --out bench/results/pdf_parse.json
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pdfplumber  # noqa: E402
 import pypdfium2  # noqa: E402
-from _common import best_of, load_average  # noqa: E402
+from _common import best_of, load_average, write_atomic  # noqa: E402
 
 from rubricate.guidelines.sources.parse import parse_document, parse_many  # noqa: E402
 from rubricate.guidelines.sources.pdf import EXTRACTOR_VERSION, parse_pdf  # noqa: E402
@@ -140,8 +141,12 @@ def measure(pages_wanted: int, documents: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 pages, 2 documents")
+    parser.add_argument("--out", type=Path, help="also write the JSON to this file (atomically)")
     args = parser.parse_args()
-    print(json.dumps(measure(*((20, 2) if args.quick else (200, 8))), indent=2))
+    text = json.dumps(measure(*((20, 2) if args.quick else (200, 8))), indent=2)
+    if args.out:
+        write_atomic(args.out, text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -340,6 +340,7 @@ class Pattern:
     sections: dict[str, tuple[str, ...]] = field(default_factory=dict)  # passage start -> section
     table_rows: list[str] = field(default_factory=list)  # rows as "Header: cell; Header: cell"
     items: dict[str, str] = field(default_factory=dict)  # list item start -> its lead-in
+    ordered: bool = False  # ``body`` is in reading order
 
 
 class _Page:
@@ -372,9 +373,6 @@ def _doc() -> FPDF:
     pdf = FPDF(unit="pt", format="A4")
     pdf.set_auto_page_break(False)
     return pdf
-
-
-PARAS = [s for s in _SENTENCES]
 
 
 def _para(n: int, words: int = 3) -> str:
@@ -410,7 +408,7 @@ def footer_pattern(path: Path) -> Pattern:
 def watermark_pattern(path: Path) -> Pattern:
     """A journal article: two columns, a full-width heading between column blocks on one page,
     and a download watermark set vertically in the left margin of every page."""
-    pdf, out = _doc(), Pattern(path)
+    pdf, out = _doc(), Pattern(path, ordered=True)
     col_w = (PAGE_W - 2 * MARGIN - GUTTER) / 2
     n = 0
     for p in range(2):
@@ -421,7 +419,6 @@ def watermark_pattern(path: Path) -> Pattern:
         page = _Page(pdf, MARGIN, PAGE_W - 2 * MARGIN)
         page.text("Structured care for low mood: a synthetic article" if p == 0 else
                   "Methods and results of the synthetic study", size=15, style="B", gap=10)
-        top = page.y
         for half in range(2 if p == 0 else 1):
             y_start = page.y
             for c in range(2):
@@ -435,7 +432,6 @@ def watermark_pattern(path: Path) -> Pattern:
                 page.y = max(page.y, col.y)
             if half == 0 and p == 0:
                 page.text("Interpretation across both columns", size=13, style="B", gap=8)
-        del top
     pdf.output(str(path))
     out.absent = ["Downloaded", "by guest"]
     return out
@@ -648,6 +644,62 @@ def labels_pattern(path: Path) -> Pattern:
     return out
 
 
-PATTERNS = {"footer": footer_pattern, "watermark": watermark_pattern, "nomap": nomap_pattern,
+def column_switch_pattern(path: Path) -> Pattern:
+    """One page that switches from one column to two, back to one and to two again."""
+    pdf, out = _doc(), Pattern(path, ordered=True)
+    col_w = (PAGE_W - 2 * MARGIN - GUTTER) / 2
+    pdf.add_page()
+    page = _Page(pdf)
+    page.text("Switching layouts on one page", size=16, style="B", gap=10)
+    n = 20
+    for block in range(2):
+        text = _para(n, 2)
+        page.text(text)
+        out.body.append(text)
+        n += 1
+        y_start, bottom = page.y, page.y
+        for c in range(2):
+            col = _Page(pdf, MARGIN + c * (col_w + GUTTER), col_w)
+            col.y = y_start
+            text = _para(n, 2)
+            col.text(text)
+            out.body.append(text)
+            n += 1
+            bottom = max(bottom, col.y)
+        page.y = bottom + 6
+    pdf.output(str(path))
+    return out
+
+
+def column_table_pattern(path: Path) -> Pattern:
+    """Two columns; the left one holds an unbordered table with a bold header row."""
+    pdf, out = _doc(), Pattern(path)
+    col_w = (PAGE_W - 2 * MARGIN - GUTTER) / 2
+    pdf.add_page()
+    page = _Page(pdf)
+    page.text("Options at a glance", size=16, style="B", gap=10)
+    y0 = page.y
+    left = _Page(pdf, MARGIN, col_w)
+    left.y = y0
+    first = _para(30, 2)
+    left.text(first)
+    rows = [["Option", "Typical length"], ["Guided self-help", "Six to eight weeks"],
+            ["Group sessions", "Ten weeks"], ["Individual therapy", "Up to twenty sessions"]]
+    left.y = _grid_table(pdf, MARGIN, left.y, [110, col_w - 110], rows, borders=False) + 10
+    after = _para(31, 2)
+    left.text(after)
+    right = _Page(pdf, MARGIN + col_w + GUTTER, col_w)
+    right.y = y0
+    texts = [_para(32, 3), _para(33, 3), _para(34, 2)]
+    for text in texts:
+        right.text(text)
+    pdf.output(str(path))
+    out.body = [first, after] + texts
+    out.table_rows = ["; ".join(f"{h}: {c}" for h, c in zip(rows[0], r)) for r in rows[1:]]
+    out.absent = ["Option Typical length"]
+    return out
+
+
+PATTERNS = {"column_table": column_table_pattern, "column_switch": column_switch_pattern, "footer": footer_pattern, "watermark": watermark_pattern, "nomap": nomap_pattern,
             "tables": tables_pattern, "headings": headings_pattern, "lists": lists_pattern,
             "front_back": front_back_pattern, "labels": labels_pattern}

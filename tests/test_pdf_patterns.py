@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from rubricate.cli import main
-from rubricate.guidelines.sources.passages import listing, make_passages
+from rubricate.guidelines.sources.passages import make_passages
 from rubricate.guidelines.sources.pdf import parse_pdf
 from tests.pdfgen import DEJAVU, PATTERNS
 
@@ -59,6 +59,9 @@ def test_paragraphs_come_back_whole_with_printed_labels(case):
     text = " ".join(p.text for p in passages)
     for para in pattern.body:
         assert para in text, f"{name}: paragraph not whole: {para[:50]!r}"
+    if pattern.ordered:
+        positions = [text.index(para) for para in pattern.body]
+        assert positions == sorted(positions), f"{name}: paragraphs out of reading order"
     for start, label in pattern.labels.items():
         assert _find(passages, start).page_label == label
 
@@ -127,3 +130,15 @@ def test_unknown_kind_is_a_one_line_error(tmp_path):
     pattern = PATTERNS["lists"](tmp_path / "lists.pdf")
     result = CliRunner().invoke(main, ["guidelines", "passages", str(pattern.path), "--kind", "bogus"])
     assert result.exit_code == 2 and "unknown passage kind(s) bogus" in result.output
+
+
+@pytest.mark.slow
+def test_long_document_shows_a_progress_bar(tmp_path, monkeypatch):
+    from tests.pdfgen import synthetic_sections, write_pdf
+    monkeypatch.setenv("RUBRICATE_CACHE_DIR", str(tmp_path / "cache"))
+    gen = write_pdf(synthetic_sections(chapters=7, subsections=3, paragraphs=4), tmp_path / "long.pdf")
+    assert gen.page_count >= 8
+    result = cli_run("guidelines", "passages", str(gen.path))
+    assert "reading long.pdf" in result.stderr and "reading" not in result.stdout
+    again = cli_run("guidelines", "passages", str(gen.path))  # a cache hit reads no page
+    assert "reading" not in again.stderr and again.stdout == result.stdout

@@ -63,7 +63,7 @@ def parse_pdf(path: Path, doc_id: str, sha256: str, *, reader: str = "pdfium",
 def _set_tables_aside(page: Page, rows: list[Row], body: float) -> list[Row]:
     """Rows with each table's words replaced by one row holding the table's chunks, placed
     where the table stands so reading order puts it between the right paragraphs."""
-    found = tables.find_tables(page, rows, body)
+    found = tables.find_tables(page, rows, body, layout.gutter(rows, body))
     if not found:
         return rows
     held = set().union(*(t.words for t in found))

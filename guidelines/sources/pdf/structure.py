@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rubricate.guidelines.sources import kinds
 from rubricate.guidelines.sources.model import Block
@@ -70,8 +70,10 @@ def bullet_of(line: Line) -> str | None:
 def _line_kind(line: Line, body: float) -> str:
     if line.words and line.words[0].get("table"):
         return "table"
-    if _CONTENTS_LINE.search(line.text):
-        return "toc"
+    if _CONTENTS_LINE.search(line.text) or (
+            len(line.words) > 1 and re.fullmatch(r"\d{1,4}|[ivxlc]{1,6}", line.words[-1]["text"])
+            and line.words[-1]["x0"] - line.words[-2]["x1"] > 4 * body):
+        return "toc"  # a contents entry: dot leaders or a wide gap before a page number
     size = line.size
     if size >= body * HEADING_RATIO:
         return "h"
@@ -188,7 +190,7 @@ def _short_title(text: str) -> bool:
     return len(letters) >= 4 and all(c.isupper() for c in letters)
 
 
-def _split_titles(chunks: list[Chunk], vocab) -> list[Chunk]:
+def _split_titles(chunks: list[Chunk]) -> list[Chunk]:
     """Body-size numbered or capitalised subheadings: alone, or as the short first line of
     the paragraph they head."""
     out: list[Chunk] = []
@@ -228,7 +230,7 @@ def assemble(chunks: list[Chunk], labels: list[str | None], vocab: tuple[set[str
              body: float) -> tuple[str, list[Block], list[Block]]:
     """Chunks -> (document text, blocks, headings)."""
     merged: list[Chunk] = []
-    for chunk in _split_titles(chunks, vocab):
+    for chunk in _split_titles(chunks):
         if not chunk.preset:
             chunk.text = join_lines(chunk.lines, vocab, chunk.item)
         if chunk.kind == "b" and not _looks_like_heading(chunk, chunk.text):

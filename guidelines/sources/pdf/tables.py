@@ -47,11 +47,24 @@ class Table:
         return out
 
 
-def find_tables(page: Page, rows: list[Row], body: float) -> list[Table]:
+def find_tables(page: Page, rows: list[Row], body: float,
+                gutter: tuple[float, float] | None = None) -> list[Table]:
+    """Tables on a page; on a two-column page unruled tables are also looked for inside each
+    column (``gutter``: the left column's right edge and the right column's left edge)."""
     tables = _ruled(page, rows)
     taken = {i for t in tables for i in t.words}
     free = [r for r in rows if not any(id(w) in taken for w in r.words)]
-    return tables + _unruled(free, body, page.edges)
+    tables += _unruled(free, body, page.edges)
+    if gutter:
+        taken = {i for t in tables for i in t.words}
+        for inside in (lambda w: w["x1"] <= gutter[0] + 0.5, lambda w: w["x0"] >= gutter[1] - 0.5):
+            column = []
+            for r in free:
+                words = [w for w in r.words if inside(w) and id(w) not in taken]
+                if words:
+                    column.append(Row(words, min(w["top"] for w in words), max(w["bottom"] for w in words)))
+            tables += _unruled(column, body, page.edges)
+    return tables
 
 
 # ---- text of cells -----------------------------------------------------------------------
@@ -133,7 +146,7 @@ def _unruled(rows: list[Row], body: float, edges: list[dict]) -> list[Table]:
     i = 0
     while i < len(rows):
         head = _segments(rows[i], body)
-        if len(head) < 2 or not all(w["bold"] and abs(w["size"] - body) <= 0.6 for w in rows[i].words):
+        if len(head) < 2 or not all(w["bold"] and 0.7 * body <= w["size"] <= body + 0.6 for w in rows[i].words):
             i += 1
             continue
         starts = [g[0]["x0"] for g in head]
