@@ -188,3 +188,14 @@ def test_both_readers_agree_on_digest_pdfs(digest, tmp_path):
                     columns=2, roman_pages=1)
     new, old = (parse_pdf(gen.path, "d", "0" * 64, reader=r) for r in ("pdfium", "pdfplumber"))
     assert (new.text, new.blocks, new.headings) == (old.text, old.blocks, old.headings)
+
+
+@pytest.mark.parametrize("options", [
+    dict(columns=2, roman_pages=2, page_numbers=False, catalog_labels=True),
+    dict(page_numbers=False),
+    dict(columns=2, break_compounds=True),
+], ids=["catalog-labels", "no-numbers", "broken-compounds"])
+def test_both_readers_agree_on_the_other_generated_layouts(options, tmp_path):
+    gen = write_pdf(synthetic_sections(chapters=2, subsections=3), tmp_path / "o.pdf", **options)
+    new, old = (parse_pdf(gen.path, "o", "0" * 64, reader=r) for r in ("pdfium", "pdfplumber"))
+    assert (new.text, new.blocks, new.headings) == (old.text, old.blocks, old.headings)
