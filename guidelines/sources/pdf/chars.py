@@ -17,6 +17,9 @@ import re
 from pathlib import Path
 from typing import Callable, Iterator
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as raw
+
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.sources.pdf.page import UNMAPPED, Page
 
@@ -70,7 +73,6 @@ def _encrypted(path: Path) -> RubricateError:
 # ---- pypdfium2 ------------------------------------------------------------------------------
 
 def _pdfium_pages(path: Path, progress: Progress | None) -> tuple[list[Page], list[str | None] | None]:
-    import pypdfium2 as pdfium
     try:
         pdf = pdfium.PdfDocument(str(path))
         count = len(pdf)
@@ -104,7 +106,6 @@ def _pdfium_pages(path: Path, progress: Progress | None) -> tuple[list[Page], li
 
 
 def _pdfium_page(page, number: int) -> Page:
-    import pypdfium2.raw as raw
     width, height = page.get_size()
     words, edges, images = [], [], False
     rotated = unmapped = 0
@@ -230,9 +231,9 @@ def _edge(x0: float, x1: float, top: float, bottom: float, orientation: str) -> 
 # ---- pdfplumber (the old path) -------------------------------------------------------------
 
 def _plumber_pages(path: Path, progress: Progress | None) -> tuple[list[Page], list[str | None] | None]:
-    import pdfplumber
-    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-    from pdfplumber.utils.exceptions import PdfminerException
+    import pdfplumber  # start-up time: pdfminer loads only when the old reader is asked for
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect  # start-up time
+    from pdfplumber.utils.exceptions import PdfminerException  # start-up time
     try:
         pdf = pdfplumber.open(path)
         count = len(pdf.pages)
