@@ -1,7 +1,7 @@
 """Extractors: one per media type, turning a guideline file into a ParsedDocument.
 
 ``EXTRACTORS`` maps a media type to an :class:`Extractor` (guidelines/kernel/plugins.py).
-The built-ins are PDF (pdf.py) and Markdown, plain text and HTML (text.py), whose file
+The built-ins are PDF (pdf/) and Markdown, plain text and HTML (text.py), whose file
 extensions and byte checks live in filetype.py. A plug-in extractor (a module with an
 ``Extractor`` plus one ``EXTRACTORS.add`` line below, or an entry point in the group
 ``rubricate.extractors`` of a separate package) names the extensions it reads; a file with
