@@ -31,7 +31,8 @@ def _zone(page: Page, row) -> str | None:
 
 
 def margin_rows(pages: list[Page], body: float) -> set[tuple[int, int]]:
-    """(page, row index) of running headers and footers (see the module docstring)."""
+    """(page, row index) of running headers and footers (see the module docstring); only
+    rows between such furniture and the page's edge count."""
     verbatim: dict[tuple[str, str], set[int]] = defaultdict(set)
     masked: dict[tuple[str, str, int], set[int]] = defaultdict(set)
     candidates = []
@@ -48,12 +49,19 @@ def margin_rows(pages: list[Page], body: float) -> set[tuple[int, int]]:
     repeats = min(3, max(2, len(pages)))
     drop, varying, shaped = set(), [], set()
     shapes: dict[tuple[str, str], set[int]] = defaultdict(set)
+
+    def often(pages_seen: int) -> bool:
+        """Enough pages for furniture: a few when set smaller than body text, else half the
+        document (a body line may repeat by chance on a few pages of a long document)."""
+        return pages_seen >= repeats and (small or pages_seen >= 0.5 * len(pages))
+
     for p, i, zone, row, mask in candidates:
+        small = font_size(row.words) < body - 0.25
         near = masked[mask] | masked[mask[:2] + (mask[2] - 1,)] | masked[mask[:2] + (mask[2] + 1,)]
-        if "#" in mask[1] and len(near) >= max(repeats, 3) and font_size(row.words) < body * HEADING_RATIO:
+        if "#" in mask[1] and len(near) >= 3 and often(len(near)) and \
+                font_size(row.words) < body * HEADING_RATIO:
             shaped.add((p, i))
-        if len(verbatim[(zone, row.text.lower())]) >= repeats or \
-                PAGE_NUMBER.fullmatch(row.text.strip(_STRIP)):
+        if often(len(verbatim[(zone, row.text.lower())])) or PAGE_NUMBER.fullmatch(row.text.strip(_STRIP)):
             drop.add((p, i))
         elif font_size(row.words) < body * HEADING_RATIO:
             found = page_numbers(f"{row.words[0]['text']} {row.words[-1]['text']}", p)
@@ -65,14 +73,15 @@ def margin_rows(pages: list[Page], body: float) -> set[tuple[int, int]]:
                       for key in {k for _, k in found})
     drop |= {(p, i) for p, i, shape, found in varying if len(shapes[shape]) >= repeats
              or any(support[(shape[0], k)] >= 2 for _, k in found)}
-    for page in pages:  # masked repeats count only from the page edge inwards
+    found = drop | shaped
+    edge = set()  # furniture runs from the page edge inwards: a body line that happens to
+    for page in pages:  # repeat in the band, below the first line of body text, stays
         for order in (range(len(page.rows)), range(len(page.rows) - 1, -1, -1)):
             for i in order:
-                if (page.number, i) in shaped:
-                    drop.add((page.number, i))
-                elif (page.number, i) not in drop:
+                if (page.number, i) not in found:
                     break
-    return drop
+                edge.add((page.number, i))
+    return edge
 
 
 def roman_value(token: str) -> int | None:
