@@ -51,6 +51,8 @@ class RBC(DefinedNamespace):
     page: URIRef
     pageLabel: URIRef
     sectionPath: URIRef
+    passageKind: URIRef
+    leadIn: URIRef
     locatorVerified: URIRef
     extractor: URIRef
     extractorVersion: URIRef

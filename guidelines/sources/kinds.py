@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import ConfigurationError
 from rubricate.guidelines.kernel.fileio import load_yaml_mapping
 from rubricate.guidelines.kernel.paths import package_path
 
@@ -60,5 +60,5 @@ def check_kinds(kinds) -> tuple[str, ...]:
     """Validate user-given kinds (``--include``)."""
     bad = [k for k in kinds if k not in KINDS]
     if bad:
-        raise RubricateError(f"unknown passage kind(s) {', '.join(bad)}; known: {', '.join(KINDS)}")
+        raise ConfigurationError(f"unknown passage kind(s) {', '.join(bad)}; known: {', '.join(KINDS)}")
     return tuple(kinds)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pypdfium2
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import InputError
 from rubricate.guidelines.sources.extractors import Extractor
 from rubricate.guidelines.sources.model import ParsedDocument
 from rubricate.guidelines.sources.pdf import furniture, layout, structure, tables
@@ -87,7 +87,7 @@ def _set_tables_aside(page: Page, rows: list[Row], body: float) -> list[Row]:
 def _check_text_layer(path: Path, pages: list[Page]) -> list[str]:
     empty = [p.number for p in pages if not p.words]
     if len(empty) == len(pages):
-        raise RubricateError(f"PDF has no text layer on any of its {len(pages)} page(s) "
+        raise InputError(f"PDF has no text layer on any of its {len(pages)} page(s) "
                              "(scanned or image-only); run OCR on it first", path=str(path))
     warnings = []
     scanned = [p.number for p in pages if not p.words and p.has_images]

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 
-from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.errors import InputError, RubricateError
 from rubricate.guidelines.sources.pdf.page import UNMAPPED, Page
 
 WORD_GAP = 0.15  # a gap wider than this share of the font size separates words (TeX output
@@ -48,11 +48,11 @@ def read_pages(path: Path, reader: str = "pdfium", progress: Progress | None = N
 def check_complete(path: Path) -> None:
     size = path.stat().st_size
     if size == 0:
-        raise RubricateError("file is empty (0 bytes)", path=str(path))
+        raise InputError("file is empty (0 bytes)", path=str(path))
     with path.open("rb") as handle:
         handle.seek(max(0, size - 2048))
         if b"%%EOF" not in handle.read():
-            raise RubricateError("PDF is truncated or incomplete (no %%EOF marker at the end); "
+            raise InputError("PDF is truncated or incomplete (no %%EOF marker at the end); "
                                  "download or export it again", path=str(path))
 
 
@@ -61,12 +61,12 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-def _no_pages(path: Path) -> RubricateError:
-    return RubricateError("PDF has no pages (damaged or unreadable file?)", path=str(path))
+def _no_pages(path: Path) -> InputError:
+    return InputError("PDF has no pages (damaged or unreadable file?)", path=str(path))
 
 
-def _encrypted(path: Path) -> RubricateError:
-    return RubricateError("PDF is encrypted and needs a password; save a decrypted copy "
+def _encrypted(path: Path) -> InputError:
+    return InputError("PDF is encrypted and needs a password; save a decrypted copy "
                           "(e.g. qpdf --decrypt) and add that", path=str(path))
 
 
@@ -81,8 +81,8 @@ def _pdfium_pages(path: Path, progress: Progress | None) -> tuple[list[Page], li
         if "password" in text:
             raise _encrypted(path) from None
         if "security" in text:
-            raise RubricateError(f"PDF uses an unsupported encryption ({exc})", path=str(path)) from None
-        raise RubricateError(f"PDF is damaged or unreadable ({_describe(exc)})", path=str(path)) from None
+            raise InputError(f"PDF uses an unsupported encryption ({exc})", path=str(path)) from None
+        raise InputError(f"PDF is damaged or unreadable ({_describe(exc)})", path=str(path)) from None
     try:
         if not count:
             raise _no_pages(path)
@@ -95,7 +95,7 @@ def _pdfium_pages(path: Path, progress: Progress | None) -> tuple[list[Page], li
             except RubricateError:
                 raise
             except Exception as exc:
-                raise RubricateError(f"cannot read page content ({_describe(exc)})",
+                raise InputError(f"cannot read page content ({_describe(exc)})",
                                      path=str(path), page=index + 1) from None
             if progress:
                 progress(index + 1, count)
@@ -242,8 +242,8 @@ def _plumber_pages(path: Path, progress: Progress | None) -> tuple[list[Page], l
         if isinstance(cause, PDFPasswordIncorrect):
             raise _encrypted(path) from None
         if isinstance(cause, PDFEncryptionError):
-            raise RubricateError(f"PDF uses an unsupported encryption ({cause})", path=str(path)) from None
-        raise RubricateError(f"PDF is damaged or unreadable ({_describe(cause)})", path=str(path)) from None
+            raise InputError(f"PDF uses an unsupported encryption ({cause})", path=str(path)) from None
+        raise InputError(f"PDF is damaged or unreadable ({_describe(cause)})", path=str(path)) from None
     with pdf:
         if not count:
             raise _no_pages(path)
@@ -267,7 +267,7 @@ def _plumber_pages(path: Path, progress: Progress | None) -> tuple[list[Page], l
                 pages.append(Page(page.page_number, float(page.width), float(page.height), words,
                                   edges, bool(page.images), rotated, unmapped))
             except Exception as exc:
-                raise RubricateError(f"cannot read page content ({_describe(exc)})",
+                raise InputError(f"cannot read page content ({_describe(exc)})",
                                      path=str(path), page=page.page_number) from None
             page.close()
             if progress:
