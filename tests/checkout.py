@@ -33,6 +33,14 @@ def use_this_checkout() -> Path:
     entry = str(link_parent)
     if entry not in sys.path:
         sys.path.insert(0, entry)
+    # The checkout's own folder (pytest puts it on sys.path for the ``tests`` package) goes last:
+    # an editable install leaves ``rubricate.egg-info`` there, which importlib.metadata would find
+    # before the installed dist-info and its direct_url.json (Inspect then fails to see rubricate
+    # as an installed editable package and drops the ``rubricate/`` prefix of its task names).
+    own = [p for p in sys.path if p and Path(p).resolve() == REPO]
+    for p in own:
+        sys.path.remove(p)
+    sys.path.extend(own)
     parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != entry]
     os.environ["PYTHONPATH"] = os.pathsep.join([entry, *parts])
     for name in [m for m in sys.modules if m == "rubricate" or m.startswith("rubricate.")]:

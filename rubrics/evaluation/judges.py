@@ -162,7 +162,7 @@ class Repeated(JudgeBase):
 
     def __init__(self, members: list[Judge]) -> None:
         if len(members) < 2:
-            raise RubricateError("repeated judging needs at least 2 repeats")
+            raise ConfigurationError("repeated judging needs at least 2 repeats")
         self.members = members
         first = members[0]
         self.name = first.name
@@ -221,7 +221,7 @@ def make_judge(name: str, rubric: "Rubric", repeats: int = 1, **options: Any) ->
     ``repeats`` > 1 asks the judge that many times per task (``Repeated``), each with its own seed."""
     if repeats > 1:
         if name in ("ensemble", "rules"):
-            raise RubricateError(f"--repeats applies to the LLM judge (the {name} judge gives the same answer "
+            raise ConfigurationError(f"--repeats applies to the LLM judge (the {name} judge gives the same answer "
                                  "every time)")
         seed = options.pop("seed", 0) or 0
         members = []
