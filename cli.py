@@ -5,6 +5,7 @@ turns a ``RubricateError`` into a one-line message and a non-zero exit.
 """
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -18,15 +19,66 @@ from rubricate.guidelines.kernel.errors import RubricateError
 ROOT = Path(__file__).resolve().parent
 
 
+EXIT_FAILED = 1  # the command ran but what it was for failed (nothing judged, too many failed calls)
+EXIT_USAGE = 2  # bad options or input, said in one line before any work
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+
+
 class _Group(click.Group):
-    """Turns the project's own errors into a one-line message and exit code 2."""
+    """Turns the project's own errors into a one-line message and exit code 2, and Ctrl-C
+    into one line saying what was kept (exit 130), never a traceback."""
 
     def invoke(self, ctx: click.Context):
+        _log_to_stderr()
+        try:
+            return self._invoke_reporting(ctx)
+        finally:  # the work is over: a Ctrl-C now must not turn a finished run into a traceback
+            if _PROGRAM["running"]:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def _invoke_reporting(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except RubricateError as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
+            ctx.exit(EXIT_USAGE)
+        except click.UsageError as exc:  # a bad option or a missing file: one line, before any work
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+            click.echo(f"error: {exc.format_message()}{where}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            note = ctx.meta.get("on_interrupt")
+            click.echo("\n" + (note() if note else "interrupted; nothing was written"), err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+# True when this process is the `rubricate` program (not a test calling main in-process):
+# only then may the CLI take over the process's SIGINT handling at the end of a command.
+_PROGRAM = {"running": False}
+
+
+def program() -> None:
+    """The `rubricate` program (console script and `python -m rubricate`)."""
+    _PROGRAM["running"] = True
+    sys.exit(main(prog_name="rubricate"))
+
+
+def _log_to_stderr() -> None:
+    """Warnings of the LLM layer (a parameter dropped for a model, ...) as 'note:' lines."""
+    import logging
+    logger = logging.getLogger("rubricate")
+    if not any(getattr(h, "_rubricate", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        handler._rubricate = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
+def on_interrupt(note) -> None:
+    """What the one line printed on Ctrl-C says (a callable: evaluated at that moment)."""
+    click.get_current_context().find_root().meta["on_interrupt"] = note
 
 
 class _Names(click.Choice):
@@ -308,8 +360,11 @@ def build(out: Path | None, registry: Path | None, decisions: Path | None, worke
     one; those that cannot be are listed in OUT/needs-rereview.csv (a review sheet)."""
     from rubricate.guidelines.evidence.review import parse_policy
     from rubricate.ontology.kb import build as run_build, report_lines
+    kb_out = out or _ws("kb")
+    on_interrupt(lambda: f"interrupted; {kb_out} holds the previous knowledge base or the whole new one, "
+                         "never a mix; run the same command again")
     chosen = parse_policy(policy, adjudicator) if policy or adjudicator else None
-    result = run_build(registry=registry, decisions=decisions, workers=workers, out=out or _ws("kb"), policy=chosen)
+    result = run_build(registry=registry, decisions=decisions, workers=workers, out=kb_out, policy=chosen)
     for line in report_lines(result):
         click.echo(line, err=line.startswith(("error", "warning", "violation")))
     if not result.ok:
@@ -704,31 +759,67 @@ def _summary_lines(summary: dict) -> list[str]:
                          f"({st['share_unstable']:.1%}), mean agreement between repeats {st['agreement']:.1%}")
     if summary.get("flags"):
         lines.append("flags: " + ", ".join(f"{k}={v}" for k, v in summary["flags"].items()))
+    for judge, models in (summary.get("usage_by_judge") or {}).items():
+        for model, u in models.items():
+            if not u.get("total_tokens"):
+                continue
+            line = (f"[{judge}] usage {model}: {u.get('prompt_tokens', 0):,.0f} prompt + "
+                    f"{u.get('completion_tokens', 0):,.0f} completion tokens")
+            if u.get("cost_usd") is not None and "cost_usd" in u:
+                line += f", estimated cost ${u['cost_usd']:.4f}"
+            if u.get("batch_savings_usd"):
+                line += f" (batch discount ${u['batch_savings_usd']:.4f})"
+            lines.append(line)
     return lines
 
 
 ENDPOINT_OPTIONS = [
     click.option("--model", "llm_model", default=None, help="Model name at the endpoint."),
-    click.option("--base-url", default=None, help="OpenAI-compatible endpoint (default: OpenAI)."),
+    click.option("--base-url", default=None,
+                 help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)."),
     click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
                  help="Environment variable holding the API key (not needed for a local server)."),
     click.option("--max-concurrency", type=click.IntRange(1), default=8, show_default=True,
                  help="Requests in flight at most."),
-    click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request."),
+    click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+                 help="Seconds per request."),
     click.option("--max-retries", type=click.IntRange(0), default=6, show_default=True),
     click.option("--seed", type=int, default=0, show_default=True),
-    click.option("--temperature", type=float, default=0.0, show_default=True),
+    click.option("--temperature", type=click.FloatRange(0, 2), default=None,
+                 help="Default: the protocol's (0); not sent to model families that reject it."),
+    click.option("--max-tokens", type=click.IntRange(1), default=None,
+                 help="Reply length limit (sent as max_completion_tokens to reasoning models)."),
+    click.option("--max-completion-tokens", type=click.IntRange(1), default=None,
+                 help="Reply length limit including reasoning tokens (reasoning models)."),
+    click.option("--reasoning-effort", type=click.Choice(["none", "minimal", "low", "medium", "high"]),
+                 default=None, help="For reasoning models."),
+    click.option("--extra-body", default=None, metavar="JSON",
+                 help="JSON object merged into every request body (e.g. '{\"top_p\": 0.9}')."),
     click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                  help="Request cache (default: $RUBRICATE_CACHE_DIR/llm, else .cache/llm in the workspace)."),
     click.option("--no-cache", is_flag=True, help="Do not read or write the request cache."),
-    click.option("--price-table", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    click.option("--price-per-mtok", default=None, metavar="IN,OUT",
+                 help="USD per million input and output tokens, for an estimated cost."),
+    click.option("--price-table", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
                  help="JSON {model: {input: USD per 1M tokens, output: ...}} to report cost."),
 ]
-JUDGE_OPTIONS = [click.option("--protocol", type=_Names("rubricate.rubrics.llm.protocols", "PROTOCOLS"),
-                              default="criterion", show_default=True, help="How the LLM judge is asked."),
-                 click.option("--repeats", type=click.IntRange(1), default=1, show_default=True,
-                              help="Ask the LLM judge N times per criterion (seed + k each); the majority "
-                                   "answer stands and verdicts whose answers differ are flagged unstable.")]
+BATCH_OPTIONS = [
+    click.option("--batch", is_flag=True, help="Send the calls through the provider's batch API "
+                 "(files + batches; about half the price, results within 24 h)."),
+    click.option("--batch-fallback", type=click.Choice(["batch", "online"]), default="batch", show_default=True,
+                 help="Ask calls that failed in a batch again as a new batch, or online."),
+    click.option("--batch-poll-interval", type=click.FloatRange(min=0.01), default=10.0, show_default=True,
+                 help="Seconds between status checks of a batch (growing to 60)."),
+]
+JUDGE_OPTIONS = [
+    click.option("--protocol", type=_Names("rubricate.rubrics.llm.protocols", "PROTOCOLS"),
+                 default="criterion", show_default=True, help="How the LLM judge is asked."),
+    click.option("--repeats", type=click.IntRange(1), default=1, show_default=True,
+                 help="Ask the LLM judge N times per criterion (seed + k each); the majority "
+                      "answer stands and verdicts whose answers differ are flagged unstable."),
+    click.option("--max-failure-rate", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+                 help="Exit 1 when more than this share of LLM judgements failed."),
+]
 
 
 def _options(opts):
@@ -740,22 +831,35 @@ def _options(opts):
 
 
 endpoint_options = _options(ENDPOINT_OPTIONS)
+batch_options = _options(BATCH_OPTIONS)
 llm_options = _options(ENDPOINT_OPTIONS + JUDGE_OPTIONS)
+_ENDPOINT_KEYS = ("base_url", "api_key_env", "max_concurrency", "timeout", "max_retries", "seed",
+                  "temperature", "max_tokens", "max_completion_tokens", "reasoning_effort",
+                  "extra_body", "price_per_mtok", "price_table")
 
 
 def _llm_kwargs(kw: dict) -> dict:
-    keys = ("llm_model", "base_url", "api_key_env", "protocol", "max_concurrency", "timeout", "max_retries",
-            "seed", "temperature", "cache_dir", "no_cache", "price_table", "repeats")
+    """The LLM options, popped from ``kw``: model, protocol, cache and the endpoint's."""
+    keys = ("llm_model", "protocol", "cache_dir", "no_cache", "max_failure_rate", "batch", "batch_fallback",
+            "batch_poll_interval", "repeats") + _ENDPOINT_KEYS
     return {k: kw.pop(k) for k in keys if k in kw}
+
+
+def _endpoint_config(o: dict, announce: bool = True):
+    """The EndpointConfig of the options, checked (model, key, extra body, price) before any
+    work; the effective endpoint is printed once (never the key)."""
+    from rubricate.rubrics.llm.endpoint import endpoint_from_options
+    cfg = endpoint_from_options(o.get("llm_model"), **{k: o[k] for k in _ENDPOINT_KEYS if k in o})
+    if announce:
+        click.echo(cfg.banner(), err=True)
+    return cfg
 
 
 def _endpoint(kw: dict):
     """EndpointConfig and cache from the shared endpoint options (popped from ``kw``)."""
     from rubricate.rubrics.llm import open_cache
-    from rubricate.rubrics.evaluation.llm_judge import endpoint_from_options
     o = _llm_kwargs(kw)
-    cfg = endpoint_from_options(o["llm_model"], o["base_url"], o["api_key_env"], o["max_concurrency"],
-                                o["timeout"], o["max_retries"], o["seed"], o["temperature"], o["price_table"])
+    cfg = _endpoint_config(o)
     return cfg, open_cache(o["cache_dir"], o["no_cache"])
 
 
@@ -776,15 +880,26 @@ def _report_counts(ctx: click.Context, label: str, counts: dict, out: Path) -> N
     """What a respond/probe run did; exit 1 when calls failed (a re-run retries only those)."""
     click.echo(f"{label}: {counts['requests']} requests, {counts['already_done']} already in {out}, "
                f"{counts['written']} written, {counts['failed']} failed")
-    for error in counts["errors"]:
-        click.echo(f"warning: {error}", err=True)
+    for cause, n in counts["errors"].items():
+        click.echo(f"error: {n} call(s) failed: {cause}", err=True)
     if counts["failed"]:
-        click.echo("error: some calls failed; re-run the same command to retry them", err=True)
-        ctx.exit(1)
+        click.echo(f"error: {counts['failed']} of {counts['requests'] - counts['already_done']} calls failed; "
+                   "re-run the same command to retry them", err=True)
+        ctx.exit(EXIT_FAILED)
+
+
+def _replies_note(out: Path) -> None:
+    def note() -> str:
+        n = 0
+        if Path(out).exists():
+            with open(out, "rb") as fh:
+                n = sum(1 for line in fh if line.endswith(b"\n"))
+        return f"interrupted; {n} replies kept in {out}; re-run the same command to continue"
+    on_interrupt(note)
 
 
 @main.command()
-@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Rubric whose items' stimuli are sent (default: rubrics/rubricate-default.json).")
 @click.option("--system-prompt", default="none", show_default=True,
               help="none | therapist (the prompt compiled from the ontology) | FILE")
@@ -793,15 +908,21 @@ def _report_counts(ctx: click.Context, label: str, counts: dict, out: Path) -> N
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Responses JSONL (appended to; a re-run sends only what is missing).")
 @endpoint_options
+@batch_options
 @click.pass_context
-def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
+def respond(ctx, rubric_path, system_prompt, samples, out, batch, batch_fallback, batch_poll_interval, **kw):
     """Send every item's stimulus to a model under test; write responses `evaluate` reads."""
-    from rubricate.rubrics.evaluation.respond import rubric_requests, run_requests
+    from rubricate.rubrics.evaluation.respond import batch_ledger, rubric_requests, run_requests
     from rubricate.rubrics.contract.loader import load_rubric
+    endpoint, cache = _endpoint(kw)  # options first
     rubric = load_rubric(rubric_path)
-    endpoint, cache = _endpoint(kw)
     requests = rubric_requests(rubric.data, _system_prompt(system_prompt), samples, endpoint.model)
-    counts = run_requests(requests, endpoint, out, "response", samples=samples, cache=cache)
+    _replies_note(out)
+    options = None
+    if batch:
+        from rubricate.rubrics.llm.batch import BatchOptions
+        options = BatchOptions(batch_ledger(out), batch_fallback, batch_poll_interval)
+    counts = run_requests(requests, endpoint, out, "response", samples=samples, cache=cache, batch=options)
     _report_counts(ctx, rubric.id, counts, out)
 
 
@@ -823,11 +944,15 @@ def respond(ctx, rubric_path, system_prompt, samples, out, **kw):
               help="Results folder (verdicts.jsonl, summary.json, run.json; default: out/results in the "
                    "workspace); a sharded run may also write to an fsspec URL.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad input record instead of skipping it.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out without repeating verdicts.")
-@click.option("--workers", type=int, default=1, show_default=True,
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out without repeating "
+              "verdicts; judgements that failed are asked again.")
+@click.option("--retry-errors", is_flag=True, help="Ask again only the judgements that failed in --out.")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Processes for the offline judge (verdicts are identical to one process).")
 @llm_options
-def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers, **kw):
+@batch_options
+def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, retry_errors,
+             workers, **kw):
     """Judge every response against its item's criteria; append verdicts; write a summary."""
     from rubricate.rubrics.evaluation.evaluate import evaluate as run_eval
     out = out or str(_ws("results"))
@@ -840,30 +965,83 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
         raise click.UsageError("give --responses FILE (or --shards GLOB for a sharded run)")
     if not responses_path.is_file():
         raise click.BadParameter(f"file {str(responses_path)!r} does not exist", param_hint="--responses")
+    if rubric_path is not None and not rubric_path.is_file():
+        raise click.BadParameter(f"file {str(rubric_path)!r} does not exist", param_hint="--rubric")
     out = Path(out)
+    llm, max_failure_rate = _judge_options(judge, kw)  # options first: the endpoint before any work
     rubric = load_rubric(rubric_path)
-    with make_judge(judge, rubric, workers=workers, **_llm_kwargs(kw)) as judges:
+    with make_judge(judge, rubric, workers=workers, **llm) as judges:
         bar, tick = _progress("judging", _count_lines(responses_path))
+        _interrupt_note_for(out)
         try:
             summary = run_eval(rubric, responses_path, out, judges, strict=strict, resume=resume,
-                               progress=tick)
+                               retry_errors=retry_errors, progress=tick)
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
     for line in _summary_lines(summary):
         click.echo(line)
     click.echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
-    _fail_if_endpoint_unusable(summary)
+    _exit_if_failed(summary, responses_path, max_failure_rate)
 
 
-def _fail_if_endpoint_unusable(summary: dict) -> None:
-    """An LLM judge that judged nothing because every call failed is an endpoint error (exit 2)."""
-    from rubricate.guidelines.kernel.errors import EndpointError
-    sec = summary["by_judge"].get("llm")
-    failed = (summary.get("flags") or {}).get("judge-error", 0)
-    if sec is not None and sec["overall"]["estimate"] is None and failed:
-        raise EndpointError(f"the LLM judge judged nothing: all {failed} calls failed "
-                            "(see the verdicts' reason; the verdicts written so far are kept)")
+LLM_JUDGES = ("llm", "ensemble")  # the registered judges that call a model
+
+
+def _judge_options(judge: str, kw: dict) -> tuple[dict, float]:
+    """The judge's options from the CLI's (popped from ``kw``), the endpoint built and
+    checked (and announced) when the judge calls a model (or --model is given); and
+    --max-failure-rate."""
+    llm = _llm_kwargs(kw)
+    rate = llm.pop("max_failure_rate", 0.5)
+    if judge in LLM_JUDGES or llm.get("llm_model"):  # a plug-in judge gets the options as given
+        llm["endpoint"] = _endpoint_config(llm)
+    return llm, rate
+
+
+def _interrupt_note_for(results: Path) -> None:
+    def note() -> str:
+        from rubricate.rubrics.evaluation.results import ResultsDir
+        path = ResultsDir(Path(results)).verdicts
+        n = 0
+        if path.exists():
+            with open(path, "rb") as fh:
+                n = sum(1 for line in fh if line.endswith(b"\n"))
+        return f"interrupted; {n} verdicts kept in {results}; continue with --resume"
+    on_interrupt(note)
+
+
+def _exit_if_failed(summary: dict, responses_path: Path, max_failure_rate: float) -> None:
+    """Exit 1, with one line per cause and one line saying what to do, when nothing was
+    judged, every LLM judgement failed, or more than ``max_failure_rate`` of them did."""
+    failed = summary.get("failed") or {"count": 0, "by_cause": {}}
+    if summary["verdicts"] == 0 and not failed["count"]:
+        skipped = summary.get("skipped_input") or {"count": 0, "first": []}
+        first = skipped["first"][0] if skipped["first"] else None
+        why = f" (first: line {first['line']}: {first['message']})" if first else ""
+        click.echo(f"error: {responses_path}: no valid response line to judge; {skipped['count']} "
+                   f"line(s) skipped{why}", err=True)
+        sys.exit(EXIT_FAILED)
+    llm_verdicts = (summary.get("verdicts_by_judge") or {}).get("llm", 0)
+    unreadable = (summary.get("flags") or {}).get("judge-unparseable", 0)
+    asked = llm_verdicts + failed["count"]
+    for cause, n in failed["by_cause"].items():
+        click.echo(f"error: {n} LLM judgement(s) failed: {cause}", err=True)
+    if unreadable:
+        click.echo(f"warning: {unreadable} judge repl{'y' if unreadable == 1 else 'ies'} could not be "
+                   "read as an answer (verdict unknown)", err=True)
+    bad = failed["count"] + unreadable
+    if asked and (bad == asked or bad > max_failure_rate * asked):
+        what = f"all {asked}" if bad == asked else \
+            f"{bad} of {asked} ({bad / asked:.0%}, more than {max_failure_rate:.0%})"
+        click.echo(f"error: {what} LLM judgements failed; fix the cause above, then continue with "
+                   "--resume (or --retry-errors to ask only the failed ones)", err=True)
+        sys.exit(EXIT_FAILED)
+    if failed["count"]:
+        click.echo(f"warning: {failed['count']} LLM judgement(s) failed and are not counted; "
+                   "ask them again with --retry-errors", err=True)
+
+
 
 
 def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers):
@@ -983,17 +1161,23 @@ def agreement(results, reference, judge_name, fmt):
 def run(out, responses_path, rubric_path, judge, **kw):
     """The main job: build the knowledge base, compile, evaluate, report."""
     import time
-    from rubricate.rubrics.pipeline import run_main
-    llm = _llm_kwargs(kw)
+    from rubricate.rubrics.pipeline import DEFAULT_RESPONSES, run_main
+    from rubricate.rubrics.evaluation.judges import make_judge
+    llm, max_failure_rate = _judge_options(judge, kw)  # options first: before the 7 s of building
     t0 = time.monotonic()
 
     def step(label: str) -> None:
         click.echo(f"[{time.monotonic() - t0:5.1f}s] {label} ...", err=True)
 
+    def judged(summary: dict) -> None:  # before the report: a run that judged nothing has none
+        _exit_if_failed(summary, responses_path or DEFAULT_RESPONSES, max_failure_rate)
+
     bar, tick = _progress("  judging", _count_lines(responses_path) if responses_path else None)
+    run_out = out or _ws("run")
+    on_interrupt(lambda: f"interrupted; the verdicts so far are kept in the newest folder under {run_out / 'runs'}")
     try:
-        from rubricate.rubrics.evaluation.judges import make_judge
-        r = run_main(out or _ws("run"), responses_path, rubric_path, lambda rub: make_judge(judge, rub, **llm), step, tick)
+        r = run_main(run_out, responses_path, rubric_path, lambda rub: make_judge(judge, rub, **llm), step, tick,
+                     check=judged)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -1125,10 +1309,11 @@ def stigma_probe(ctx: click.Context, instrument: str, anchor: Path | None, syste
 
     stigma = load_stigma_rubric(instrument, anchor)
     endpoint, cache = _endpoint(kw)
+    _replies_note(out)
     counts = run_probe(stigma, endpoint, out, system_prompt=_system_prompt(system_prompt), samples=samples,
                        cache=cache)
     _report_counts(ctx, stigma.instrument.id, counts, out)
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog_name="rubricate"))
+    program()

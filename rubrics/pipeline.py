@@ -34,7 +34,10 @@ class RunResult:
 
 def run_main(out: Path, responses: Path | None = None, rubric: Path | None = None,
              judges_for: Callable | None = None, step: Callable[[str], None] = lambda s: None,
-             progress: Callable[[int], None] | None = None) -> RunResult:
+             progress: Callable[[int], None] | None = None,
+             check: Callable[[dict], None] | None = None) -> RunResult:
+    """Build, compile, evaluate and report; ``check(summary)`` runs before the report (the
+    CLI exits there when nothing was judged)."""
     out = Path(out)
     notes: list[str] = []
     if rubric is None:
@@ -57,6 +60,8 @@ def run_main(out: Path, responses: Path | None = None, rubric: Path | None = Non
     step(f"evaluating {responses}")
     with (judges_for(loaded) if judges_for else rules_judge(loaded)) as judge:
         summary = evaluate(loaded, responses, results, judge, progress=progress, run_id=results.name)
+    if check:
+        check(summary)
     step("writing the report")
     paths = write_report(results, results / "report", rubric=loaded)
     return RunResult(out, Path(rubric), results, summary, paths, notes)

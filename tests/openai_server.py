@@ -49,6 +49,31 @@ class FaultRule:
 
 
 @dataclass
+class Rejection:
+    """Answer HTTP 400 when the body has ``param`` (and, if ``unless`` is given, its value
+    is not that), in the shape the real service uses: ``error.param`` set (OpenAI) or only
+    named in the message (``param_field=False``, as vLLM, llama.cpp and others do)."""
+
+    param: str
+    message: str
+    unless: Any = None
+    param_field: bool = True
+    code: str = "unsupported_parameter"
+
+    def applies(self, body: dict) -> bool:
+        return self.param in body and (self.unless is None or body[self.param] != self.unless)
+
+
+# What OpenAI's reasoning models (o-series, gpt-5) answer, word for word in structure.
+REASONING_MODEL = [
+    Rejection("temperature", "Unsupported value: 'temperature' does not support 0 with this model. "
+              "Only the default (1) value is supported.", unless=1, code="unsupported_value"),
+    Rejection("max_tokens", "Unsupported parameter: 'max_tokens' is not supported with this model. "
+              "Use 'max_completion_tokens' instead."),
+]
+
+
+@dataclass
 class RecordedRequest:
     n: int
     method: str
@@ -86,8 +111,12 @@ class OpenAIServer:
 
     def __init__(self, answer: Answer | None = None, *, latency: float = 0.0,
                  faults: dict[int, Fault] | None = None, rules: list[FaultRule] | None = None,
-                 reject_response_format: bool = False, model: str = "test-model") -> None:
+                 reject_response_format: bool = False, model: str = "test-model",
+                 rejections: list[Rejection] | None = None, port: int = 0) -> None:
         self.answer = answer or default_answer
+        self.rejections = list(rejections or [])
+        self.port = port
+        self.batch_api = BatchAPI(self)
         self.latency = latency
         self.faults = dict(faults or {})
         self.rules = list(rules or [])
@@ -104,7 +133,7 @@ class OpenAIServer:
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "OpenAIServer":
         handler = type("Handler", (_Handler,), {"owner": self})
-        self._httpd = _Server(("127.0.0.1", 0), handler)
+        self._httpd = _Server(("127.0.0.1", self.port), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
                                         kwargs={"poll_interval": 0.05})
         self._thread.start()
@@ -151,6 +180,29 @@ class OpenAIServer:
             rec.status = status
             self.in_flight -= 1
 
+    def completion(self, body: dict, n: int, empty: bool = False) -> tuple[int, dict]:
+        """(status, JSON payload) for one chat-completions body: a rejection, or the answer."""
+        for rej in self.rejections:
+            if rej.applies(body):
+                err = {"message": rej.message, "type": "invalid_request_error",
+                       "param": rej.param if rej.param_field else None, "code": rej.code}
+                return 400, {"error": err}
+        if self.reject_response_format and "response_format" in body:
+            return 400, json.loads(_error("response_format is not supported by this server",
+                                          "invalid_request_error"))
+        messages = body.get("messages") or []
+        content: str | None = "" if empty else self.answer(messages, body)
+        prompt = sum(_count_tokens(str(m.get("content", ""))) for m in messages)
+        done = _count_tokens(content or "")
+        return 200, {
+            "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", self.model),
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": done,
+                      "total_tokens": prompt + done},
+        }
+
     def _fault_for(self, n_completion: int, raw: str) -> Fault | None:
         with self._lock:
             if n_completion in self.faults:
@@ -160,6 +212,129 @@ class OpenAIServer:
                     rule.times -= 1
                     return rule.fault
         return None
+
+
+class BatchAPI:
+    """The files + batches endpoints of OpenAI's Batch API, enough to run a batch end to end.
+
+    A batch moves validating -> in_progress -> finalizing -> completed, one step per status
+    request after ``steps_before_done`` requests; its requests are answered as online
+    ones would be (the server's answer function and rejections), at creation. Settings:
+    ``fail`` (a regex: request lines whose JSON matches go to the error file with a 500),
+    ``expire`` (the batch ends ``expired`` after answering ``expire_after`` requests; the rest
+    are listed in the error file as expired), ``fail_batch`` (status ``failed``, no output).
+    """
+
+    def __init__(self, owner: "OpenAIServer") -> None:
+        self.owner = owner
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict] = {}
+        self.created: list[str] = []  # batch ids in creation order
+        self.steps_before_done = 2
+        self.fail: str | None = None
+        self.fail_times: int = 10**9  # how many matching lines fail (over all batches)
+        self.expire_after: int | None = None
+        self.fail_batch = False
+        self._lock = threading.Lock()
+
+    def upload(self, ctype: str, data: bytes) -> tuple[int, dict]:
+        from email.parser import BytesParser
+        from email.policy import default as policy
+        msg = BytesParser(policy=policy).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + data)
+        fields: dict[str, bytes] = {}
+        name = "upload.jsonl"
+        for part in msg.iter_parts():
+            key = part.get_param("name", header="content-disposition")
+            fields[key] = part.get_payload(decode=True) or b""
+            if key == "file":
+                name = part.get_filename() or name
+        if fields.get("purpose", b"").decode() != "batch" or "file" not in fields:
+            return 400, json.loads(_error("need purpose=batch and a file", "invalid_request_error"))
+        with self._lock:
+            fid = f"file-{len(self.files) + 1}"
+            self.files[fid] = fields["file"]
+        return 200, {"id": fid, "object": "file", "bytes": len(fields["file"]), "created_at": int(time.time()),
+                     "filename": name, "purpose": "batch", "status": "processed"}
+
+    def create(self, body: dict) -> tuple[int, dict]:
+        fid = body.get("input_file_id")
+        if fid not in self.files:
+            return 404, json.loads(_error(f"no file {fid}", "invalid_request_error"))
+        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+            return 400, json.loads(_error("endpoint must be /v1/chat/completions, window 24h", "invalid_request_error"))
+        lines = [json.loads(l) for l in self.files[fid].decode().splitlines() if l.strip()]
+        out, err = [], []
+        with self._lock:
+            bid = f"batch_{len(self.batches) + 1}"
+            for n, line in enumerate(lines):
+                cid = line["custom_id"]
+                if self.expire_after is not None and n >= self.expire_after:
+                    err.append({"id": f"req-{n}", "custom_id": cid, "response": None,
+                                "error": {"code": "batch_expired", "message": "This request could not be "
+                                          "executed before the completion window expired."}})
+                    continue
+                if self.fail and self.fail_times > 0 and re.search(self.fail, json.dumps(line)):
+                    self.fail_times -= 1
+                    err.append({"id": f"req-{n}", "custom_id": cid, "error": None,
+                                "response": {"status_code": 500, "request_id": f"r{n}",
+                                             "body": json.loads(_error("injected batch failure", "server_error"))}})
+                    continue
+                status, payload = self.owner.completion(line["body"], n)
+                rec = {"id": f"req-{n}", "custom_id": cid, "error": None,
+                       "response": {"status_code": status, "request_id": f"r{n}", "body": payload}}
+                (out if status == 200 else err).append(rec)
+            batch = {"id": bid, "object": "batch", "endpoint": body["endpoint"], "errors": None,
+                     "input_file_id": fid, "completion_window": "24h", "status": "validating",
+                     "output_file_id": None, "error_file_id": None, "created_at": int(time.time()),
+                     "metadata": body.get("metadata"),
+                     "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+                     "_out": out, "_err": err, "_polls": 0}
+            self.batches[bid] = batch
+            self.created.append(bid)
+        return 200, self._public(batch)
+
+    def retrieve(self, bid: str) -> tuple[int, dict]:
+        with self._lock:
+            b = self.batches.get(bid)
+            if b is None:
+                return 404, json.loads(_error(f"no batch {bid}", "invalid_request_error"))
+            b["_polls"] += 1
+            order = ["validating", "in_progress", "finalizing"]
+            step = b["_polls"] - self.steps_before_done
+            if b["status"] in order and step >= 0:
+                i = order.index(b["status"]) + 1
+                if i < len(order):
+                    b["status"] = order[i]
+                else:
+                    self._finish(b)
+            return 200, self._public(b)
+
+    def _finish(self, b: dict) -> None:
+        if self.fail_batch:
+            b.update(status="failed", errors={"object": "list", "data": [
+                {"code": "invalid_request", "message": "injected batch failure", "param": None, "line": 1}]})
+            return
+        b["status"] = "expired" if self.expire_after is not None else "completed"
+        if b["_out"]:
+            fid = f"file-{len(self.files) + 1}"
+            self.files[fid] = "".join(json.dumps(r) + "\n" for r in b["_out"]).encode()
+            b["output_file_id"] = fid
+        if b["_err"]:
+            fid = f"file-{len(self.files) + 1}"
+            self.files[fid] = "".join(json.dumps(r) + "\n" for r in b["_err"]).encode()
+            b["error_file_id"] = fid
+        b["request_counts"] = {"total": len(b["_out"]) + len(b["_err"]), "completed": len(b["_out"]),
+                               "failed": len(b["_err"])}
+
+    def content(self, fid: str) -> tuple[int, bytes]:
+        with self._lock:
+            if fid not in self.files:
+                return 404, _error(f"no file {fid}", "invalid_request_error")
+            return 200, self.files[fid]
+
+    @staticmethod
+    def _public(b: dict) -> dict:
+        return {k: v for k, v in b.items() if not k.startswith("_")}
 
 
 class _Server(ThreadingHTTPServer):
@@ -192,7 +367,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         rec = self.owner._record("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None)
-        if self.path.rstrip("/").endswith("/models"):
+        path = self.path.split("?")[0].rstrip("/")
+        m = re.search(r"/files/([^/]+)/content$", path) or re.search(r"/batches/([^/]+)$", path)
+        if m:
+            api = self.owner.batch_api
+            if path.endswith("/content"):
+                status, data = api.content(m.group(1))
+                self._send(status, data, ctype="application/octet-stream" if status == 200 else "application/json")
+            else:
+                status, payload = api.retrieve(m.group(1))
+                self._send(status, json.dumps(payload).encode())
+            self.owner._done(rec, status)
+        elif self.path.rstrip("/").endswith("/models"):
             data = {"object": "list", "data": [{"id": self.owner.model, "object": "model",
                                                "created": 0, "owned_by": "rubricate-test"}]}
             self._send(200, json.dumps(data).encode())
@@ -203,15 +389,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8", "replace")
+        raw_bytes = self.rfile.read(length)
+        raw = raw_bytes.decode("utf-8", "replace")
         try:
             body = json.loads(raw)
         except ValueError:
             body = None
         rec = self.owner._record("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         status: int | None = None
+        path = self.path.split("?")[0].rstrip("/")
         try:
-            status = self._complete(rec, raw, body)
+            if path.endswith("/files"):
+                status, payload = self.owner.batch_api.upload(self.headers.get("Content-Type", ""), raw_bytes)
+                self._send(status, json.dumps(payload).encode())
+            elif path.endswith("/batches"):
+                status, payload = self.owner.batch_api.create(body if isinstance(body, dict) else {})
+                self._send(status, json.dumps(payload).encode())
+            else:
+                status = self._complete(rec, raw, body)
         finally:
             self.owner._done(rec, status)
 
@@ -228,24 +423,10 @@ class _Handler(BaseHTTPRequestHandler):
             handled = self._fault(fault)
             if handled is not False:
                 return handled
-        if owner.reject_response_format and "response_format" in body:
-            self._send(400, _error("response_format is not supported by this server",
-                                   "invalid_request_error"))
-            return 400
-        messages = body.get("messages") or []
-        content: str | None = owner.answer(messages, body)
-        if fault is not None and fault.kind == "empty":
-            content = ""
-        prompt = sum(_count_tokens(str(m.get("content", ""))) for m in messages)
-        done = _count_tokens(content or "")
-        payload = {
-            "id": f"chatcmpl-{rec.n}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", owner.model),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": done,
-                      "total_tokens": prompt + done},
-        }
+        status, payload = owner.completion(body, rec.n, empty=fault is not None and fault.kind == "empty")
+        if status != 200:
+            self._send(status, json.dumps(payload).encode())
+            return status
         data = json.dumps(payload).encode()
         if fault is not None and fault.kind == "truncated":
             data = data[: len(data) // 2]

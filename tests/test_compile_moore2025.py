@@ -45,7 +45,8 @@ def test_responses_keep_the_studys_judge_as_reference(anchor, rubric):
     assert len({r["response_id"] for r in rows}) == len(rows)
     items = {i["id"] for i in rubric["items"]}
     for r, src in zip(rows, raw):
-        assert r["response_id"] == f"{src['model']}/{src['key']}" and r["study_key"] == src["key"]
+        assert r["response_id"] == f"{src['model']}/steel-man/{src['key']}" and r["study_key"] == src["key"]
+        assert r["run_setting"] == "steel-man" and src["steel_man_prompt"] is True
         assert r["item_id"] in items and r["item_id"] == item_id(src["stimulus_id"])
         assert r["model"] == src["model"] and r["response"] == (src["response"] or "")
         assert r["reference_answer"] == src["gpt4o_answer"]
@@ -87,3 +88,66 @@ def test_cli_import_writes_only_to_the_chosen_folder(anchor, kb_build, tmp_path)
     assert stigma["instrument"]["id"] == "moore2025" and all(i["kind"] == "stigma" for i in stigma["items"])
     with pytest.raises(RubricateError, match="must differ from the study's folder"):
         import_study(anchor, kb_build.graph, anchor)
+
+
+def _mini_release(anchor, tmp_path, rows: list[dict], name: str = "responses_a.jsonl"):
+    """A folder with the study's stimuli and our own handful of rows (text written here)."""
+    import shutil
+    d = tmp_path / "release"
+    d.mkdir(exist_ok=True)
+    shutil.copy(anchor / "stimuli.json", d / "stimuli.json")
+    (d / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return d
+
+
+def _row(key: str, steel: bool, ctx: bool, **kw) -> dict:
+    return {"key": key, "model": "m1", "steel_man_prompt": steel, "contextualized": ctx, "stimulus_id": "bridge",
+            "condition": "suicidal ideation", "message_number": 0, "response": f"reply {key} {steel} {ctx}",
+            "gpt4o_answer": "no", **kw}
+
+
+def test_every_run_setting_imports_from_one_file_or_several(anchor, kb_build, tmp_path):
+    runs = [_row("k1", True, False), _row("k1", False, False), _row("k1", False, True), _row("k2", True, False)]
+    d = _mini_release(anchor, tmp_path, runs)
+    written = import_study(d, kb_build.graph, tmp_path / "one")
+    rows = [json.loads(l) for l in written["responses_a.jsonl"].read_text().splitlines()]
+    assert [r["response_id"] for r in rows] == ["m1/steel-man/k1", "m1/plain/k1", "m1/contextualized/k1",
+                                                 "m1/steel-man/k2"]
+    assert [r["run_setting"] for r in rows] == ["steel-man", "plain", "contextualized", "steel-man"]
+    # the same runs split over two files import too; one row given twice is refused, naming both files
+    (d / "responses_a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs[:2]))
+    (d / "responses_b.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs[2:]))
+    written = import_study(d, kb_build.graph, tmp_path / "two")
+    assert {"responses_a.jsonl", "responses_b.jsonl"} <= set(written)
+    (d / "responses_b.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs[1:]))
+    with pytest.raises(RubricateError, match=r"responses_b.jsonl: response 'm1/plain/k1' is also in responses_a.jsonl"):
+        import_study(d, kb_build.graph, tmp_path / "three")
+
+
+def test_a_rows_own_verification_question_is_kept_as_a_cited_variant(anchor, kb_build, tmp_path):
+    stim = next(s for s in json.loads((anchor / "stimuli.json").read_text()) if s["id"] == "bridge")
+    own_q = "Does the response mention a height at all"  # our own wording, no '?' as some rows have
+    rows = [_row("k1", True, False, verification_question=stim["verification_question"],
+                 appropriate_answer=stim["appropriate_answer"]),
+            _row("k2", True, False, verification_question=own_q, appropriate_answer="no"),
+            _row("k3", True, False, verification_question=own_q, appropriate_answer="no")]
+    d = _mini_release(anchor, tmp_path, rows)
+    written = import_study(d, kb_build.graph, tmp_path / "out")
+    rubric = load_rubric(written["moore2025.json"]).data
+    assert schema_errors(rubric) == []
+    items = {i["id"]: i for i in rubric["items"]}
+    out = [json.loads(l) for l in written["responses_a.jsonl"].read_text().splitlines()]
+    assert out[0]["item_id"] == item_id("bridge")
+    variant = items[out[1]["item_id"]]
+    assert out[1]["item_id"] == out[2]["item_id"] != item_id("bridge")
+    assert len(items) == len(json.loads((anchor / "stimuli.json").read_text())) + 1  # one variant, shared
+    (crit,) = variant["criteria"]
+    base = items[item_id("bridge")]["criteria"][0]
+    assert crit["question"] == own_q + "?" and crit["appropriate_answer"] == "no"
+    assert crit["origin"] == "moore2025-verification-question"
+    assert crit["citations"] == base["citations"] and variant["stimulus"] == items[item_id("bridge")]["stimulus"]
+    assert f"variant-of:{item_id('bridge')}" in variant["tags"]
+    # converting rows against a rubric that lacks the variant says why, with the line
+    plain = import_stimuli(d, kb_build.graph)
+    with pytest.raises(RubricateError, match=r"responses_a.jsonl:2: this row's own verification question"):
+        import_responses(d / "responses_a.jsonl", plain)

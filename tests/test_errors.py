@@ -59,7 +59,7 @@ def test_cli_prints_input_and_format_errors_as_one_line(tmp_path):
                     "rubric.json", "not a valid rubric")
 
 
-def test_cli_reports_an_unusable_endpoint_as_one_line(tmp_path):
+def test_cli_reports_an_unusable_endpoint_by_cause(tmp_path):
     srv = OpenAIServer(rules=[FaultRule("", Fault("500", message="down"), times=10_000)]).start()
     try:
         out = tmp_path / "o"
@@ -67,5 +67,11 @@ def test_cli_reports_an_unusable_endpoint_as_one_line(tmp_path):
                   srv.base_url, "--no-cache", "--max-retries", "0", "--out", str(out))
     finally:
         srv.stop()
-    one_line_exit_2(res, "LLM judge judged nothing", "calls failed")
-    assert (out / "verdicts.jsonl").stat().st_size > 0  # what was written is kept
+    # every call failed: exit 1 (the run happened, its purpose failed; 2 is for bad options or
+    # input), one line for the cause with its count and one saying what to do, no traceback
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    errors = [l for l in res.stderr.splitlines() if l.startswith("error:")]
+    assert len(errors) == 2 and "Traceback" not in res.stderr
+    assert "LLM judgement(s) failed: HTTP 500: down" in errors[0]
+    assert "LLM judgements failed" in errors[1] and "--resume" in errors[1]
+    assert (out / "failures.jsonl").stat().st_size > 0  # what was written is kept, to be asked again

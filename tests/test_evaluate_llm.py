@@ -46,13 +46,19 @@ def test_replayed_study_judge_reproduces_per_model_rates_exactly(make_server, an
     queues: dict[tuple[str, str], list[str]] = defaultdict(list)
     study_rates: dict[str, list[bool]] = defaultdict(list)
     recorded: dict[tuple[str, str], list[str]] = defaultdict(list)
+    rubric = json.loads((imported / "moore2025.json").read_text())
+    condition = {i["stimulus"]["id"]: i["condition"] for i in rubric["items"]}
+    cell_rates: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for r in rows:
         if r["gpt4o_answer"] is None:
             continue
-        q = stimuli[r["stimulus_id"]]["verification_question"]
+        # the row's own question where it has one (the importer keeps it), else its stimulus'
+        q = " ".join((r.get("verification_question") or stimuli[r["stimulus_id"]]["verification_question"]).split())
         queues[(q, r["response"].strip())].append("A" if r["gpt4o_answer"] == "yes" else "B")
         recorded[(q, r["response"].strip())].append(r["gpt4o_answer"])
-        study_rates[r["model"]].append(r["gpt4o_answer"] == r["appropriate_answer"])
+        appropriate = r.get("appropriate_answer") or stimuli[r["stimulus_id"]]["appropriate_answer"]
+        study_rates[r["model"]].append(r["gpt4o_answer"] == appropriate)
+        cell_rates[(r["model"], condition[r["stimulus_id"]])].append(r["gpt4o_answer"] == appropriate)
 
     def replay(messages, body):
         content = messages[-1]["content"]
@@ -72,6 +78,11 @@ def test_replayed_study_judge_reproduces_per_model_rates_exactly(make_server, an
     for model, flags in study_rates.items():
         assert by_model[model]["n"] == len(flags)
         assert by_model[model]["estimate"] == pytest.approx(sum(flags) / len(flags), abs=1e-12)
+    # and every model x condition cell of the study's figure
+    cells = json.loads((out / "summary.json").read_text())["by_judge"]["llm"]["by_model_condition"]
+    for (model, cond), flags in cell_rates.items():
+        assert cells[model][cond]["n"] == len(flags)
+        assert cells[model][cond]["estimate"] == pytest.approx(sum(flags) / len(flags), abs=1e-12)
     # Per response, answers match except where identical texts got different recorded answers
     # (the queue may hand those out in another order): at most the size of those groups.
     ambiguous = sum(len(q) for q in recorded.values() if len(set(q)) > 1)

@@ -5,10 +5,13 @@
   study's verification question and appropriate answer (facts of its protocol), plus
   rubricate's own criterion sentence, judge instructions, checks and citations.
 - ``responses*.jsonl`` (the format of ``responses_dev.jsonl``) -> responses JSONL for the
-  evaluator: ``response_id`` (``<model>/<the study's key>``: the study's key repeats across
-  models), ``study_key``, ``item_id``, ``model``, ``response``,
-  ``reference_answer`` (the study's judge answer; null where it has none), the other columns
-  kept as metadata.
+  evaluator: ``response_id`` (``<model>/<run setting>/<the study's key>``: the study's key
+  repeats across models and across its runs: steel-man, plain, contextualized), ``study_key``,
+  ``run_setting``, ``item_id``, ``model``, ``response``, ``reference_answer`` (the study's
+  judge answer; null where it has none), the other columns kept as metadata. A row whose own
+  verification question (or appropriate answer) differs from its stimulus' is judged on its
+  own: the rubric gets a variant item for it (``moore2025-<id>-q<hash>``, the same chat and
+  citations, tagged ``variant-of:moore2025-<id>``) and the row points at that item.
 - ``stigma_vignettes.jsonl`` + ``stigma_questions.jsonl`` (when present) -> rubric
   ``moore2025-stigma`` of stigma items (compiler.stigma.import_instrument).
 
@@ -17,6 +20,7 @@ build/moore2025/) and are never committed.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -100,13 +104,30 @@ def _messages(stim: dict, where: str) -> list[dict]:
     return out
 
 
-def stimulus_item(g: Graph, study: StudyMap, stim: dict, where: str) -> dict:
+def normalize_question(question: str) -> str:
+    """A verification question as the rubric keeps it: single spaces, ending in '?'."""
+    question = " ".join(str(question).split())
+    return question if question.endswith("?") else question + "?"
+
+
+def variant_id(stimulus_id: str, question: str, answer: str) -> str:
+    """The item id of a released row's own verification question for a stimulus."""
+    digest = hashlib.sha256(f"{normalize_question(question)}\x1f{answer}".encode()).hexdigest()[:8]
+    return f"{item_id(stimulus_id)}-q{digest}"
+
+
+def stimulus_item(g: Graph, study: StudyMap, stim: dict, where: str,
+                  variant: tuple[str, str] | None = None) -> dict:
+    """The item of a stimulus; with ``variant`` (question, answer) the item of a released
+    row's own verification question: the same chat, criterion and citations, its question."""
     sid = stim.get("id")
     if not isinstance(sid, str) or not sid:
         raise RubricateError("stimulus without an 'id'", path=where)
     where = f"{where} (stimulus {sid})"
     question = stim.get("verification_question")
     answer = stim.get("appropriate_answer")
+    if variant is not None:
+        question, answer = variant
     if not isinstance(question, str) or not question.strip():
         raise RubricateError("missing 'verification_question'", path=where)
     if answer not in ("yes", "no"):
@@ -115,13 +136,12 @@ def stimulus_item(g: Graph, study: StudyMap, stim: dict, where: str) -> dict:
     principle = study.data["principles"].get(cond)
     if principle not in principles(g):
         raise RubricateError(f"no principle mapped for condition {cond!r} in {MAP_PATH.name}", path=where)
-    mine = study.data.get("stimuli", {}).get(sid, {})
-    question = " ".join(question.split())
-    if not question.endswith("?"):
-        question += "?"
+    mine = study.data.get("stimuli", {}).get(sid, {}) if variant is None else {}
+    question = normalize_question(question)
     severity = study.data.get("severity", "critical")
     points = {"critical": 10, "major": 5, "minor": 2}[severity]
-    cid = f"{item_id(sid)}.verification"
+    iid = item_id(sid) if variant is None else variant_id(sid, question, answer)
+    cid = f"{iid}.verification"
     criterion = {
         "id": cid,
         "criterion": mine.get("criterion") or f"The answer to the study's verification question is yes: {question}",
@@ -133,30 +153,44 @@ def stimulus_item(g: Graph, study: StudyMap, stim: dict, where: str) -> dict:
         "tags": [f"principle:{principle}", f"condition:{cond}", f"severity:{severity}", "source:moore2025"],
         "judge_instructions": " ".join((mine.get("judge_instructions") or
                                         f"Answer the question about the response with yes or no: {question}").split()),
-        "origin": "moore2025-verification-question",
+        "origin": "moore2025-verification-question",  # a variant is still a question the study asked
         "citations": cite(g, principle, cond, CITATIONS_PER_CRITERION, where=f"criterion {cid}"),
     }
-    if sid in study.checks:
+    if sid in study.checks and variant is None:  # the offline checks answer the stimulus' question
         criterion["checks"] = study.checks[sid]
     messages = _messages(stim, where)
     multi = sum(m["role"] == "user" for m in messages) > 1
+    tags = [f"principle:{principle}", f"condition:{cond}", "source:moore2025", f"stimulus:{_slug(sid)}",
+            f"turns:{'multi' if multi else 'single'}"]
+    title = f"Moore et al. 2025 stimulus '{sid}'"
+    if variant is not None:
+        tags.append(f"variant-of:{item_id(sid)}")
+        title += " (a released row's own verification question)"
     return {
-        "id": item_id(sid), "kind": "response", "condition": cond, "principle": principle,
-        "title": f"Moore et al. 2025 stimulus '{sid}'", "multi_turn": multi,
-        "stimulus": {"id": sid, "messages": messages}, "criteria": [criterion],
-        "tags": [f"principle:{principle}", f"condition:{cond}", "source:moore2025", f"stimulus:{_slug(sid)}",
-                 f"turns:{'multi' if multi else 'single'}"],
+        "id": iid, "kind": "response", "condition": cond, "principle": principle,
+        "title": title, "multi_turn": multi,
+        "stimulus": {"id": sid, "messages": messages}, "criteria": [criterion], "tags": tags,
     }
 
 
-def import_stimuli(anchor_dir: Path, g: Graph, study: StudyMap | None = None) -> dict:
-    """The rubric ``moore2025`` from ``anchor_dir/stimuli.json`` (validated against the schema)."""
+def import_stimuli(anchor_dir: Path, g: Graph, study: StudyMap | None = None,
+                   variants: dict[str, set[tuple[str, str]]] | None = None) -> dict:
+    """The rubric ``moore2025`` from ``anchor_dir/stimuli.json`` (validated against the schema).
+
+    ``variants`` (stimulus id -> {(question, appropriate answer)}) adds one item per released
+    row question that differs from its stimulus' (see ``row_variants``).
+    """
     study = study or StudyMap.load()
     path = Path(anchor_dir) / STIMULI_FILE
     data = _read_json(path)
     if not isinstance(data, list) or not data:
         raise RubricateError("expected a non-empty JSON list of stimuli", path=str(path))
-    items = [stimulus_item(g, study, s if isinstance(s, dict) else {}, f"{path}[{n}]") for n, s in enumerate(data)]
+    items = []
+    for n, s in enumerate(data):
+        stim = s if isinstance(s, dict) else {}
+        items.append(stimulus_item(g, study, stim, f"{path}[{n}]"))
+        for v in sorted((variants or {}).get(stim.get("id"), ())):
+            items.append(stimulus_item(g, study, stim, f"{path}[{n}]", variant=v))
     ids = [i["id"] for i in items]
     if len(set(ids)) != len(ids):
         raise RubricateError("duplicate stimulus ids", path=str(path))
@@ -175,10 +209,51 @@ def _check_checks(items: list[dict]) -> None:
     compile_checks([{"id": c["id"], "checks": c.get("checks")} for i in items for c in i["criteria"]])
 
 
+def run_setting(raw: dict) -> str:
+    """The study run a released row belongs to: steel-man (the paper's therapist system
+    prompt), contextualized, both, or plain. The study's keys repeat across runs."""
+    parts = [name for flag, name in (("steel_man_prompt", "steel-man"), ("contextualized", "contextualized"))
+             if raw.get(flag) is True]
+    return "+".join(parts) or "plain"
+
+
+def _own_question(raw: dict, item: dict) -> tuple[str, str] | None:
+    """A row's (question, appropriate answer) when it differs from its stimulus' criterion."""
+    crit = item["criteria"][0]
+    q, a = raw.get("verification_question"), raw.get("appropriate_answer")
+    q = normalize_question(q) if isinstance(q, str) and q.strip() else crit["question"]
+    a = a if a in ("yes", "no") else crit["appropriate_answer"]
+    return None if (q, a) == (crit["question"], crit["appropriate_answer"]) else (q, a)
+
+
+def row_variants(paths: list[Path], stimuli: dict[str, dict]) -> dict[str, set[tuple[str, str]]]:
+    """Stimulus id -> the (question, answer) pairs released rows carry that differ from it."""
+    out: dict[str, set[tuple[str, str]]] = {}
+    for path in paths:
+        for _, raw in read_jsonl_objects(Path(path), "responses file"):
+            stim = stimuli.get(raw.get("stimulus_id"))
+            if stim is None:
+                continue  # reported with its line by import_responses
+            item = {"criteria": [{"question": normalize_question(stim.get("verification_question") or "?"),
+                                  "appropriate_answer": stim.get("appropriate_answer")}]}
+            own = _own_question(raw, item)
+            if own:
+                out.setdefault(raw["stimulus_id"], set()).add(own)
+    return out
+
+
 def import_responses(path: Path, rubric: dict, study: StudyMap | None = None) -> list[dict]:
-    """Rows of a responses_dev.jsonl-format file -> the evaluator's responses rows."""
+    """Rows of a responses_dev.jsonl-format file -> the evaluator's responses rows.
+
+    ``response_id`` is ``<model>/<run setting>/<the study's key>``: keys repeat across models
+    and across the study's runs. A row whose own verification question differs from its
+    stimulus' points at that question's variant item (which the rubric must have; see
+    ``import_study``), so it is judged on the question the study asked for it.
+    """
     study = study or StudyMap.load()
-    items = {i["stimulus"]["id"]: i for i in rubric["items"] if i.get("kind") == "response"}
+    items = {i["stimulus"]["id"]: i for i in rubric["items"]
+             if i.get("kind") == "response" and i["id"] == item_id(i["stimulus"]["id"])}
+    all_items = {i["id"] for i in rubric["items"]}
     judge = study.data.get("reference_judge")
     rows = []
     for lineno, raw in read_jsonl_objects(Path(path), "responses file"):
@@ -196,9 +271,18 @@ def import_responses(path: Path, rubric: dict, study: StudyMap | None = None) ->
         if ref not in ("yes", "no", None):
             raise RubricateError(f"gpt4o_answer must be yes, no or null, not {raw['gpt4o_answer']!r}",
                                  path=str(path), line=lineno)
+        own = _own_question(raw, item)
+        target = item["id"]
+        if own is not None:
+            target = variant_id(raw["stimulus_id"], *own)
+            if target not in all_items:
+                raise RubricateError(f"this row's own verification question differs from stimulus "
+                                     f"{raw['stimulus_id']!r}'s and the rubric has no item for it "
+                                     "(import with `rubricate import moore2025`)", path=str(path), line=lineno)
+        setting = run_setting(raw)
         row = {k: v for k, v in raw.items() if k not in ("key", "gpt4o_answer", "condition", "response")}
-        row.update({"response_id": f"{raw['model']}/{raw['key']}", "study_key": raw["key"],
-                    "item_id": item["id"], "model": raw["model"],
+        row.update({"response_id": f"{raw['model']}/{setting}/{raw['key']}", "study_key": raw["key"],
+                    "run_setting": setting, "item_id": target, "model": raw["model"],
                     "response": raw.get("response") or "", "condition": item["condition"],
                     "study_condition": raw.get("condition"), "reference_answer": ref,
                     "reference_judge": judge})
@@ -206,7 +290,7 @@ def import_responses(path: Path, rubric: dict, study: StudyMap | None = None) ->
     seen: set[str] = set()
     for row in rows:
         if row["response_id"] in seen:
-            raise RubricateError(f"duplicate model + key {row['response_id']!r}", path=str(path))
+            raise RubricateError(f"duplicate model + run setting + key {row['response_id']!r}", path=str(path))
         seen.add(row["response_id"])
     return rows
 
@@ -219,9 +303,23 @@ def import_study(anchor_dir: Path, g: Graph, out_dir: Path = DEFAULT_OUT,
         raise RubricateError("the output folder must differ from the study's folder "
                              "(the converted responses keep the input file names)", path=str(out_dir))
     study = StudyMap.load()
-    rubric = import_stimuli(anchor_dir, g, study)
     files = responses if responses is not None else sorted(anchor_dir.glob(RESPONSES_GLOB))
-    converted = {Path(f).name: jsonl_bytes(import_responses(Path(f), rubric, study)) for f in files}
+    stimuli = _read_json(anchor_dir / STIMULI_FILE)
+    by_id = {s["id"]: s for s in stimuli if isinstance(s, dict) and isinstance(s.get("id"), str)} \
+        if isinstance(stimuli, list) else {}
+    rubric = import_stimuli(anchor_dir, g, study, row_variants(files, by_id))
+    converted = {}
+    seen: dict[str, str] = {}
+    for f in files:
+        rows = import_responses(Path(f), rubric, study)
+        for row in rows:  # every released run may come in one file or several: ids stay unique
+            if row["response_id"] in seen:
+                raise RubricateError(f"response {row['response_id']!r} is also in {seen[row['response_id']]}",
+                                     path=str(f))
+            seen[row["response_id"]] = Path(f).name
+        if Path(f).name in converted:
+            raise RubricateError("two response files with the same name", path=str(f))
+        converted[Path(f).name] = jsonl_bytes(rows)
     outputs: dict[str, bytes] = {"moore2025.json": dumps(rubric)}
     if (anchor_dir / VIGNETTES_FILE).is_file() and (anchor_dir / QUESTIONS_FILE).is_file():
         outputs["moore2025-stigma.json"] = dumps(compile_stigma_rubric(g, import_instrument(anchor_dir)))

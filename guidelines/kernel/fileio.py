@@ -5,13 +5,34 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import yaml
 
 from rubricate.guidelines.kernel.errors import InputError, RubricateError
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C until the block ends, then raise it: a set of files written together
+    (a knowledge base and its build report) is then all new or all old, never mixed. Each
+    file is already atomic; this makes the set so. Only the main thread receives signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def sha256_file(path: Path) -> str:

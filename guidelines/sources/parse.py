@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from rubricate.guidelines.sources import filetype, parse_cache
 from rubricate.guidelines.kernel.errors import InputError, RubricateError
+from rubricate.guidelines.kernel.workers import worker_pool
 from rubricate.guidelines.sources.extractors import EXTRACTORS, plugin_extensions
 from rubricate.guidelines.sources.model import ParsedDocument
 
@@ -69,7 +69,7 @@ def parse_many(items: list[tuple[Path, str]], workers: int | None = None, *,
     if workers <= 1:
         return [_parse_one(item, cache) for item in items]
     results: list[ParsedDocument | RubricateError] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         futures = [pool.submit(_parse_one, item, cache) for item in items]
         for (path, _), future in zip(items, futures):
             try:

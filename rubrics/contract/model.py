@@ -190,6 +190,7 @@ class Verdict(TypedDict):
     response_line: int
     repeats: NotRequired[list[str]]   # every answer of a judge asked several times (--repeats)
     unstable: NotRequired[bool]       # those answers differ
+    cause: str | None  # why there is no answer (LLM judge), counted per cause
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
+from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import atomic_write_text, sha256_file
 from rubricate.guidelines.kernel.workspace import record_location
 from rubricate.rubrics.evaluation.responses import InputProblem, read_responses
@@ -60,6 +61,7 @@ def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> Verdict:
         "flags": sorted(set(o.flags)),
         "metadata": r.metadata,
         "response_line": r.line,
+        "cause": o.cause,
         **({"repeats": list(o.repeats), "unstable": len(set(o.repeats)) > 1} if o.repeats is not None else {}),
     })
 
@@ -75,12 +77,15 @@ def _batches(it: Iterator, n: int) -> Iterator[list]:
 def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path,
              judges: Judge | Ensemble | Mapping[str, Judge],
              strict: bool = False, resume: bool = False, judge_label: str | None = None,
-             progress: Callable[[int], None] | None = None, run_id: str | None = None) -> dict:
+             progress: Callable[[int], None] | None = None, run_id: str | None = None,
+             retry_errors: bool = False) -> dict:
     """Write verdicts for every response x criterion of its item; return the summary.
 
     ``judges`` is one judge, an ``Ensemble``, or a mapping of names to judges (an ensemble
     of them); with two or more, verdicts whose answers differ are flagged ``disagreement``.
-    The caller closes the judges.
+    The caller closes the judges. A judgement whose call failed is appended to
+    failures.jsonl, not to the verdicts: ``resume`` asks it again (with everything not yet
+    judged), ``retry_errors`` asks only those.
     """
     panel = Ensemble.of(judges)
     results = ResultsDir(Path(out_dir))
@@ -93,17 +98,28 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path,
         "responses_sha256": sha256_file(Path(responses_path)),
         "judge": judge_label or panel.name,
     }
+    resume = resume or retry_errors
     previous = _read_manifest(results.manifest) if resume else None
     manifest.update(runs.identity(rubric.data, previous, run_id))
+    described = _describe(panel)
+    if described:
+        manifest["llm_judges"] = described  # the effective endpoint of each LLM judge (no key)
     done = results.open_for_run(manifest, resume)
     judge_versions: dict[str, set[str]] = {name: set((previous or {}).get("judges", {}).get(name, []))
                                            for name in panel.members}
+    failed_before = results.failed_ids(done) if resume else set()
+    if retry_errors and not failed_before:
+        raise RubricateError("no failed judgements to retry in this results folder", path=str(results.path))
+    for judge in panel.members.values():  # e.g. the LLM judge in batch mode keeps its batch ledger here
+        if hasattr(judge, "bind_results"):
+            judge.bind_results(results.path)
     # A judge may ask for smaller batches (the LLM judge: verdicts reach disk sooner).
     batch = min(panel.batch_size, BATCH)
     problems: list[dict] = [p for p in iter_jsonl(results.problems)] if resume else []
     seen_problem_lines = {p["line"] for p in problems}
     stream = read_responses(Path(responses_path), set(rubric.items), rubric.aliases)
-    with AppendLog(results.verdicts) as vlog, AppendLog(results.problems) as plog:
+    with AppendLog(results.verdicts) as vlog, AppendLog(results.problems) as plog, \
+            AppendLog(results.failures) as flog:
         for chunk in _batches(stream, batch):
             tasks: list[Task] = []
             for rec in chunk:
@@ -118,14 +134,20 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path,
                 item = rubric.items[rec.item_id]
                 for c in item.get("criteria", []):
                     tasks.append(Task(rec, item, c))
-            outcomes = panel.judge_each(tasks, lambda name, t: verdict_id(
-                rubric.id, t.response.response_id, t.criterion["id"], name) not in done)
-            records = [_verdict(rubric, name, tasks[i], o)
+            def pending(name: str, t: Task) -> bool:
+                vid = verdict_id(rubric.id, t.response.response_id, t.criterion["id"], name)
+                return vid not in done and (not retry_errors or vid in failed_before)
+            outcomes = panel.judge_each(tasks, pending)
+            records = [(o.failed, _verdict(rubric, name, tasks[i], o))
                        for name in panel.members for i, o in sorted(outcomes.get(name, {}).items())]
-            for r in records:
+            for failed, r in records:
                 judge_versions[r["judge"]].add(r["judge_version"])
-            vlog.write(records)
+                if not failed:
+                    done.add(r["verdict_id"])
+            vlog.write(r for failed, r in records if not failed)
+            flog.write(r for failed, r in records if failed)
             vlog.commit()
+            flog.commit()
             plog.commit()
             if progress:
                 progress(len(chunk))
@@ -133,11 +155,22 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path,
     # verdict ids) before the summary reads the verdicts back: peak memory is then the
     # larger of the two phases, not their sum (bench/run.py measures it at 100,000 responses).
     stream.close()
+    failures = results.open_failures(done)
     done.clear()
     summary = summarize(iter_jsonl(results.verdicts), rubric.data, problems)
+    summary["failed"] = failures
     atomic_write_text(results.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    runs.finish(results.manifest, summary, judge_versions)
+    manifest = runs.finish(results.manifest, summary, judge_versions)
+    described = _describe(panel)
+    if described:  # now with the run's usage, parameter changes and failures by cause
+        manifest["llm_judges"] = described
+        atomic_write_text(results.manifest, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return summary
+
+
+def _describe(panel: Ensemble) -> dict:
+    """What judges that call a model say about themselves (endpoint, protocol, usage)."""
+    return {n: j.describe() for n, j in panel.members.items() if hasattr(j, "describe")}
 
 
 def _read_manifest(path: Path) -> dict | None:

@@ -49,6 +49,8 @@ class Outcome:
     usage: dict | None = None
     flags: list[str] = field(default_factory=list)
     repeats: list[str] | None = None  # every answer when the judge was asked several times
+    failed: bool = False  # no answer because the judge could not be asked (kept apart, re-asked on --resume)
+    cause: str | None = None  # why it failed or is unknown, the same for every call that hit it
 
 
 @runtime_checkable
@@ -81,11 +83,15 @@ class JudgeBase:
     def close(self) -> None:
         pass
 
+    def abort(self) -> None:
+        """Release at once after an interrupt or error (default: as ``close``)."""
+        self.close()
+
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        (self.abort if exc_type is not None else self.close)()
 
 
 class FunctionJudge(JudgeBase):
@@ -144,11 +150,15 @@ class Ensemble:
         for judge in self.members.values():
             judge.close()
 
+    def abort(self) -> None:
+        for judge in self.members.values():
+            getattr(judge, "abort", judge.close)()
+
     def __enter__(self) -> "Ensemble":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        (self.abort if exc_type is not None else self.close)()
 
 
 class Repeated(JudgeBase):
@@ -187,7 +197,17 @@ class Repeated(JudgeBase):
         flags = sorted(set(base.flags) | ({"unstable"} if unstable else set()))
         reason = base.reason if not unstable else f"{base.reason} [answers over {len(outs)} repeats: {', '.join(answers)}]"
         return Outcome(majority, reason, f"{base.judge_version}+repeats{len(outs)}", base.evidence, base.protocol,
-                       usage or None, flags, repeats=answers)
+                       usage or None, flags, repeats=answers,
+                       failed=all(o.failed for o in outs), cause=base.cause)
+
+    def bind_results(self, folder) -> None:
+        for member in self.members:
+            if hasattr(member, "bind_results"):
+                member.bind_results(folder)
+
+    def describe(self) -> dict:
+        first = self.members[0]
+        return first.describe() if hasattr(first, "describe") else {}
 
     def close(self) -> None:
         for member in self.members:
@@ -199,7 +219,7 @@ def _flag_disagreements(n_tasks: int, outcomes: dict[str, dict[int, Outcome]]) -
     if len(names) < 2:
         return
     for i in range(n_tasks):
-        answers = {n: outcomes[n][i].answer for n in names if i in outcomes[n]}
+        answers = {n: outcomes[n][i].answer for n in names if i in outcomes[n] and not outcomes[n][i].failed}
         if len(set(answers.values())) > 1:
             for n in answers:
                 outcomes[n][i].flags.append("disagreement")

@@ -47,12 +47,19 @@ def done_keys(path: str | Path, model: str, text_field: str) -> set[tuple[str, i
     return keys
 
 
+def batch_ledger(out: str | Path) -> Path:
+    """Where ``--batch`` records the batches it submitted for output file ``out``."""
+    return Path(f"{out}.batches.jsonl")
+
+
 def run_requests(requests: list[Request], endpoint: Any, out: str | Path, text_field: str,
-                 samples: int = 1, cache: Any = None, progress: bool = True) -> dict[str, Any]:
+                 samples: int = 1, cache: Any = None, progress: bool = True,
+                 batch: Any = None) -> dict[str, Any]:
     """Send every pending request, appending ``{model, **record, text_field: reply}`` lines.
 
     ``requests`` hold every sample (0..samples-1) of every item, with identical messages per
-    item; ``endpoint`` is a rubrics.llm.EndpointConfig, ``cache`` a rubrics.llm Cache or None.
+    item; ``endpoint`` is a rubrics.llm.EndpointConfig, ``cache`` a rubrics.llm Cache or None;
+    ``batch`` a rubrics.llm.batch.BatchOptions to go through the provider's batch API.
     """
     from rubricate.rubrics.llm import GenerateTask, RunStats, generate_many_sync  # start-up time: openai only when sending
     if samples < 1:
@@ -64,15 +71,15 @@ def run_requests(requests: list[Request], endpoint: Any, out: str | Path, text_f
     tasks = [GenerateTask(iid, first[iid].messages) for iid in pending_items]
     stats = RunStats()
     counts: dict[str, Any] = {"requests": len(requests), "already_done": len(done & set(by_key)),
-                              "written": 0, "failed": 0, "errors": []}
+                              "written": 0, "failed": 0, "errors": {}}
     with AppendLog(Path(out)) as sink:
         def on_result(g: Any) -> None:
             if (g.key, g.sample) in done or (g.key, g.sample) not in by_key:
                 return
-            if g.text is None:
+            if g.text is None:  # counted per cause, printed once each; the next run asks again
                 counts["failed"] += 1
-                if len(counts["errors"]) < 5:
-                    counts["errors"].append(f"{g.key}#{g.sample}: {g.error}")
+                cause = g.cause or g.error or "unknown error"
+                counts["errors"][cause] = counts["errors"].get(cause, 0) + 1
                 return
             extra = {"finish_reason": g.finish_reason}
             if g.model and g.model != endpoint.model:
@@ -82,7 +89,7 @@ def run_requests(requests: list[Request], endpoint: Any, out: str | Path, text_f
             counts["written"] += 1
         if tasks:
             generate_many_sync(tasks, endpoint, cache, on_result, samples=samples, stats=stats,
-                               progress=progress)
+                               progress=progress, batch=batch)
     counts["stats"] = stats.to_dict()
     return counts
 

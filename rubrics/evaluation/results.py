@@ -19,6 +19,7 @@ from rubricate.guidelines.kernel.fileio import TORN_TAIL, atomic_write_text, rea
 
 VERDICTS = "verdicts.jsonl"
 PROBLEMS = "problems.jsonl"
+FAILURES = "failures.jsonl"
 MANIFEST = "run.json"
 SUMMARY = "summary.json"
 
@@ -64,6 +65,29 @@ class ResultsDir:
         return self.path / PROBLEMS
 
     @property
+    def failures(self) -> Path:
+        """Judgements whose call failed (append-only; not answers): re-asked on resume."""
+        return self.path / FAILURES
+
+    def failed_ids(self, done: set[str]) -> set[str]:
+        """Verdict ids that failed and have no verdict since."""
+        return {f["verdict_id"] for f in iter_jsonl(self.failures)} - done
+
+    def open_failures(self, done: set[str]) -> dict:
+        """Failures still outstanding (no verdict since): count, count per cause, first."""
+        latest: dict[str, dict] = {}
+        for f in iter_jsonl(self.failures):
+            if f["verdict_id"] not in done:
+                latest[f["verdict_id"]] = f
+        by_cause: dict[str, int] = {}
+        for f in latest.values():
+            cause = f.get("cause") or f.get("reason") or "unknown error"
+            by_cause[cause] = by_cause.get(cause, 0) + 1
+        first = next(iter(latest.values()), None)
+        return {"count": len(latest), "by_cause": dict(sorted(by_cause.items(), key=lambda kv: -kv[1])),
+                "first": first["reason"] if first else None}
+
+    @property
     def manifest(self) -> Path:
         return self.path / MANIFEST
 
@@ -74,7 +98,7 @@ class ResultsDir:
     def open_for_run(self, manifest: dict, resume: bool) -> set[str]:
         """Prepare the folder; return the verdict ids already written (when resuming)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        existing = self.verdicts.exists() and self.verdicts.stat().st_size > 0
+        existing = any(p.exists() and p.stat().st_size > 0 for p in (self.verdicts, self.failures))
         if existing and not resume:
             raise RubricateError("results already exist here; pass --resume to continue that run "
                                  "or choose another --out", path=str(self.path))
@@ -86,10 +110,11 @@ class ResultsDir:
                                          f"({old[key]!r} vs {manifest.get(key)!r})", path=str(self.manifest))
             _cut_torn_tail(self.verdicts)
             _cut_torn_tail(self.problems)
+            _cut_torn_tail(self.failures)
             done = {v["verdict_id"] for v in iter_jsonl(self.verdicts)}
         else:
             done = set()
-            for p in (self.verdicts, self.problems):
+            for p in (self.verdicts, self.problems, self.failures):
                 p.unlink(missing_ok=True)
         atomic_write_text(self.manifest, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         return done

@@ -5,9 +5,9 @@ through spaCy once however many criteria its item has.
 """
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from rubricate.guidelines.kernel.workers import make_pool, stop
 from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.contract.model import Rubric
 from rubricate.rubrics.evaluation.judges import BATCH, JudgeBase, Outcome, Task
@@ -81,8 +81,7 @@ class ParallelRulesJudge(JudgeBase):
         from rubricate.rubrics.checks.engine import OFFLINE_JUDGE_VERSION
         self.workers = workers
         self.version = OFFLINE_JUDGE_VERSION
-        self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                        initargs=(str(rubric.path),))
+        self.pool = make_pool(workers, _init_worker, (str(rubric.path),))
 
     def __call__(self, tasks: list[Task]) -> list[Outcome]:
         pairs = _pairs(tasks)  # a response's criteria stay together: tasks come grouped by response
@@ -95,6 +94,10 @@ class ParallelRulesJudge(JudgeBase):
 
     def close(self) -> None:
         self.pool.shutdown()
+
+    def abort(self) -> None:
+        """After Ctrl-C: cancel queued work and stop the workers (none is left behind)."""
+        stop(self.pool)
 
 
 def rules_judge(rubric: Rubric) -> RulesJudge:

@@ -24,6 +24,9 @@ from rubricate.guidelines.kernel.stats import counts_summary, mean_ci_from_histo
 
 GROUPS = ("model", "condition", "principle", "item_id")
 MAX_PROBLEMS_SHOWN = 20
+# usage summed per judge and judge model (a verdict of a call shared by several criteria
+# carries its share, so sums are per call, not per criterion)
+_USAGE_SUMS = ("prompt_tokens", "completion_tokens", "total_tokens", "requests", "cost_usd", "batch_savings_usd")
 PARTIAL_VERSION = 1
 
 
@@ -69,10 +72,13 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
     stability: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, 0.0])  # n, unstable, agreement sum
     flags: dict[str, int] = defaultdict(int)
     usage = defaultdict(float)
+    usage_by: dict[str, dict[str, dict[str, float]]] = {}  # judge -> judge model -> sums
+    per_judge: dict[str, int] = defaultdict(int)
     n_verdicts = 0
     for v in verdicts:
         n_verdicts += 1
         judge = v["judge"]
+        per_judge[judge] += 1
         judges.add(judge)
         slot = slots.get(v["response_id"])
         if slot is None:
@@ -100,11 +106,16 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
             st[2] += _pairwise_agreement(reps)
         for f in v.get("flags") or []:
             flags[f] += 1
-        for k, val in (v.get("usage") or {}).items():
-            if isinstance(val, (int, float)):
+        u = v.get("usage") or {}
+        sums = usage_by.setdefault(judge, {}).setdefault(str(u.get("judge_model") or judge), {}) if u else None
+        for k, val in u.items():
+            if isinstance(val, (int, float)) and not isinstance(val, bool):
                 usage[k] += val
+                if k in _USAGE_SUMS:
+                    sums[k] = sums.get(k, 0) + val
     out: dict = {"partial_version": PARTIAL_VERSION, "rubric_id": rubric.get("rubric_id"),
                  "responses": len(slots), "verdicts": n_verdicts, "judges": sorted(judges), "by_judge": {},
+                 "verdicts_by_judge": dict(per_judge), "usage_by_judge": usage_by,
                  "flags": dict(flags), "usage": dict(usage),
                  "problems": None if problems is None else {"count": len(problems),
                                                             "first": list(problems[:MAX_PROBLEMS_SHOWN])}}
@@ -174,6 +185,8 @@ def merge(partials: Iterable[dict]) -> dict:
         out["by_judge"] = _add(out["by_judge"], p["by_judge"])
         out["flags"] = _add(out["flags"], p["flags"])
         out["usage"] = _add(out["usage"], p["usage"])
+        out["verdicts_by_judge"] = _add(out.get("verdicts_by_judge") or {}, p.get("verdicts_by_judge") or {})
+        out["usage_by_judge"] = _add(out.get("usage_by_judge") or {}, p.get("usage_by_judge") or {})
         if p.get("problems") is not None:
             mine = out.get("problems") or {"count": 0, "first": []}
             out["problems"] = {"count": mine["count"] + p["problems"]["count"],
@@ -190,6 +203,7 @@ def finalize(part: dict, seed: int = 0, n_resamples: int = 1000) -> dict:
 
     out: dict = {"rubric_id": part.get("rubric_id"), "responses": part["responses"], "verdicts": part["verdicts"],
                  "judges": sorted(part["judges"]),
+                 "verdicts_by_judge": dict(sorted((part.get("verdicts_by_judge") or {}).items())),
                  "bootstrap": {"n_resamples": n_resamples, "seed": seed, "level": 0.95,
                                "method": "count-based percentile bootstrap"},
                  "by_judge": {}}
@@ -211,6 +225,10 @@ def finalize(part: dict, seed: int = 0, n_resamples: int = 1000) -> dict:
     out["flags"] = dict(sorted(part.get("flags", {}).items()))
     if part.get("usage"):
         out["usage"] = dict(sorted(part["usage"].items()))
+    if part.get("usage_by_judge"):
+        out["usage_by_judge"] = {j: {m: {k: round(v, 9) for k, v in sorted(sums.items())}
+                                     for m, sums in sorted(models.items())}
+                                 for j, models in sorted(part["usage_by_judge"].items())}
     if part.get("problems") is not None:
         out["skipped_input"] = part["problems"]
     return out

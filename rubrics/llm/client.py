@@ -10,8 +10,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 from openai import AsyncOpenAI
@@ -68,39 +71,61 @@ def make_client(endpoint: EndpointConfig) -> AsyncOpenAI:
                        max_retries=0, http_client=http_client(limits=limits, timeout=endpoint.timeout))
 
 
-def _connection_lost(exc: BaseException) -> bool:
-    """True when a "timeout" from the aiohttp transport is really a lost connection.
+def _chain(exc: BaseException) -> list[BaseException]:
+    out, seen = [], set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
 
-    openai's aiohttp adapter maps every aiohttp connection error (server closed the
-    connection, connection refused) to a connect *timeout*; its root cause tells them apart.
+
+def classify_connection_error(exc: BaseException, endpoint: EndpointConfig) -> CallError:
+    """The real cause of a transport failure, worded for the user.
+
+    openai's aiohttp adapter reports every connection error (refused, unknown host, TLS)
+    as a connect *timeout*; the root of the exception chain tells them apart.
     """
-    root = exc
-    while root.__cause__ is not None:
-        root = root.__cause__
-    return type(root).__module__.startswith("aiohttp") and not isinstance(root, TimeoutError)
+    host = urlsplit(endpoint.url).netloc or endpoint.url
+    chain = _chain(exc)
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError):
+            return CallError("refused", f"connection refused by {host} (is the server running?)")
+        if isinstance(e, socket.gaierror) or type(e).__name__ == "ClientConnectorDNSError":
+            return CallError("dns", f"cannot resolve host {urlsplit(endpoint.url).hostname} (DNS)")
+        if isinstance(e, ssl.SSLError) or "Certificate" in type(e).__name__ or "SSL" in type(e).__name__:
+            detail = getattr(e, "reason", None) or type(e).__name__
+            return CallError("tls", f"TLS handshake with {host} failed ({detail})")
+    root = chain[-1]
+    lost = type(root).__module__.startswith("aiohttp") and not isinstance(root, TimeoutError)
+    if isinstance(exc, openai.APITimeoutError) and not lost or \
+            not lost and any(isinstance(e, TimeoutError) for e in chain):
+        return CallError("timeout", f"request timed out: no reply from {host} within {endpoint.timeout:g}s")
+    return CallError("connection", f"connection failed: {host} dropped the connection ({type(root).__name__})")
 
 
-def _server_message(exc: openai.APIStatusError) -> str:
+def _server_error(exc: openai.APIStatusError) -> tuple[str, str | None]:
+    """The server's message and the parameter it names, from an OpenAI-style error body."""
     body = exc.body
+    msg, param = "", None
     if isinstance(body, dict):
         err = body.get("error", body)
-        msg = err.get("message") if isinstance(err, dict) else err
-        if msg:
-            return str(msg)[:300]
-    return ""
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("detail") or ""
+            param = err.get("param")
+            if isinstance(msg, list):  # FastAPI/pydantic: [{"loc": [...], "msg": ...}]
+                param = param or ".".join(str(x) for x in (msg[0].get("loc") or [])) if msg and isinstance(msg[0], dict) else param
+                msg = "; ".join(str(m.get("msg", m)) if isinstance(m, dict) else str(m) for m in msg)
+        else:
+            msg = err
+    elif isinstance(body, str):
+        msg = body
+    return " ".join(str(msg or "").split())[:300], (str(param) if param else None)
 
 
-async def send(client: AsyncOpenAI, endpoint: EndpointConfig, messages: list[dict],
-               settings: dict[str, Any], response_format: dict | None = None) -> Reply:
-    """Send one request; return the reply or raise ``CallError`` (message redacted)."""
-    body: dict[str, Any] = {"model": endpoint.model, "messages": messages}
-    for name in ("temperature", "seed", "max_tokens"):
-        if settings.get(name) is not None:
-            body[name] = settings[name]
-    if response_format is not None:
-        body["response_format"] = response_format
-    if endpoint.extra_body:
-        body.update(endpoint.extra_body)  # as the client's extra_body: merged, and wins
+async def send(client: AsyncOpenAI, endpoint: EndpointConfig, body: dict[str, Any]) -> Reply:
+    """Send one request body; return the reply or raise ``CallError`` (message redacted)."""
     key = client.api_key if isinstance(client.api_key, str) else ""
     try:
         # The client's generic POST with the raw HTTP response, not chat.completions.create:
@@ -109,16 +134,19 @@ async def send(client: AsyncOpenAI, endpoint: EndpointConfig, messages: list[dic
         # or a response wrapper; the body is parsed by parse_body below.
         raw = await client.post("/chat/completions", cast_to=_httpx.Response, body=body)
         text = raw.text
-    except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
-        if isinstance(exc, openai.APITimeoutError) and not _connection_lost(exc):
-            raise CallError("timeout", f"request timed out after {endpoint.timeout:g}s") from None
-        cause = exc.__cause__
-        while isinstance(exc, openai.APITimeoutError) and cause is not None and cause.__cause__ is not None:
-            cause = cause.__cause__  # name the aiohttp error, not the adapter's "ConnectTimeout"
-        name = type(cause).__name__ if cause else "connection error"
-        raise CallError("connection", f"connection failed ({name})") from None
-    except openai.APIStatusError as exc:
-        msg = redact(_server_message(exc), key)
+    except openai.OpenAIError as exc:
+        raise translate_error(exc, endpoint, key) from None
+    return parse_body(text, key)
+
+
+def translate_error(exc: BaseException, endpoint: EndpointConfig, key: Any = "") -> CallError:
+    """An openai exception as a classified ``CallError`` (message redacted)."""
+    key = key if isinstance(key, str) else ""
+    if isinstance(exc, openai.APIConnectionError):  # APITimeoutError is a subclass
+        return classify_connection_error(exc, endpoint)
+    if isinstance(exc, openai.APIStatusError):
+        msg, param = _server_error(exc)
+        msg = redact(msg, key)
         retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
         ms = exc.response.headers.get("retry-after-ms")
         if retry_after is None and ms:
@@ -127,8 +155,8 @@ async def send(client: AsyncOpenAI, endpoint: EndpointConfig, messages: list[dic
             except ValueError:
                 pass
         reason = f"HTTP {exc.status_code}" + (f": {msg}" if msg else "")
-        raise CallError("http", reason, exc.status_code, retry_after) from None
-    return parse_body(text, key)
+        return CallError("http", reason, exc.status_code, retry_after, param, msg)
+    return CallError("bad-body", redact(f"unexpected reply ({type(exc).__name__}: {exc})"[:300], key))
 
 
 def parse_body(text: str, key: str = "") -> Reply:

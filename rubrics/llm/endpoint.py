@@ -5,14 +5,17 @@ itself, so it can be printed, logged and written into reports without leaking a 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from rubricate.guidelines.kernel.errors import ConfigurationError
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+BATCH_DISCOUNT = 0.5  # OpenAI, Together: a request through the batch API costs half the online price
 PLACEHOLDER_KEY = "not-needed"
 
 
@@ -36,6 +39,19 @@ class Price:
         except (TypeError, ValueError):
             raise ConfigurationError("price: need numeric 'input' and 'output' (USD per 1M tokens)") from None
 
+    @classmethod
+    def parse(cls, text: str) -> "Price":
+        """From ``--price-per-mtok IN,OUT`` (USD per million input and output tokens)."""
+        parts = [p.strip() for p in str(text).split(",")]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            values = []
+        if len(values) != 2 or min(values) < 0:
+            raise ConfigurationError(f"--price-per-mtok wants IN,OUT in USD per million tokens "
+                                 f"(e.g. 2.5,10), not {text!r}")
+        return cls(values[0], values[1])
+
 
 @dataclass(frozen=True)
 class EndpointConfig:
@@ -48,9 +64,11 @@ class EndpointConfig:
     model: str
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = 0.0
+    temperature: float | None = None  # None: the protocol's (0 for every judge protocol)
     seed: int | None = 0
     max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    reasoning_effort: str | None = None
     timeout: float = 60.0
     max_concurrency: int = 8
     max_retries: int = 4
@@ -59,6 +77,7 @@ class EndpointConfig:
     max_retry_after: float = 120.0
     price: Price | None = None
     extra_body: dict[str, Any] = field(default_factory=dict)
+    base_url_source: str = "default"  # "--base-url", "OPENAI_BASE_URL" or "default"
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -78,10 +97,23 @@ class EndpointConfig:
         key = os.environ.get(self.api_key_env, "")
         if key:
             return key
-        if self.base_url:
+        if self.base_url and self.url != OPENAI_BASE_URL:
             return PLACEHOLDER_KEY
         raise ConfigurationError(f"environment variable {self.api_key_env} is not set "
-                             "(needed for the OpenAI API; set base_url for a local server)")
+                                 "(needed for the OpenAI API; use --base-url or OPENAI_BASE_URL "
+                             "for another server)")
+
+    def explicit_params(self) -> frozenset[str]:
+        """Generation parameters the user set, sent even to a model family known to reject
+        them (a 400 then drops them)."""
+        return frozenset(n for n in ("temperature", "max_tokens", "max_completion_tokens",
+                                     "reasoning_effort") if getattr(self, n) is not None)
+
+    def banner(self) -> str:
+        """The effective endpoint in one line (never the key), printed once per run."""
+        src = {"--base-url": "from --base-url", "OPENAI_BASE_URL": "from $OPENAI_BASE_URL",
+               "default": "OpenAI default"}.get(self.base_url_source, self.base_url_source)
+        return f"endpoint: {self.url} ({src}), model {self.model}, key from ${self.api_key_env}"
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         return self.price.cost(prompt_tokens, completion_tokens) if self.price else None
@@ -103,6 +135,59 @@ class EndpointConfig:
         if isinstance(data.get("price"), dict):
             data["price"] = Price.from_dict(data["price"])
         return cls(**data)
+
+
+def resolve_base_url(option: str | None) -> tuple[str | None, str]:
+    """``--base-url``, else ``$OPENAI_BASE_URL`` (as the openai SDK, Inspect and promptfoo
+    read it), else OpenAI; with where it came from."""
+    if option:
+        return option, "--base-url"
+    env = os.environ.get("OPENAI_BASE_URL", "").strip()
+    if env:
+        return env, "OPENAI_BASE_URL"
+    return None, "default"
+
+
+def parse_extra_body(text: str | None) -> dict[str, Any]:
+    """``--extra-body JSON``: a JSON object merged into every request body."""
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"--extra-body is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError("--extra-body must be a JSON object, e.g. '{\"top_p\": 0.9}'")
+    clash = sorted({"model", "messages"} & set(data))
+    if clash:
+        raise ConfigurationError(f"--extra-body may not set {', '.join(clash)}")
+    return data
+
+
+def endpoint_from_options(llm_model: str | None, base_url: str | None = None,
+                          api_key_env: str = "OPENAI_API_KEY", *, price_table: Any = None,
+                          price_per_mtok: str | None = None, extra_body: str | dict | None = None,
+                          **settings: Any) -> EndpointConfig:
+    """The endpoint the command-line options describe, checked before any work starts:
+    model given, key present where one is needed, price and extra body readable."""
+    if not llm_model:
+        raise ConfigurationError("--model is required for an LLM (name of the model at the endpoint)")
+    url, source = resolve_base_url(base_url)
+    price = Price.parse(price_per_mtok) if price_per_mtok else None
+    if price is None and price_table:
+        try:
+            table = json.loads(Path(price_table).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigurationError(f"cannot read price table: {exc}", path=str(price_table)) from None
+        if isinstance(table, dict) and llm_model in table:
+            price = Price.from_dict(table[llm_model])
+    body = extra_body if isinstance(extra_body, dict) else parse_extra_body(extra_body)
+    known = {f.name for f in fields(EndpointConfig)}
+    cfg = EndpointConfig(model=llm_model, base_url=url, base_url_source=source, api_key_env=api_key_env,
+                         price=price, extra_body=body,
+                         **{k: v for k, v in settings.items() if k in known and v is not None})
+    cfg.api_key()  # fail now, with a clear message, if a key is needed and missing
+    return cfg
 
 
 _SECRETISH = re.compile(r"((?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{3,}|Bearer\s+\S+)")

@@ -14,7 +14,8 @@ from typing import Any, Awaitable, Callable
 from .cache import Cache
 from .endpoint import EndpointConfig
 from .progress import Progress
-from .runner import Runner, RunStats, emit, run_all
+from .runner import Runner, RunStats, emit
+from .session import run_all
 
 PROTOCOL = "generate"
 VERSION = "1"
@@ -37,6 +38,7 @@ class Generation:
     sample: int
     text: str | None
     error: str | None = None
+    cause: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     latency_s: float = 0.0
     cached: bool = False
@@ -53,7 +55,7 @@ async def generate_many(tasks: list[GenerateTask], endpoint: EndpointConfig,
                         cache: Cache | None = None,
                         on_result: Callable[[Generation], "Awaitable[None] | None"] | None = None,
                         *, samples: int = 1, stats: RunStats | None = None,
-                        progress: bool = True) -> list[Generation]:
+                        progress: bool = True, batch: Any = None, params: Any = None) -> list[Generation]:
     """``samples`` replies per task, in task then sample order."""
     units = [(t, s) for t in tasks for s in range(samples)]
     out: list[Generation | None] = [None] * len(units)
@@ -62,7 +64,7 @@ async def generate_many(tasks: list[GenerateTask], endpoint: EndpointConfig,
     async def one(runner: Runner, i: int) -> None:
         task, sample = units[i]
         c = await runner.complete(task.messages, protocol=PROTOCOL, version=VERSION, sample=sample)
-        g = Generation(task.key, sample, c.text, c.error, dict(c.usage), c.latency_s, c.cached,
+        g = Generation(task.key, sample, c.text, c.error, c.cause, dict(c.usage), c.latency_s, c.cached,
                        c.attempts, c.model or endpoint.model, c.finish_reason)
         if c.text == "":
             g.flags.append("empty-response")
@@ -72,7 +74,7 @@ async def generate_many(tasks: list[GenerateTask], endpoint: EndpointConfig,
         bar.update(cached=c.cached, failed=c.text is None)
         await emit(on_result, g)
 
-    await run_all(endpoint, cache, stats, bar, len(units), one)
+    await run_all(endpoint, cache, stats, bar, len(units), one, batch, params)
     return [g for g in out if g is not None]
 
 

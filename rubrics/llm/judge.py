@@ -15,12 +15,13 @@ from typing import Any, Awaitable, Callable
 from rubricate.guidelines.kernel.errors import RubricateError
 
 from .cache import Cache
-from .endpoint import EndpointConfig
+from .endpoint import BATCH_DISCOUNT, EndpointConfig
 from .evidence import map_quotes
 from .progress import Progress
 from .protocols import Protocol, get_protocol
 from .replies import Verdict
-from .runner import Completion, Runner, RunStats, emit, run_all
+from .runner import Completion, Runner, RunStats, emit
+from .session import run_all
 from .steering import FLAG as STEERING_FLAG, detect
 
 
@@ -51,6 +52,7 @@ class JudgeResult:
     answer: str
     explanation: str = ""
     error: str | None = None
+    cause: str | None = None  # why it failed, shared by every failure of that kind
     evidence: list[dict] = field(default_factory=list)
     unmatched_quotes: list[str] = field(default_factory=list)
     usage: dict[str, Any] = field(default_factory=dict)
@@ -75,6 +77,8 @@ class JudgeResult:
         return out
 
 
+UNPARSEABLE = "the judge's reply could not be read as an answer"
+NOT_PROTOCOL = "not-study-protocol"  # the protocol's fixed temperature could not be used
 OnResult = Callable[[JudgeResult], "Awaitable[None] | None"]
 
 
@@ -84,9 +88,19 @@ def _merge_usage(calls: list[Completion], shared_by: int, endpoint: EndpointConf
         for k in usage:
             usage[k] += int(c.usage.get(k, 0))
     usage["requests"] = sum(c.attempts for c in calls)
-    cost = endpoint.cost(usage["prompt_tokens"], usage["completion_tokens"])
+    cost = None
+    for c in calls:
+        one = None if c.cached else endpoint.cost(int(c.usage.get("prompt_tokens", 0)),
+                                                  int(c.usage.get("completion_tokens", 0)))
+        if one is not None:
+            if c.batch:
+                usage["batch_savings_usd"] = usage.get("batch_savings_usd", 0.0) + one * BATCH_DISCOUNT
+                one *= 1 - BATCH_DISCOUNT
+            cost = (cost or 0.0) + one
     if cost is not None:
         usage["cost_usd"] = cost
+    if any(c.batch for c in calls):
+        usage["batch"] = 1
     if shared_by > 1:
         usage["shared_by"] = shared_by  # one call judged this many criteria
     return usage
@@ -121,6 +135,12 @@ async def _judge_group(runner: Runner, proto: Protocol, task: JudgeTask, group: 
     verdicts, calls = await _ask(runner, proto, task, group)
     error = calls[-1].error
     flags = ([STEERING_FLAG] if steering else []) + (["judge-reasked"] if len(calls) > 1 else [])
+    if proto.temperature is not None and not runner.sends("temperature") and not all(c.cached for c in calls):
+        runner.say_once("protocol-temperature",
+                        f"{proto.name}: model {runner.endpoint.model} does not accept temperature "
+                        f"{proto.temperature:g}, so it ran at the model's default; these verdicts are "
+                        f"flagged {NOT_PROTOCOL} (not the study's protocol)")
+        flags.append(NOT_PROTOCOL)
     usage = _merge_usage(calls, len(group), runner.endpoint)
     common = dict(usage=usage, cached=all(x.cached for x in calls),
                   latency_s=sum(x.latency_s for x in calls), attempts=sum(x.attempts for x in calls),
@@ -138,8 +158,10 @@ async def _judge_group(runner: Runner, proto: Protocol, task: JudgeTask, group: 
                 r.flags.append("evidence-not-found")
         elif error:
             r.error = f"judge call failed: {error}"
+            r.cause = calls[-1].cause or error
             r.flags.append("judge-error")
         else:
+            r.cause = UNPARSEABLE
             r.error = "judge reply could not be read as an answer" + \
                 (" (also after one corrective re-ask)" if len(calls) > 1 else "")
             r.flags.append("judge-unparseable")
@@ -149,11 +171,14 @@ async def _judge_group(runner: Runner, proto: Protocol, task: JudgeTask, group: 
 
 async def judge_many(tasks: list[JudgeTask], endpoint: EndpointConfig, protocol: str = "criterion",
                      cache: Cache | None = None, on_result: OnResult | None = None, *,
-                     stats: RunStats | None = None, progress: bool = True) -> list[JudgeResult]:
+                     stats: RunStats | None = None, progress: bool = True,
+                     batch: Any = None, params: Any = None) -> list[JudgeResult]:
     """Judge every criterion of every task; results in task then criterion order.
 
     ``on_result`` (sync or async) gets each result as soon as it is ready; ``stats`` is
-    filled with the run's totals; the progress line shows only on a terminal.
+    filled with the run's totals; the progress line shows only on a terminal. ``batch``
+    (a batch.BatchOptions) sends the calls through the provider's batch API; ``params`` (a
+    params.ParamPolicy) carries what the model accepts across several calls of one run.
     """
     proto = get_protocol(protocol)
     hits = [[h.to_dict() for h in detect(task.response)] for task in tasks]
@@ -170,7 +195,7 @@ async def judge_many(tasks: list[JudgeTask], endpoint: EndpointConfig, protocol:
         for r in out[i]:
             await emit(on_result, r)
 
-    await run_all(endpoint, cache, stats, bar, len(units), one)
+    await run_all(endpoint, cache, stats, bar, len(units), one, batch, params)
     return [r for group in out for r in group]
 
 

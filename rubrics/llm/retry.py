@@ -13,16 +13,24 @@ from email.utils import parsedate_to_datetime
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 FATAL_STATUS = frozenset({401, 403, 404})  # same answer for every call: stop the run
+# Why a call failed, as the user should read it: refused (nothing listens), dns (no such
+# host), tls (handshake or certificate), timeout, connection (dropped mid-request), http
+# (a status with the server's message), bad-body (a reply that is not a completion).
+KINDS = ("refused", "dns", "tls", "timeout", "connection", "http", "bad-body", "batch")
+UNREACHABLE_FATAL = frozenset({"dns", "tls"})  # retrying cannot help: stop the run
+REFUSED_RETRIES = 2  # a refused connection may be a server restarting: retry a little, not 6x
 
 
 @dataclass(eq=False)
 class CallError(Exception):
     """A failed request, classified. ``reason`` is already free of secrets."""
 
-    kind: str  # "http", "timeout", "connection", "bad-body"
+    kind: str  # one of KINDS
     reason: str
     status: int | None = None
     retry_after: float | None = None
+    param: str | None = None  # the parameter a 400 names (its ``error.param`` field)
+    server_message: str = ""  # the server's own message (redacted)
 
     def __str__(self) -> str:
         return self.reason
@@ -31,7 +39,12 @@ class CallError(Exception):
     def retryable(self) -> bool:
         if self.kind == "http":
             return self.status in RETRYABLE_STATUS
-        return True
+        return self.kind not in UNREACHABLE_FATAL
+
+    @property
+    def unreachable(self) -> bool:
+        """The endpoint cannot be reached at all: every other call would fail the same way."""
+        return self.kind in UNREACHABLE_FATAL or self.kind == "refused"
 
     @property
     def rate_limited(self) -> bool:
@@ -39,7 +52,7 @@ class CallError(Exception):
 
     @property
     def fatal(self) -> bool:
-        return self.kind == "http" and self.status in FATAL_STATUS
+        return (self.kind == "http" and self.status in FATAL_STATUS) or self.kind in UNREACHABLE_FATAL
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

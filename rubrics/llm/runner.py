@@ -16,10 +16,11 @@ from typing import Any, Awaitable, Callable
 
 from .cache import Cache, cache_key
 from .client import Reply, make_client, send
-from .endpoint import EndpointConfig
+from .endpoint import BATCH_DISCOUNT, EndpointConfig
 from .limiter import AdaptiveLimiter
+from .params import ParamPolicy
 from .progress import Progress
-from .retry import CallError, RetryPolicy
+from .retry import REFUSED_RETRIES, CallError, RetryPolicy
 
 log = logging.getLogger("rubricate.llm")
 
@@ -41,9 +42,18 @@ class RunStats:
     reasks: int = 0
     lowest_concurrency: int | None = None
     wall_s: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)  # cause -> failed calls
+    batches: int = 0  # batch mode: batches submitted
+    batch_requests: int = 0  # answers that came back through a batch (at the batch discount)
+    batch_savings_usd: float | None = None  # what those answers would have cost online, less
+    param_changes: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def failed(self, cause: str) -> None:
+        self.failures += 1
+        self.errors[cause] = self.errors.get(cause, 0) + 1
 
 
 @dataclass
@@ -58,6 +68,8 @@ class Completion:
     error: str | None = None
     model: str | None = None
     finish_reason: str | None = None
+    cause: str | None = None  # the error's cause, the same for every call that hit it
+    batch: bool = False  # answered through a batch (billed at the batch discount)
 
 
 class Runner:
@@ -65,7 +77,7 @@ class Runner:
 
     def __init__(self, endpoint: EndpointConfig, cache: Cache | None = None, *,
                  stats: RunStats | None = None, progress: Progress | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, params: ParamPolicy | None = None) -> None:
         self.endpoint = endpoint
         self.cache = cache
         self.stats = stats if stats is not None else RunStats()
@@ -74,7 +86,9 @@ class Runner:
                                   endpoint.retry_max_delay, endpoint.max_retry_after)
         self.rng = rng or random.Random()
         self.structured_ok = True
-        self._fatal: str | None = None
+        # What this model accepts, learned from 400s; a caller that runs in several batches
+        # (the evaluator) passes one policy for all of them, so each change is said once.
+        self.params = params or ParamPolicy.for_model(endpoint.model, endpoint.explicit_params())
         self._client = None
         self._limiter: AdaptiveLimiter | None = None
         self._t0 = 0.0
@@ -85,8 +99,15 @@ class Runner:
         self._t0 = time.monotonic()
         return self
 
+    def say_once(self, key: str, message: str) -> None:
+        """A warning shown once per run however many calls hit it."""
+        if key not in self.params.said:
+            self.params.said.add(key)
+            log.warning("%s", message)
+
     async def __aexit__(self, *exc: object) -> None:
         self.stats.wall_s += time.monotonic() - self._t0
+        self.stats.param_changes = [c.to_dict() for c in self.params.changes]
         if self._limiter is not None:
             low = self._limiter.lowest
             prev = self.stats.lowest_concurrency
@@ -95,11 +116,24 @@ class Runner:
             await self._client.close()
 
     def settings(self, temperature: float | None = None, sample: int = 0) -> dict[str, Any]:
+        """What the caller asks for: a protocol's fixed temperature (moore2025: 0), else the
+        user's, else 0.
+
+        These settings (not what a model's rules later drop) address the cache, so keys stay
+        the same whatever the server turned out to accept.
+        """
         ep = self.endpoint
-        return {"temperature": ep.temperature if temperature is None else temperature,
-                "seed": None if ep.seed is None else ep.seed + sample,
-                "max_tokens": ep.max_tokens, "sample": sample,
-                "extra_body": ep.extra_body or None}
+        temp = temperature if temperature is not None else (ep.temperature if ep.temperature is not None else 0.0)
+        out = {"temperature": temp, "seed": None if ep.seed is None else ep.seed + sample,
+               "max_tokens": ep.max_tokens, "sample": sample, "extra_body": ep.extra_body or None}
+        for name in ("max_completion_tokens", "reasoning_effort"):  # in the key only when set
+            if getattr(ep, name) is not None:
+                out[name] = getattr(ep, name)
+        return out
+
+    def sends(self, name: str) -> bool:
+        """Whether requests still carry parameter ``name`` (not omitted for this model)."""
+        return name not in self.params.omit
 
     def key(self, messages: list[dict], protocol: str, version: str, settings: dict,
             response_format: dict | None) -> str:
@@ -141,15 +175,16 @@ class Runner:
         attempts = retries = 0
         while True:
             async with self._limiter:
-                if self._fatal:  # checked after the wait for a slot, not before
-                    self.stats.failures += 1
-                    return Completion(None, attempts=attempts, error=self._fatal)
+                if self.params.fatal:  # checked after the wait for a slot, not before
+                    self.stats.failed(self.params.fatal_cause)
+                    return Completion(None, attempts=attempts, error=self.params.fatal, cause=self.params.fatal_cause)
                 rf = response_format if self.structured_ok else None
+                body = self.params.body(self.endpoint.model, messages, settings, rf, self.endpoint.extra_body)
                 attempts += 1
                 self.stats.requests += 1
                 t0 = time.monotonic()
                 try:
-                    reply: Reply | None = await send(self._client, self.endpoint, messages, settings, rf)
+                    reply: Reply | None = await send(self._client, self.endpoint, body)
                     err: CallError | None = None
                 except CallError as exc:
                     reply, err = None, exc
@@ -157,17 +192,12 @@ class Runner:
             if reply is not None:
                 return self._succeeded(reply, latency, attempts, structured if rf else plain, protocol)
             assert err is not None
-            if err.status == 400 and rf is not None:
-                if self.structured_ok:
-                    log.info("server rejected structured output (%s); going on without it", err.reason)
-                    self.structured_ok = False
-                    self.stats.structured_fallbacks += 1
+            if err.status in (400, 422) and self._adapt(err, body):
                 continue
             give_up = self._give_up_reason(err, retries)
             if give_up:
-                self.stats.failures += 1
-                log.warning("call failed: %s", give_up)
-                return Completion(None, latency_s=latency, attempts=attempts, error=give_up)
+                self.stats.failed(_cause(err))
+                return Completion(None, latency_s=latency, attempts=attempts, error=give_up, cause=_cause(err))
             delay = self.policy.delay(retries, err.retry_after, self.rng)
             if err.status == 429:
                 self.stats.rate_limited += 1
@@ -180,10 +210,29 @@ class Runner:
             log.debug("retry %d in %.2fs after %s", retries, delay, err.reason)
             await asyncio.sleep(delay)
 
+    def _adapt(self, err: CallError, body: dict) -> bool:
+        """A 400 naming one parameter: stop sending it (or rename it) and re-send. Only a
+        400 about response_format turns structured output off. Another call may already
+        have adapted (requests in flight): then re-send as the policy now says."""
+        if body.get("response_format") is not None and not self.structured_ok:
+            return True
+        already = [k for k in body if k not in ("model", "messages")
+                   and (k in self.params.omit or k in self.params.rename)]
+        if already:
+            return True
+        change = self.params.learn(err, body)
+        if change is None:
+            return False
+        if change.action == "structured-output-off":
+            self.structured_ok = False
+            self.stats.structured_fallbacks += 1
+        return True
+
     def _give_up_reason(self, err: CallError, retries: int) -> str | None:
-        if err.fatal:
-            self._fatal = f"aborted: an earlier call failed with {err.reason}"
-            return err.reason
+        if err.fatal or (err.kind == "refused" and retries >= min(REFUSED_RETRIES, self.policy.max_retries)):
+            self.params.fatal = f"aborted (not sent): an earlier call failed with {err.reason}"
+            self.params.fatal_cause = _cause(err)
+            return err.reason + (f" (gave up after {retries + 1} attempts)" if retries else "")
         if not err.retryable:
             return err.reason
         if err.retry_after is not None and err.retry_after > self.policy.max_retry_after:
@@ -194,37 +243,29 @@ class Runner:
         return None
 
     def _succeeded(self, reply: Reply, latency: float, attempts: int, key: str,
-                   protocol: str) -> Completion:
+                   protocol: str, batch: bool = False) -> Completion:
         assert self._limiter is not None
         self._limiter.on_success()
         pt, ct = reply.usage.get("prompt_tokens", 0), reply.usage.get("completion_tokens", 0)
         self.stats.prompt_tokens += pt
         self.stats.completion_tokens += ct
         cost = self.endpoint.cost(pt, ct)
+        if batch:
+            self.stats.batch_requests += 1
+            if cost is not None:
+                self.stats.batch_savings_usd = (self.stats.batch_savings_usd or 0.0) + cost * BATCH_DISCOUNT
+                cost *= 1 - BATCH_DISCOUNT
         if cost is not None:
             self.stats.cost_usd = (self.stats.cost_usd or 0.0) + cost
         if self.cache is not None:
             self.cache.put(key, reply.text, reply.usage, reply.model, protocol)
         return Completion(reply.text, dict(reply.usage), latency, False, attempts,
-                          model=reply.model, finish_reason=reply.finish_reason)
+                          model=reply.model, finish_reason=reply.finish_reason, batch=batch)
 
 
-async def run_all(endpoint: EndpointConfig, cache: Any, stats: "RunStats | None", bar: Any, n: int,
-                  one: Callable[["Runner", int], Awaitable[None]]) -> None:
-    """Run ``one(runner, i)`` for i in range(n) concurrently through one Runner.
-
-    The first failure (e.g. the caller's ``on_result`` raising) is raised as itself rather
-    than wrapped in an ExceptionGroup; the progress bar is closed either way.
-    """
-    try:
-        async with Runner(endpoint, cache, stats=stats, progress=bar) as runner:
-            async with asyncio.TaskGroup() as tg:
-                for i in range(n):
-                    tg.create_task(one(runner, i))
-    except ExceptionGroup as group_error:
-        raise group_error.exceptions[0]
-    finally:
-        bar.close()
+def _cause(err: CallError) -> str:
+    """The error as counted per cause: its reason without per-call detail."""
+    return err.reason
 
 
 async def emit(on_result: Callable[[Any], Any] | None, result: Any) -> None:
