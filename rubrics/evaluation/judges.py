@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
 
-from rubricate.guidelines.kernel.errors import ConfigurationError, RubricateError
+from rubricate.guidelines.kernel.errors import ConfigurationError
 from rubricate.guidelines.kernel.plugins import Registry, callables
 
 if TYPE_CHECKING:
