@@ -26,8 +26,10 @@ def now_utc() -> str:
 
 
 def new_run_id() -> str:
-    """Sortable by time, unique without coordination: ``20261206T141502Z-3f9a1c``."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    """Sortable by time (to the millisecond), unique without coordination:
+    ``20261206T141502.123Z-3f9a1c``."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%S") + f".{now.microsecond // 1000:03d}Z-" + secrets.token_hex(3)
 
 
 def identity(rubric_data: dict, resumed: dict | None = None, run_id: str | None = None) -> dict:
@@ -118,7 +120,7 @@ def run_rows(root: Path) -> list[dict]:
             "models": m.get("models"), "responses": m.get("responses"), "verdicts": m.get("verdicts"),
             "appropriate": overall, "error": m.get("error"),
         })
-    rows.sort(key=lambda r: r["created"] or "", reverse=True)
+    rows.sort(key=lambda r: (r["created"] or "", r["run_id"] or ""), reverse=True)  # ids order within a second
     return rows
 
 
