@@ -127,11 +127,7 @@ class BatchRunner(Runner):
                        sample: int = 0) -> Completion:
         self.stats.calls += 1
         settings = self.settings(temperature, sample)
-        plain = self.key(messages, protocol, version, settings, None)
-        structured = self.key(messages, protocol, version, settings, response_format) \
-            if response_format is not None else None
-        order = [k for k in ((structured, plain) if self.structured_ok else (plain, structured)) if k]
-        hit = self._lookup(order)
+        plain, structured, hit = self._cached(messages, protocol, version, settings, response_format)
         if hit is not None:
             return hit
         rf = response_format if self.structured_ok else None

@@ -142,6 +142,16 @@ class Runner:
                           "settings": settings, "response_format": response_format,
                           "messages": messages})
 
+    def _cached(self, messages: list[dict], protocol: str, version: str, settings: dict,
+                response_format: dict | None) -> tuple[str, str | None, Completion | None]:
+        """The plain and structured-output cache keys of a call, and a cached completion under
+        either (the one this run is using first)."""
+        plain = self.key(messages, protocol, version, settings, None)
+        structured = self.key(messages, protocol, version, settings, response_format) \
+            if response_format is not None else None
+        order = [k for k in ((structured, plain) if self.structured_ok else (plain, structured)) if k]
+        return plain, structured, self._lookup(order)
+
     def _lookup(self, keys: list[str]) -> Completion | None:
         if self.cache is None:
             return None
@@ -160,11 +170,7 @@ class Runner:
         settings = self.settings(temperature, sample)
         if self.cache is None:  # keys only address the cache: no need to hash every prompt
             return await self._request(messages, protocol, settings, response_format, "", None)
-        plain = self.key(messages, protocol, version, settings, None)
-        structured = self.key(messages, protocol, version, settings, response_format) \
-            if response_format is not None else None
-        order = [k for k in ((structured, plain) if self.structured_ok else (plain, structured)) if k]
-        hit = self._lookup(order)
+        plain, structured, hit = self._cached(messages, protocol, version, settings, response_format)
         if hit is not None:
             return hit
         return await self._request(messages, protocol, settings, response_format, plain, structured)
