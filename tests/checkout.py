@@ -46,3 +46,15 @@ def use_this_checkout() -> Path:
     for name in [m for m in sys.modules if m == "rubricate" or m.startswith("rubricate.")]:
         del sys.modules[name]
     return link_parent
+
+
+def package_sources() -> list[Path]:
+    """The package's own Python files: those of the packages pyproject.toml ships, not tests,
+    benchmarks, build output or a virtual environment made inside the checkout (CI's .venv)."""
+    import tomllib
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    out: list[Path] = []
+    for package in config["tool"]["setuptools"]["packages"]:
+        folder = REPO.joinpath(*package.split(".")[1:])
+        out += sorted(folder.glob("*.py"))
+    return out

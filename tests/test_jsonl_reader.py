@@ -10,6 +10,7 @@ from rubricate.guidelines.kernel.errors import InputError
 from rubricate.guidelines.kernel.fileio import SKIP, STRICT, TORN_TAIL, read_jsonl
 from rubricate.rubrics.evaluation.respond import done_keys
 from rubricate.rubrics.evaluation.results import iter_jsonl
+from tests.checkout import package_sources
 
 REPO = Path(__file__).resolve().parents[1]
 BAD = b'\xef\xbb\xbf{"a": 1}\n\n{"a": 2,\n[3]\n{"a": \xff}\n{"a": 4}\n{"a": 5'
@@ -72,7 +73,7 @@ def test_resume_keys_skip_bad_lines(tmp_path):
 def test_no_other_jsonl_parser_in_the_package():
     """JSON Lines are parsed in kernel/fileio.py only (JSON documents elsewhere are fine)."""
     line_parse = re.compile(r"json\.loads\((line|l|ln)\b")
-    for path in REPO.rglob("*.py"):
+    for path in package_sources():
         rel = path.relative_to(REPO)
         if rel.parts[0] in ("tests", "bench", "build", "dist", ".git") or rel == Path("guidelines/kernel/fileio.py"):
             continue

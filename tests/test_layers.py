@@ -203,3 +203,13 @@ def test_a_cycle_between_packages_of_one_layer_fails(tmp_path):
     problems = violations(copy)
     assert any(p.startswith("package cycle:") and "rubricate.rubrics.report" in p and "rubricate.rubrics.stigma" in p
                for p in problems)
+
+
+def test_pyproject_ships_every_package_folder():
+    """Every folder of the package holding an __init__.py is listed in pyproject.toml's packages
+    (so the wheel has it, and the source-scanning tests, which read that list, see it)."""
+    from tests.checkout import package_sources
+    shipped = {p.parent for p in package_sources()}
+    folders = {p.parent for p in package_modules(REPO).values() if p.name == "__init__.py"}
+    assert folders - shipped == set()
+    assert REPO / "cli.py" in package_sources()

@@ -10,6 +10,7 @@ from rdflib import Graph, URIRef
 
 from rubricate.guidelines.evidence.extract import VOCABULARY, known_principles
 from rubricate.ontology.namespaces import RBC, RDF, principle_id
+from tests.checkout import package_sources
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,7 +45,7 @@ def test_rbc_terms_written_in_query_text_are_defined_too():
     """SPARQL in code (``rbc:term`` or ``<{RBC}term>``) is checked against the vocabulary."""
     defined = _defined_terms()
     used: dict[str, str] = {}
-    for path in REPO.rglob("*.py"):
+    for path in package_sources():
         if any(p in (".git", "tests", "build", "dist", "bench") for p in path.relative_to(REPO).parts):
             continue
         text = path.read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ from pathlib import Path
 from rubricate.rubrics.report import plotstyle
 from rubricate.rubrics.report.plots import write_rate_plot
 from rubricate.rubrics.stigma import plot as stigma_plot
+from tests.checkout import package_sources
 
 REPO = Path(__file__).resolve().parents[1]
 OKABE_ITO = {"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#999999"}
@@ -15,7 +16,7 @@ OKABE_ITO = {"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 def test_the_palette_is_okabe_ito_and_the_only_one_in_code():
     assert set(plotstyle.PALETTE) <= OKABE_ITO and len(set(plotstyle.PALETTE)) == len(plotstyle.PALETTE)
     hex_colour = re.compile(r"#[0-9a-fA-F]{6}\b")
-    for path in REPO.rglob("*.py"):
+    for path in package_sources():
         rel = path.relative_to(REPO)
         if rel.parts[0] in ("tests", "bench", "build", "dist", ".git") or path.name == "plotstyle.py":
             continue
