@@ -24,7 +24,7 @@ import os
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -142,12 +142,15 @@ def judge_shard(job: ShardJob, rubric_bytes: bytes) -> ShardResult:
         problems = [{**p, "path": job.source} for p in iter_jsonl(rd.problems)]
         ids: set[str] = set()
         judge_versions: set[str] = set()
-        n_verdicts = 0
-        for v in iter_jsonl(rd.verdicts):
-            ids.add(v["response_id"])
-            judge_versions.add(v["judge_version"])
-            n_verdicts += 1
-        part = partial(iter_jsonl(rd.verdicts), rubric.data, problems)
+
+        def seen(verdicts: Iterable[dict]) -> Iterator[dict]:  # one read: ids and versions on the way
+            for v in verdicts:
+                ids.add(v["response_id"])
+                judge_versions.add(v["judge_version"])
+                yield v
+
+        part = partial(seen(iter_jsonl(rd.verdicts)), rubric.data, problems)
+        n_verdicts = part["verdicts"]
         write_part(job.out, part_name("verdicts", job.index), rd.verdicts.read_bytes())
         write_part(job.out, part_name("problems", job.index),
                    "".join(json.dumps(p, ensure_ascii=False, sort_keys=True) + "\n" for p in problems).encode())
@@ -316,16 +319,3 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
     write_part(out, MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return summary
 
-
-def iter_verdicts(out: str) -> Iterator[dict]:
-    """Every verdict of a sharded run, shard by shard."""
-    fs, root_path = _fs(out)
-    manifest = json.loads(fs.cat_file(_join(root_path, MANIFEST)))
-    for s in manifest["shards"]:
-        with fs.open(_join(root_path, part_name("verdicts", s["index"])), "rb") as fh:
-            for _, verdict in read_jsonl(fh, TORN_TAIL, "verdicts part"):
-                yield verdict
-
-
-def result_to_dict(r: ShardResult) -> dict:
-    return asdict(r)
