@@ -11,8 +11,9 @@ import importlib.util as _util
 import sys as _sys
 from pathlib import Path as _Path
 
+from importlib.metadata import PackageNotFoundError as _NotFound, version as _version
+
 try:  # the installed distribution's version; a bare checkout has none
-    from importlib.metadata import PackageNotFoundError as _NotFound, version as _version
     __version__ = _version("rubricate")
 except _NotFound:  # pragma: no cover - only in an uninstalled checkout
     __version__ = "0+unknown"

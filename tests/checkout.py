@@ -19,10 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def use_this_checkout() -> Path:
     """Idempotent; returns the folder put on the path (it holds the ``rubricate`` link)."""
+    link_parent = Path(tempfile.gettempdir()) / ("rubricate-checkout-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:12])
     mod = sys.modules.get("rubricate")
     if mod is not None and Path(mod.__file__).resolve().parent == REPO:
-        return Path(mod.__file__).resolve().parent.parent
-    link_parent = Path(tempfile.gettempdir()) / ("rubricate-checkout-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:12])
+        return link_parent  # already imported through the link (not the checkout's own parent folder)
     link = link_parent / "rubricate"
     if not link.exists():
         link_parent.mkdir(parents=True, exist_ok=True)
