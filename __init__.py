@@ -11,12 +11,16 @@ import importlib.util as _util
 import sys as _sys
 from pathlib import Path as _Path
 
-from importlib.metadata import PackageNotFoundError as _NotFound, version as _version
+def __getattr__(name: str):
+    """``rubricate.__version__`` read on first use: importlib.metadata costs ~0.1 s of start-up."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+    try:  # the installed distribution's version; a bare checkout has none
+        return version("rubricate")
+    except PackageNotFoundError:  # pragma: no cover - only in an uninstalled checkout
+        return "0+unknown"
 
-try:  # the installed distribution's version; a bare checkout has none
-    __version__ = _version("rubricate")
-except _NotFound:  # pragma: no cover - only in an uninstalled checkout
-    __version__ = "0+unknown"
 
 # `python -m rubricate` runs cli.py. The repository's top level is fixed (no __main__.py may
 # stand beside this file), so a last-resort finder answers for ``rubricate.__main__`` alone,
