@@ -12,10 +12,10 @@ import sys as _sys
 from pathlib import Path as _Path
 
 def __getattr__(name: str):
-    """``rubricate.__version__`` read on first use: importlib.metadata costs ~0.1 s of start-up."""
+    """``rubricate.__version__``, read on first use: importing importlib.metadata costs ~0.1 s."""
     if name != "__version__":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, version  # start-up time
     try:  # the installed distribution's version; a bare checkout has none
         return version("rubricate")
     except PackageNotFoundError:  # pragma: no cover - only in an uninstalled checkout
