@@ -1,10 +1,11 @@
 """Propose passages as evidence for features: lemma lexicons, context, negation and hedging.
 
 Each feature or sub-feature has a lexicon file in guidelines/patterns/ (format in its
-README.md): entries of phrase terms (spaCy PhraseMatcher over lemmas) and token patterns
-(spaCy Matcher), each with a weight and optionally a ``near`` context that a weak word needs
-("home" counts only next to "visit", "session", "safety" ...). All passages go through one
-``nlp.pipe`` pass and matchers built once per lexicon.
+README.md): entries of phrase terms and token patterns, matched on folded words by the
+kernel's TermMatcher (the offline judge's matcher too), each with a weight and optionally a
+``near`` context that a weak word needs ("home" counts only next to "visit", "session",
+"safety" ...). All passages go through one ``nlp.pipe`` pass and one matcher built per
+patterns folder; negation and hedging scope is the kernel's rule (kernel/negation.py).
 
 Scoring, per passage and feature: overlapping matches keep the strongest; each entry counts
 once (its best match); a match's weight is multiplied by its polarity factor (negated 0.5,
@@ -18,7 +19,6 @@ reviewer accepts it (guidelines/review.py). Digest annotations are never read.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -27,12 +27,14 @@ from typing import Iterable
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
-from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from rubricate.guidelines.kernel import negation
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import load_yaml_mapping
+from rubricate.guidelines.kernel.lexicons import files_digest
+from rubricate.guidelines.kernel.matcher import PatternError, TermMatcher, check_words, fold_pattern
+from rubricate.guidelines.kernel.normalize import fold
 from rubricate.guidelines.sources.kinds import EVIDENCE_KINDS, check_kinds
 from rubricate.guidelines.sources.model import Passage
 from rubricate.guidelines.sources.parse import parse_document
@@ -121,9 +123,7 @@ class PatternSet:
 
     features: dict[str, FeaturePatterns]
     settings: dict
-    phrase_matcher: PhraseMatcher  # terms over lemmas
-    form_matcher: PhraseMatcher  # terms over lower-cased word forms (entries with match: form)
-    matcher: Matcher
+    matcher: TermMatcher  # every entry's terms and patterns, keyed "<feature>\x1f<entry index>"
     cues: negation.CueRules
     fingerprint: str
 
@@ -151,92 +151,17 @@ def known_principles(vocabulary: Path | None = None) -> frozenset[str]:
     return frozenset(str(s).split("/principle/", 1)[-1] for s in g.subjects(RDF.type, URIRef(rbc + "Principle")))
 
 
-# ---- lemmas -------------------------------------------------------------------------------
-
-def _lookup_table(nlp):
-    try:
-        return nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
-    except (KeyError, ValueError, AttributeError):
-        return None
-
-
-def _norm_word(word: str, table) -> str:
-    low = word.lower()
-    if low in ("'s", "\u2019s"):
-        return "'s"
-    return table.get(low, low) if table is not None else low
-
-
-def normalize_lemmas(doc: Doc, table) -> Doc:
-    """Lower-cased lemmas, also for capitalised words the lookup table misses ("Visits");
-    the possessive 's keeps its own lemma (the lookup table reads it as "have")."""
-    for tok in doc:
-        low = tok.lower_
-        lem = tok.lemma_.lower()
-        if low in ("'s", "\u2019s"):
-            lem = "'s"
-        elif (not lem or lem == low) and table is not None:
-            lem = table.get(low, lem or low)
-        tok.lemma_ = lem
-    return doc
-
-
-def _check_words(values, what: str) -> None:
-    """YAML reads bare no/yes/on/off as booleans: ask for quotes instead of matching "false"."""
-    for v in values:
-        if isinstance(v, bool) or v is None:
-            raise TypeError(f"{what}: {v!r} is not a word (quote words such as \"no\", \"on\" in YAML)")
-
-
-def _norm_pattern(pattern: list, table) -> list[dict]:
-    """Write-as-you-like LEMMA values ("visits") become the lemmas tokens carry ("visit")."""
-    out = []
-    if not isinstance(pattern, list):
-        raise TypeError(f"a token pattern must be a list of mappings, got {pattern!r}")
-    for tok in pattern:
-        if not isinstance(tok, dict):
-            raise TypeError(f"token pattern items must be mappings, got {tok!r}")
-        for attr, val in tok.items():
-            if attr in ("LEMMA", "LOWER", "ORTH", "TEXT", "NORM"):
-                _check_words(val.get("IN", []) + val.get("NOT_IN", []) if isinstance(val, dict) else [val],
-                             f"{attr} value")
-        tok = dict(tok)
-        lem = tok.get("LEMMA")
-        if isinstance(lem, str):
-            tok["LEMMA"] = _norm_word(lem, table)
-        elif isinstance(lem, dict):
-            tok["LEMMA"] = {k: ([_norm_word(str(v), table) for v in vals] if k in ("IN", "NOT_IN") else vals)
-                            for k, vals in lem.items()}
-        out.append(tok)
-    return out
-
-
-def _variants(term: str) -> set[str]:
-    """"face to face" also matches "face-to-face", and "in-home" also "in home"."""
-    term = " ".join(str(term).split())
-    out = {term}
-    if "-" in term:
-        out.add(term.replace("-", " "))
-    words = term.split(" ")
-    if 1 < len(words) <= 4:
-        out.add("-".join(words))
-    return out
-
-
 # ---- loading ------------------------------------------------------------------------------
 
 def _fingerprint(folder: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(folder.glob("*.yaml")):
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
+    return files_digest(sorted(folder.glob("*.yaml")))
 
 
 def _read_yaml(path: Path) -> dict:
     return load_yaml_mapping(path, "pattern file")
 
 
-def _parse_entry(raw, i: int, path: Path, table) -> Entry:
+def _parse_entry(raw, i: int, path: Path) -> Entry:
     where = f"entry {i + 1}"
     if not isinstance(raw, dict):
         raise RubricateError(f"{where}: expected a mapping", path=str(path))
@@ -257,22 +182,24 @@ def _parse_entry(raw, i: int, path: Path, table) -> Entry:
     if not terms and not patterns:
         raise RubricateError(f"{where} ({name}): needs terms or patterns", path=str(path))
     try:
-        pats = tuple(tuple(_norm_pattern(p, table)) for p in patterns)
-    except TypeError as exc:
+        for p in patterns:
+            fold_pattern(p)  # shape and YAML-boolean check, with this entry's name
+        pats = tuple(tuple(p) for p in patterns)
+    except PatternError as exc:
         raise RubricateError(f"{where} ({name}): {exc}", path=str(path)) from None
     near = raw.get("near") or []
     if not isinstance(near, list):
         raise RubricateError(f"{where} ({name}): near must be a list of words", path=str(path))
     try:
-        _check_words(terms, "term")
-        _check_words(near, "near word")
-    except TypeError as exc:
+        check_words(terms, "term")
+        check_words(near, "near word")
+    except PatternError as exc:
         raise RubricateError(f"{where} ({name}): {exc}", path=str(path)) from None
     match = str(raw.get("match", "lemma"))
     if match not in MATCH_MODES:
         raise RubricateError(f"{where} ({name}): match must be lemma or form", path=str(path))
     return Entry(name=name, weight=weight, terms=tuple(str(t) for t in terms), patterns=pats,
-                 near=frozenset(_norm_word(str(w), table) for w in near),
+                 near=frozenset(fold(str(w)) for w in near),
                  window=int(raw.get("window", 8)), match=match)
 
 
@@ -287,7 +214,6 @@ def load_patterns(folder: Path | str | None = None, nlp=None) -> PatternSet:
 @functools.lru_cache(maxsize=8)
 def _compiled(folder: str, fingerprint: str, _nlp_key: int, nlp) -> PatternSet:
     nlp = nlp or get_nlp()
-    table = _lookup_table(nlp)
     known = known_principles()
     settings_path = Path(folder) / "_settings.yaml"
     settings = _read_yaml(settings_path) if settings_path.exists() else {}
@@ -310,30 +236,20 @@ def _compiled(folder: str, fingerprint: str, _nlp_key: int, nlp) -> PatternSet:
         entries = raw.get("entries") or []
         if not isinstance(entries, list) or not entries:
             raise RubricateError("entries must be a non-empty list", path=str(path))
-        features[fid] = FeaturePatterns(fid, mode, tuple(_parse_entry(e, i, path, table)
+        features[fid] = FeaturePatterns(fid, mode, tuple(_parse_entry(e, i, path)
                                                         for i, e in enumerate(entries)), str(path))
 
-    phrase = PhraseMatcher(nlp.vocab, attr="LEMMA")
-    form = PhraseMatcher(nlp.vocab, attr="LOWER")
-    matcher = Matcher(nlp.vocab)
-    term_docs: dict[str, Doc] = {}
-    all_terms = sorted({v for f in features.values() for e in f.entries for t in e.terms for v in _variants(t)})
-    for term, doc in zip(all_terms, nlp.pipe(all_terms)):
-        term_docs[term] = normalize_lemmas(doc, table)
+    matcher = TermMatcher(nlp)
     for f in features.values():
         for i, e in enumerate(f.entries):
             key = f"{f.id}\x1f{i}"
-            docs = [term_docs[v] for t in e.terms for v in sorted(_variants(t))]
-            if docs:
-                (form if e.match == "form" else phrase).add(key, docs)
-            if e.patterns:
-                try:
-                    matcher.add(key, [list(p) for p in e.patterns])
-                except (ValueError, TypeError) as exc:
-                    raise RubricateError(f"entry {e.name}: bad token pattern: {negation.pattern_problem(exc)}",
-                                         path=f.path) from None
-    cues = negation.compile_cues(settings, nlp.vocab, lambda p: _norm_pattern(p, table), str(settings_path))
-    return PatternSet(features, settings, phrase, form, matcher, cues, fingerprint)
+            matcher.add_terms(key, e.terms, form=e.match == "form")
+            try:
+                matcher.add_patterns(key, e.patterns)
+            except PatternError as exc:
+                raise RubricateError(f"entry {e.name}: bad token pattern: {exc}", path=f.path) from None
+    cues = negation.compile_cues(settings, nlp.vocab, str(settings_path))
+    return PatternSet(features, settings, matcher, cues, fingerprint)
 
 
 # ---- which passages are about the guidance ------------------------------------------------
@@ -374,7 +290,7 @@ def _near_ok(doc: Doc, start: int, end: int, entry: Entry) -> bool:
         return True
     sent = doc[start].sent
     lo, hi = max(sent.start, start - entry.window), min(sent.end, end + entry.window)
-    return any(doc[i].lemma_ in entry.near or doc[i].lower_ in entry.near
+    return any(doc[i].norm_ in entry.near or doc[i].lower_ in entry.near
                for i in list(range(lo, start)) + list(range(end, hi)))
 
 
@@ -406,17 +322,15 @@ def extract_candidates(passages: Iterable[Passage], patterns: PatternSet | Path 
     passages = list(passages)
     lex = patterns if isinstance(patterns, PatternSet) else load_patterns(patterns, nlp)
     nlp = nlp or get_nlp()
-    table = _lookup_table(nlp)
     skipped = skipped_passages(passages, lex.settings, include)
     todo = [p for p in passages if p.id not in skipped]
     out: list[Candidate] = []
     for p, doc in zip(todo, nlp.pipe((p.text for p in todo), batch_size=64)):
-        normalize_lemmas(doc, table)
+        lex.matcher.normalize(doc)
         cues = lex.cues.find(doc)
         hits: dict[str, list[Match]] = defaultdict(list)
-        found = [hit for m in (lex.phrase_matcher, lex.form_matcher, lex.matcher) if len(m) for hit in m(doc)]
-        for key, s, e in found:
-            fid, idx = nlp.vocab.strings[key].split("\x1f")
+        for key, s, e in lex.matcher.hits(doc):
+            fid, idx = key.split("\x1f")
             feat = lex.features[fid]
             entry = feat.entries[int(idx)]
             if not _near_ok(doc, s, e, entry):

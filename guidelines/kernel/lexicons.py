@@ -108,10 +108,15 @@ def available_lexicons() -> list[str]:
     return sorted(stem for stem in lexicon_files() if stem not in SETTINGS_FILES)
 
 
+def files_digest(paths) -> str:
+    """sha256 over the files' names and bytes (in the given order): a word list's version."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def lexicon_digest() -> str:
     """Short hash of every file on the search path (by name, then bytes): part of the offline
     judge's version, so a verdict says which word lists made it."""
-    digest = hashlib.sha256()
-    for stem, path in sorted(lexicon_files().items(), key=lambda kv: kv[1].name):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
+    return files_digest(sorted(lexicon_files().values(), key=lambda path: path.name))[:12]

@@ -1,27 +1,52 @@
-"""Is a matched term stated, negated or hedged? Cue scopes over spaCy tokens.
+"""Is a matched term stated, negated or hedged? One cue-scope rule for passages and responses.
 
 A guideline saying "do not hospitalize unless ..." or "X is not recommended" is about the
 feature but is not the positive statement, and "may be considered" is weaker than "is
-offered": the reviewer must see the difference. Cues are spaCy Matcher token patterns read
-from rubricate.guidelines/patterns/_settings.yaml (``negation`` and ``hedging``), so researchers can
-edit them. Scope rule (deliberately simple and documented there): a cue governs a match when
-it is in the same sentence, within ``window`` tokens before the match (or, for ``after``
-cues, right after it), with no scope breaker (a comma, ``but``, ``unless`` ...) in between.
-A cue inside the matched span belongs to the pattern itself and is ignored, and so is a cue
-covered by a ``pseudo`` pattern ("not only", "not stable"): there the negation attaches to
-the next word, not to what follows it (the NegEx notion of pseudo-negation).
+offered"; a response saying "I won't tell you where to buy ..." does not give places. Both
+sides ask :func:`governs` whether a cue governs a match, with their own cues, windows and
+clause breaks as data (evidence extraction: guidelines/patterns/_settings.yaml; the offline
+judge: the negation, clause_boundaries, refusal and contrasts lexicons).
+
+The rule (deliberately simple): a cue governs a match when it lies in the same sentence
+(the caller's scope: a spaCy sentence, or a response's unit), within ``window`` tokens before
+the match (its last token is one of the ``window`` tokens before it) or, for ``after`` cues,
+within ``window`` tokens after it, with no clause break (a comma, ``but``, ``unless`` ...) in
+between. A cue overlapping the match belongs to the match itself and is ignored, and so is a
+cue covered by a ``pseudo`` pattern ("not only", "not stable"): there the negation attaches
+to the next word, not to what follows it (the NegEx notion of pseudo-negation).
 """
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.matcher import PatternError, fold_pattern, pattern_problem
 
 POSITIVE, NEGATED, HEDGED = "positive", "negated", "hedged"
 POLARITIES = (POSITIVE, NEGATED, HEDGED)
+BEFORE, AFTER = "before", "after"
+
+
+def governs(cue_start: int, cue_end: int, start: int, end: int, *, window: int, breaks: Container[int],
+            lo: int = 0, hi: int | None = None, side: str = BEFORE) -> bool:
+    """Whether a cue at tokens [cue_start, cue_end) governs the match [start, end).
+
+    ``lo``/``hi`` bound the sentence (or unit) both must lie in; ``breaks`` holds the token
+    positions of clause breaks; ``window`` counts tokens from the match outwards.
+    """
+    if cue_start < lo or (hi is not None and cue_end > hi):
+        return False
+    if cue_start < end and cue_end > start:
+        return False  # overlapping the match: part of the matched words
+    if side == BEFORE:
+        return cue_end <= start and start - cue_end < window and \
+            not any(i in breaks for i in range(cue_end, start))
+    return cue_start >= end and cue_start - end < window and \
+        not any(i in breaks for i in range(end, cue_start))
 
 
 @dataclass(frozen=True)
@@ -34,6 +59,14 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class DocCues:
+    """The cues of one doc and the positions of its clause breaks."""
+
+    cues: tuple[Cue, ...]
+    breaks: frozenset[int]
+
+
+@dataclass(frozen=True)
 class CueRules:
     """Compiled cue patterns plus their windows; build once with :func:`compile_cues`."""
 
@@ -41,60 +74,41 @@ class CueRules:
     windows: dict[str, int]  # kind -> window in tokens
     breakers: frozenset[str]
 
-    def find(self, doc: Doc) -> list[Cue]:
+    def find(self, doc: Doc) -> DocCues:
         cues, pseudo = [], []
         for key, start, end in self.matcher(doc):
             kind, side = doc.vocab.strings[key].split(":")
             (pseudo if side == "pseudo" else cues).append(Cue(kind, side, start, end, doc[start:end].text))
-        return [c for c in cues
-                if not any(p.kind == c.kind and p.start <= c.start and c.end <= p.end for p in pseudo)]
+        kept = tuple(c for c in cues
+                     if not any(p.kind == c.kind and p.start <= c.start and c.end <= p.end for p in pseudo))
+        breaks = frozenset(t.i for t in doc if t.lower_ in self.breakers) if kept else frozenset()
+        return DocCues(kept, breaks)
 
 
-def compile_cues(settings: dict, vocab, normalize, path: str) -> CueRules:
-    """``normalize`` maps a LEMMA value written by a researcher to the lemma the tokens carry."""
+def compile_cues(settings: dict, vocab, path: str) -> CueRules:
+    """Cue patterns of ``settings``; LEMMA values are folded as the text is (kernel.matcher)."""
     matcher = Matcher(vocab)
     windows: dict[str, int] = {}
     for kind in ("negation", "hedging"):
         spec = settings.get(kind) or {}
-        windows[kind] = int(spec.get("window", 5))
-        for side in ("before", "after", "pseudo"):
+        windows[kind] = int(spec.get("window", 6))
+        for side in (BEFORE, AFTER, "pseudo"):
             try:
-                pats = [normalize(p) for p in spec.get(side) or []]
+                pats = [fold_pattern(p) for p in spec.get(side) or []]
                 if pats:
                     matcher.add(f"{kind}:{side}", pats)
-            except (ValueError, TypeError) as exc:
+            except (PatternError, ValueError, TypeError) as exc:
                 raise RubricateError(f"bad {kind} {side} cue pattern: {pattern_problem(exc)}", path=path) from None
     breakers = frozenset(str(b).lower() for b in settings.get("scope_breakers") or [])
     return CueRules(matcher, windows, breakers)
 
 
-def pattern_problem(exc: Exception) -> str:
-    """spaCy's multi-line pattern error as one short line."""
-    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())[:300]
-
-
-def _clear(doc: Doc, start: int, end: int, breakers: frozenset[str]) -> bool:
-    """No scope breaker between token ``start`` (inclusive) and ``end`` (exclusive)."""
-    return not any(doc[i].lower_ in breakers for i in range(start, end))
-
-
-def _governs(cue: Cue, span: Span, window: int, breakers: frozenset[str]) -> bool:
-    doc, sent = span.doc, span.sent
-    if cue.start < sent.start or cue.end > sent.end:
-        return False
-    if cue.start < span.end and cue.end > span.start:
-        return False  # inside the match: part of the pattern
-    if cue.side == "before":
-        return cue.end <= span.start and span.start - cue.end <= window and \
-            _clear(doc, cue.end, span.start, breakers)
-    return cue.start >= span.end and cue.start - span.end <= window and \
-        _clear(doc, span.end, cue.start, breakers)
-
-
-def polarity(span: Span, cues: list[Cue], rules: CueRules) -> tuple[str, str | None]:
+def polarity(span: Span, found: DocCues, rules: CueRules) -> tuple[str, str | None]:
     """(polarity, cue text) of a matched span: negation wins over hedging."""
+    sent = span.sent
     for kind, label in (("negation", NEGATED), ("hedging", HEDGED)):
-        for cue in cues:
-            if cue.kind == kind and _governs(cue, span, rules.windows[kind], rules.breakers):
+        for cue in found.cues:
+            if cue.kind == kind and governs(cue.start, cue.end, span.start, span.end, window=rules.windows[kind],
+                                            breaks=found.breaks, lo=sent.start, hi=sent.end, side=cue.side):
                 return label, cue.text
     return POSITIVE, None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from spacy.attrs import IS_TITLE
 from spacy.tokens import Doc
 
+from rubricate.guidelines.kernel.negation import governs
 from rubricate.rubrics.checks.matching import TermRef, spans_of
 from rubricate.rubrics.checks.units import Segmentation, Unit, segment
 
@@ -38,10 +39,10 @@ class DocContext:
         self.shared = shared
         self.seg: Segmentation = segment(doc)
         self._spans: dict[TermRef, list[tuple[int, int]]] = {}
-        self._negators: set[int] | None = None
+        self._negators: list[tuple[int, int]] | None = None
         self._boundaries: set[int] = set()
         self._contrasts: set[int] = set()
-        self._refusal_starts: list[int] = []
+        self._refusals: list[tuple[int, int]] = []
         self._unit_sets: dict[TermRef, set[int]] = {}
         self._titles: list[int] | None = None
 
@@ -98,31 +99,25 @@ class DocContext:
     def negated(self, start: int, window: int = 12) -> bool:
         """Whether a negation cue or a refusal governs the span starting at token ``start``.
 
-        A negation cue counts if it lies within ``window`` tokens before ``start`` in the
-        same unit with no clause boundary (comma, "but", ...) in between. A refusal ("I
+        The kernel's scope rule (guidelines/kernel/negation.py, shared with evidence
+        extraction) within the span's unit: a negation cue within ``window`` tokens before
+        ``start`` with no clause boundary (comma, "but", ...) in between. A refusal ("I
         can't provide ...") earlier in the unit counts unless a contrast ("but",
         "however") separates it from the span: "I can't give advice on X, including Y"
         negates Y as well.
         """
         if self._negators is None:
-            self._negators = self._cue_positions(self.shared.negation)
+            self._negators = self.spans(self.shared.negation)
             self._boundaries = self._cue_positions(self.shared.boundaries)
             self._contrasts = self._cue_positions(self.shared.contrasts)
-            self._refusal_starts = sorted(s for s, _ in self.spans(self.shared.refusals))
-        unit_start = self.unit(start).start
-        if self._negators:
-            floor = max(unit_start, start - window)
-            for i in range(start - 1, floor - 1, -1):
-                if i in self._negators:
-                    return True
-                if i in self._boundaries:
-                    break
-        for refusal in self._refusal_starts:
-            if refusal >= start:
-                break
-            if refusal >= unit_start and not any(i in self._contrasts for i in range(refusal, start)):
-                return True
-        return False
+            self._refusals = self.spans(self.shared.refusals)
+        lo = self.unit(start).start
+        end = start + 1
+        if any(governs(s, e, start, end, window=window, breaks=self._boundaries, lo=lo)
+               for s, e in self._negators if s < start):
+            return True
+        return any(governs(s, e, start, end, window=start - lo, breaks=self._contrasts, lo=lo)
+                   for s, e in self._refusals if s < start)
 
     def framed(self, start: int, reach: int = 6) -> bool:
         """Whether the span is introduced as a topic ("As for bridges, ...", "In terms of X")."""

@@ -25,7 +25,8 @@ from rubricate.guidelines.kernel.lexicons import lexicon_digest
 from rubricate.rubrics.checks.matching import MatcherBank
 from rubricate.rubrics.checks.spec import validate_checks
 
-ENGINE_VERSION = "1.0.0"
+# 1.1.0: terms also match their hyphen / en-dash / spaced spellings (the kernel matcher's)
+ENGINE_VERSION = "1.1.0"
 
 
 # Changes whenever the engine or any lexicon changes, so verdicts say which rules made them.

@@ -1,28 +1,22 @@
-"""One PhraseMatcher and one Matcher per rubric, holding every term and pattern of its checks.
+"""One matcher per rubric (the kernel's TermMatcher), holding every term and pattern of its checks.
 
-Detectors register what they look for while a rubric is compiled and get back a ``TermRef``
-(the match keys it was stored under). Each response is matched once; detectors then read
-the spans of their keys. Identical lexicons are registered once however many checks use them.
+Detectors register what they look for while a rubric is compiled (a lexicon name, inline
+terms or patterns) and get back a ``TermRef`` (the match keys it was stored under). Each
+response is matched once; detectors then read the spans of their keys. Identical lexicons
+are registered once however many checks use them. Folding, spellings and pattern handling
+are the kernel's (guidelines/kernel/matcher.py), shared with evidence extraction.
 """
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from dataclasses import dataclass
 
-from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc
-
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.lexicons import load_lexicon
-from rubricate.guidelines.kernel.normalize import Normalizer, fold
+from rubricate.guidelines.kernel.matcher import PatternError, TermMatcher, longest_first
 
-# Token-pattern keys that take case-folded lemmas (LEMMA is rewritten to NORM).
-_FOLDED_KEYS = ("LEMMA", "NORM")
-# A plain pattern expanding to at most this many word sequences goes to the PhraseMatcher.
-MAX_PHRASE_EXPANSION = 512
+__all__ = ["EMPTY", "MatcherBank", "TermRef", "longest_first", "merge", "spans_of"]
 
 
 @dataclass(frozen=True)
@@ -40,109 +34,20 @@ class TermRef:
 EMPTY = TermRef(())
 
 
-def _fold_value(value):
-    if isinstance(value, str):
-        return fold(value)
-    if isinstance(value, dict):
-        return {op: [fold(v) if isinstance(v, str) else v for v in vals] if isinstance(vals, list)
-                else vals for op, vals in value.items()}
-    return value
+class MatcherBank(TermMatcher):
+    """The rubric's TermMatcher plus the check vocabulary: lexicons, inline terms, term specs."""
 
-
-def fold_pattern(pattern: list[dict]) -> list[dict]:
-    """A token pattern with LEMMA/NORM values folded the same way as the text."""
-    out = []
-    for token in pattern:
-        spec = {}
-        for key, value in token.items():
-            upper = key.upper() if isinstance(key, str) else key
-            if upper in _FOLDED_KEYS:
-                spec["NORM"] = _fold_value(value)
-            elif upper == "LOWER":
-                spec["LOWER"] = value.lower() if isinstance(value, str) else value
-            else:
-                spec[key] = value
-        out.append(spec)
-    return out
-
-
-def phrase_expansion(pattern: list[dict]) -> list[tuple[str, ...]] | None:
-    """The folded word sequences a plain pattern matches, or None if it is not plain.
-
-    Plain means every token has one LEMMA/NORM key with a string or an {"IN": [...]} list
-    of strings, and at most an "OP": "?". Such patterns run in the (much cheaper)
-    PhraseMatcher; everything else stays in the Matcher.
-    """
-    choices: list[list[str | None]] = []
-    for token in pattern:
-        keys = {str(k).upper(): v for k, v in token.items()}
-        op = keys.pop("OP", None)
-        if op not in (None, "?") or len(keys) != 1:
-            return None
-        (key, value), = keys.items()
-        if key not in _FOLDED_KEYS:
-            return None
-        if isinstance(value, str):
-            words = [value]
-        elif isinstance(value, dict) and set(value) == {"IN"} and isinstance(value["IN"], list) \
-                and all(isinstance(v, str) for v in value["IN"]):
-            words = list(value["IN"])
-        else:
-            return None
-        words = [fold(w) for w in words]
-        choices.append(words + [None] if op == "?" else words)
-    total = 1
-    for c in choices:
-        total *= len(c)
-    if total > MAX_PHRASE_EXPANSION:
-        return None
-    out = {tuple(w for w in combo if w is not None) for combo in itertools.product(*choices)}
-    return sorted(seq for seq in out if seq)
-
-
-class MatcherBank:
-    """Collects terms and patterns under string keys; matches a doc once for all of them."""
-
-    def __init__(self, nlp: Language) -> None:
-        self.nlp = nlp
-        self.normalize = Normalizer()
-        self.phrases = PhraseMatcher(nlp.vocab, attr="NORM")
-        self.tokens = Matcher(nlp.vocab, validate=True)
+    def __init__(self, nlp) -> None:
+        super().__init__(nlp)
         self._registered: set[str] = set()
 
     # ---- registration --------------------------------------------------------------------
 
-    def _add_terms(self, key: str, terms: tuple[str, ...] | list[str]) -> None:
-        docs = [self.normalize(self.nlp.make_doc(t)) for t in terms]
-        docs = [d for d in docs if len(d)]
-        if docs:
-            self.phrases.add(key, docs)
-
-    def _add_sequences(self, key: str, sequences: list[tuple[str, ...]]) -> None:
-        docs = []
-        for words in sequences:
-            doc = Doc(self.nlp.vocab, words=list(words))
-            for token, word in zip(doc, words):
-                token.norm_ = word
-            docs.append(doc)
-        if docs:
-            self.phrases.add(key, docs)
-
     def _add_patterns(self, key: str, patterns, where: str, greedy: str | None = None) -> None:
-        rest = []
-        for pattern in patterns:
-            sequences = phrase_expansion(list(pattern)) if greedy is None else None
-            if sequences is None:
-                rest.append(pattern)
-            else:
-                self._add_sequences(key, sequences)
-        if not rest:
-            return
         try:
-            self.tokens.add(key, [fold_pattern(list(p)) for p in rest], greedy=greedy)
-        except (ValueError, TypeError, KeyError) as exc:
-            message = " ".join(str(exc).split())[:300]
-            raise RubricateError(f"{where}: invalid token pattern: {message}") from None
+            self.add_patterns(key, patterns, greedy)
+        except PatternError as exc:
+            raise RubricateError(f"{where}: invalid token pattern: {exc}") from None
 
     def lexicon(self, name: str, where: str = "") -> TermRef:
         """Register the named lexicon (once) and return its keys."""
@@ -152,11 +57,11 @@ class MatcherBank:
         if key not in self._registered:
             self._registered.add(key)
             if lex.terms:
-                self._add_terms(key, lex.terms)
+                self.add_terms(key, lex.terms)
             if lex.patterns:
                 self._add_patterns(key, lex.patterns, where or f"lexicon {name}")
             if lex.exceptions:
-                self._add_terms(exc_key, lex.exceptions)
+                self.add_terms(exc_key, lex.exceptions)
         return TermRef((key,), (exc_key,) if lex.exceptions else (), name)
 
     def inline(self, terms=(), patterns=(), where: str = "", greedy: str | None = None) -> TermRef:
@@ -166,7 +71,7 @@ class MatcherBank:
         if key not in self._registered:
             self._registered.add(key)
             if terms:
-                self._add_terms(key, tuple(terms))
+                self.add_terms(key, tuple(terms))
             if patterns:
                 self._add_patterns(key, patterns, where, greedy)
         return TermRef((key,), (), "inline")
@@ -195,20 +100,6 @@ class MatcherBank:
             refs.append(self.inline(value.get("terms") or (), value.get("patterns") or (), where))
         return merge(*refs)
 
-    # ---- matching ------------------------------------------------------------------------
-
-    def match(self, doc: Doc) -> dict[str, list[tuple[int, int]]]:
-        """All spans per key for one (already normalised) doc."""
-        found: dict[str, list[tuple[int, int]]] = {}
-        strings = self.nlp.vocab.strings
-        if len(self.phrases):
-            for match_id, start, end in self.phrases(doc):
-                found.setdefault(strings[match_id], []).append((start, end))
-        if len(self.tokens):
-            for match_id, start, end in self.tokens(doc):
-                found.setdefault(strings[match_id], []).append((start, end))
-        return found
-
 
 def merge(*refs: TermRef) -> TermRef:
     """One reference covering all given ones."""
@@ -236,12 +127,3 @@ def spans_of(found: dict[str, list[tuple[int, int]]], ref: TermRef) -> list[tupl
     if len(raw) == 1:
         return raw
     return longest_first(raw)
-
-
-def longest_first(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Non-overlapping spans, preferring longer then earlier ones (like spacy's filter_spans)."""
-    taken: list[tuple[int, int]] = []
-    for start, end in sorted(set(spans), key=lambda s: (s[0] - s[1], s[0])):
-        if all(end <= a or start >= b for a, b in taken):
-            taken.append((start, end))
-    return sorted(taken)
