@@ -2,8 +2,10 @@
 
 The shared pipeline's lookup lemmatizer is case-sensitive ("Bridges" stays "Bridges") and
 has a few unhelpful entries ("'s" -> "have"), so patterns written as lemmas would miss
-capitalised or contracted words. The engine writes the folded form into NORM (unused by
-the blank pipeline) once per doc with array operations, and every detector matches on it.
+capitalised or contracted words. The kernel's TermMatcher writes the folded form into NORM
+(unused by the blank pipeline) once per doc with array operations, and everything matches
+on it: the offline judge's detectors and evidence extraction's feature patterns alike.
+The overrides and apostrophes are data (rubrics/checks/lexicons/normalization.yaml).
 """
 from __future__ import annotations
 
