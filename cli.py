@@ -5,6 +5,7 @@ turns a ``RubricateError`` into a one-line message and a non-zero exit.
 """
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -12,11 +13,19 @@ from pathlib import Path
 import click
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.textsafe import terminal_safe
 
 # deferred imports: start-up time. Each command imports the packages that do its job when it
 # runs, so `rubricate --help` and every other command load only what they use.
 
 ROOT = Path(__file__).resolve().parent
+
+
+def echo(message: object = "", **kw) -> None:
+    """click.echo for everything a command prints: text from data (responses, model names,
+    ids, a server's messages) may hold terminal escapes or bidi overrides, so those are
+    shown escaped (\\u001b)."""
+    click.echo(terminal_safe(message if isinstance(message, str) else str(message)), **kw)
 
 
 EXIT_FAILED = 1  # the command ran but what it was for failed (nothing judged, too many failed calls)
@@ -40,15 +49,20 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RubricateError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {terminal_safe(str(exc), keep_newlines=False)}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except OSError as exc:  # a full disk, a read-only or vanished folder: one line, no traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            echo(f"error: {where}{exc.strerror or exc} (what was already written is intact; "
+                 "free space and re-run, with --resume where the command has it)", err=True)
             ctx.exit(EXIT_USAGE)
         except click.UsageError as exc:  # a bad option or a missing file: one line, before any work
             where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
-            click.echo(f"error: {exc.format_message()}{where}", err=True)
+            echo(f"error: {exc.format_message()}{where}", err=True)
             ctx.exit(EXIT_USAGE)
         except (KeyboardInterrupt, click.exceptions.Abort):
             note = ctx.meta.get("on_interrupt")
-            click.echo("\n" + (note() if note else "interrupted; nothing was written"), err=True)
+            echo("\n" + (note() if note else "interrupted; nothing was written"), err=True)
             ctx.exit(EXIT_INTERRUPTED)
 
 
@@ -65,15 +79,21 @@ def program() -> None:
 
 def _log_to_stderr() -> None:
     """Warnings of the LLM layer (a parameter dropped for a model, ...) as 'note:' lines."""
-    import logging
     logger = logging.getLogger("rubricate")
     if not any(getattr(h, "_rubricate", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        handler.setFormatter(_TerminalSafeFormatter("note: %(message)s"))
         handler._rubricate = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.setLevel(logging.WARNING)
         logger.propagate = False
+
+
+class _TerminalSafeFormatter(logging.Formatter):
+    """Log lines quote servers and data: escaped like everything else ``echo`` prints."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record))
 
 
 def on_interrupt(note) -> None:
@@ -140,7 +160,7 @@ def guidelines_list(registry: Path | None) -> None:
     reg = load_registry(registry)
     for doc in reg.documents:
         roles = ",".join(sorted({f.role for f in doc.files})) or "-"
-        click.echo(f"{doc.id}\t{doc.year or '-'}\t{doc.kind}\t{roles}\t{doc.title}")
+        echo(f"{doc.id}\t{doc.year or '-'}\t{doc.kind}\t{roles}\t{doc.title}")
 
 
 @guidelines.command("show")
@@ -156,7 +176,7 @@ def guidelines_show(doc_id: str, registry: Path | None) -> None:
         value = getattr(doc, key)
         if isinstance(value, list):
             value = ", ".join(value) or "-"
-        click.echo(f"{key + ':':14} {value if value not in (None, '') else '-'}")
+        echo(f"{key + ':':14} {value if value not in (None, '') else '-'}")
     for f in doc.files:
         path = reg.resolve(f)
         if not path.exists():
@@ -165,9 +185,9 @@ def guidelines_show(doc_id: str, registry: Path | None) -> None:
             state = "CHANGED since registration"
         else:
             state = "ok"
-        click.echo(f"{'file:':14} {f.path} [{f.role}] {state}")
+        echo(f"{'file:':14} {f.path} [{f.role}] {state}")
         for e in reversed(f.previous):
-            click.echo(f"{'  earlier:':14} sha256 {e.sha256[:12]} ({e.path}, replaced {e.replaced or '-'})")
+            echo(f"{'  earlier:':14} sha256 {e.sha256[:12]} ({e.path}, replaced {e.replaced or '-'})")
 
 
 GUIDELINE_META_OPTIONS = [
@@ -203,13 +223,13 @@ def _register(file: Path, doc_id: str, role: str, registry: Path | None, meta: d
     parsed = parse_document(file, doc_id, progress=_page_progress(f"reading {file.name}"))
     status = register_file(reg, file, doc_id, role, meta, checked=checked)
     pages = f"{parsed.page_count} pages, " if parsed.paginated else ""
-    click.echo(f"{doc_id}: {file} {status} ({parsed.media_type}, {pages}{len(parsed.blocks)} blocks, "
+    echo(f"{doc_id}: {file} {status} ({parsed.media_type}, {pages}{len(parsed.blocks)} blocks, "
                f"sha256 {parsed.sha256[:12]}) in {reg.path}")
     if status.startswith("new edition"):
-        click.echo("next: `rubricate build` re-anchors the reviewed decisions onto this edition and "
+        echo("next: `rubricate build` re-anchors the reviewed decisions onto this edition and "
                    "lists those that need re-review")
     for w in parsed.warnings:
-        click.echo(f"warning: {w}", err=True)
+        echo(f"warning: {w}", err=True)
 
 
 @guidelines.command("add")
@@ -312,12 +332,12 @@ def guidelines_passages(target: str, fmt: str, kinds: tuple[str, ...], out: Path
             counts[r["kind"]] = counts.get(r["kind"], 0) + 1
         text += f"{len(rows)} passage(s): " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + "\n"
     if out is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     else:
         atomic_write_text(out, text)
-        click.echo(f"wrote {len(rows)} passage(s) to {out}", err=True)
+        echo(f"wrote {len(rows)} passage(s) to {out}", err=True)
     for w in warnings:
-        click.echo(f"warning: {w}", err=True)
+        echo(f"warning: {w}", err=True)
 
 
 # ---- knowledge base -----------------------------------------------------------------------
@@ -341,7 +361,7 @@ KB_OPTION = click.option("--kb", "kb_path", type=click.Path(path_type=Path), def
 def _kb_graph(kb_path: Path | None):
     """The one "which knowledge base" policy (ontology.kb.current_kb), notes on stderr."""
     from rubricate.ontology.kb import current_kb
-    return current_kb(kb_path, note=lambda s: click.echo(f"note: {s}", err=True))
+    return current_kb(kb_path, note=lambda s: echo(f"note: {s}", err=True))
 
 
 @main.command()
@@ -366,7 +386,7 @@ def build(out: Path | None, registry: Path | None, decisions: Path | None, worke
     chosen = parse_policy(policy, adjudicator) if policy or adjudicator else None
     result = run_build(registry=registry, decisions=decisions, workers=workers, out=kb_out, policy=chosen)
     for line in report_lines(result):
-        click.echo(line, err=line.startswith(("error", "warning", "violation")))
+        echo(line, err=line.startswith(("error", "warning", "violation")))
     if not result.ok:
         sys.exit(1)
 
@@ -375,15 +395,18 @@ def build(out: Path | None, registry: Path | None, decisions: Path | None, worke
 @click.argument("kb_file", type=click.Path(path_type=Path))
 def validate(kb_file: Path) -> None:
     """Check a built knowledge base against the SHACL shapes."""
+    from rubricate.guidelines.kernel.fileio import check_input_file
     from rubricate.ontology.store import load_kb
     from rubricate.ontology.validate import validate_graph
+    if kb_file.exists():  # a missing one is load_kb's message
+        check_input_file(kb_file / "kb.ttl" if kb_file.is_dir() else kb_file, "knowledge base")
     v = validate_graph(load_kb(kb_file))
     for line in v.violations:
-        click.echo(f"violation: {line}", err=True)
+        echo(f"violation: {line}", err=True)
     if not v.conforms:
-        click.echo(f"{kb_file}: does not conform ({len(v.violations)} violations)", err=True)
+        echo(f"{kb_file}: does not conform ({len(v.violations)} violations)", err=True)
         sys.exit(1)
-    click.echo(f"{kb_file}: conforms")
+    echo(f"{kb_file}: conforms")
 
 
 @main.command()
@@ -394,7 +417,7 @@ def query(sparql: str, kb_path: Path | None, fmt: str) -> None:
     """Run a SPARQL SELECT on the knowledge base (prefixes rbc, oa, prov, dcterms, skos bound)."""
     from rubricate.ontology.query import run_select, render
     header, rows = run_select(_kb_graph(kb_path), sparql)
-    click.echo(render(header, rows, fmt), nl=False)
+    echo(render(header, rows, fmt), nl=False)
 
 
 @main.command()
@@ -404,7 +427,7 @@ def table(kb_path: Path | None, fmt: str) -> None:
     """The mapping-review table: one row per document, one column per feature."""
     from rubricate.ontology.table import table_rows, to_csv, to_markdown
     header, rows = table_rows(_kb_graph(kb_path))
-    click.echo(to_csv(header, rows) if fmt == "csv" else to_markdown(header, rows), nl=False)
+    echo(to_csv(header, rows) if fmt == "csv" else to_markdown(header, rows), nl=False)
 
 
 # ---- extraction and review ----------------------------------------------------------------
@@ -461,10 +484,10 @@ def extract(doc_ids: tuple[str, ...], fmt: str, out: Path | None, include: tuple
         text = "".join("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1] + "\n" for r in rows)
         text += f"{len(cands)} candidate(s) in {len({c.doc_id for c in cands})} document(s)\n"
     if out is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     else:
         atomic_write_text(out, text)
-        click.echo(f"wrote {len(cands)} candidate(s) to {out}", err=True)
+        echo(f"wrote {len(cands)} candidate(s) to {out}", err=True)
 
 
 @main.group()
@@ -484,11 +507,14 @@ def review_export(reviewer: str, doc_ids: tuple[str, ...], out_dir: Path, force:
                   include: tuple[str, ...], registry: Path | None) -> None:
     """Write a review sheet (CSV + JSONL) of candidates with empty decision columns."""
     from rubricate.guidelines.evidence.review import check_reviewer, export_sheet
+    from rubricate.guidelines.kernel.safepath import check_identifier
     reviewer = check_reviewer(reviewer)
+    for doc_id in doc_ids:
+        check_identifier(doc_id, "document id")
     passages, cands = _candidates(registry, doc_ids, include)
     name = f"review-{reviewer}" + (f"-{doc_ids[0]}" if len(doc_ids) == 1 else "")
     csv_path, jsonl_path = export_sheet(cands, passages, reviewer, out_dir, name=name, force=force)
-    click.echo(f"wrote {len(cands)} candidate(s) to {csv_path} and {jsonl_path}; fill decision "
+    echo(f"wrote {len(cands)} candidate(s) to {csv_path} and {jsonl_path}; fill decision "
                "(accept/reject/relabel), relabel_to, note, then `rubricate review import`")
 
 
@@ -499,7 +525,7 @@ def review_import(file: Path, decisions_dir: Path | None) -> None:
     """Validate a filled sheet (CSV or JSONL) and append its decisions to the decisions log."""
     from rubricate.guidelines.evidence.review import import_sheet
     r = import_sheet(file, _decisions_log(decisions_dir))
-    click.echo(f"{file}: {len(r.added)} decision(s) appended to {r.log}; {r.unchanged} unchanged, "
+    echo(f"{file}: {len(r.added)} decision(s) appended to {r.log}; {r.unchanged} unchanged, "
                f"{r.pending} row(s) without a decision")
 
 
@@ -549,7 +575,7 @@ def review_agreement(files: tuple[Path, ...], reviewers: tuple[str, str] | None,
     else:
         result = multi_agreement(decisions, names, n_resamples, seed)
         lines = format_multi_agreement(result)
-    click.echo(json.dumps(result, indent=2) if fmt == "json" else "\n".join(lines))
+    echo(json.dumps(result, indent=2) if fmt == "json" else "\n".join(lines))
 
 
 @review.command("policy")
@@ -567,9 +593,9 @@ def review_policy(policy: str | None, adjudicator: str | None, decisions_dir: Pa
         chosen = load_policy(log)
     else:
         chosen = parse_policy(policy or "adjudicator", adjudicator)
-        click.echo(f"recorded in {save_policy(chosen, log)}")
+        echo(f"recorded in {save_policy(chosen, log)}")
     pending = resolve(load_decisions(log), chosen).pending
-    click.echo(f"policy: {chosen}; {len(pending)} disagreement(s) await adjudication")
+    echo(f"policy: {chosen}; {len(pending)} disagreement(s) await adjudication")
 
 
 @review.command("adjudicate")
@@ -598,7 +624,7 @@ def review_adjudicate(file: Path | None, adjudicator: str, out_dir: Path | None,
     if file is not None:
         r = import_sheet(file, log, adjudicator=adjudicator)
         left = len(resolve(load_decisions(log), load_policy(log)).pending)
-        click.echo(f"{file}: {len(r.added)} adjudication(s) by {adjudicator} appended to {r.log}; "
+        echo(f"{file}: {len(r.added)} adjudication(s) by {adjudicator} appended to {r.log}; "
                    f"{r.unchanged} unchanged, {r.pending} row(s) without a decision; {left} disagreement(s) left")
         return
     pending = resolve(load_decisions(log), load_policy(log)).pending
@@ -608,7 +634,7 @@ def review_adjudicate(file: Path | None, adjudicator: str, out_dir: Path | None,
         if p.exists() and not force:
             raise RubricateError("sheet already exists (it may hold decisions); use --force to overwrite", path=str(p))
     write_sheet(adjudication_rows(pending, adjudicator), csv_path, jsonl_path, ADJUDICATION_COLUMNS)
-    click.echo(f"wrote {len(pending)} disagreement(s) to {csv_path} and {jsonl_path}; fill decision "
+    echo(f"wrote {len(pending)} disagreement(s) to {csv_path} and {jsonl_path}; fill decision "
                f"(accept/reject/relabel), then `rubricate review adjudicate {csv_path} --adjudicator {adjudicator}`")
 
 
@@ -625,7 +651,7 @@ def diff(old: Path, new: Path, fmt: str) -> None:
     from rubricate.ontology.diff import diff_kb_files, format_diff
     old, new = (p / "kb.ttl" if p.is_dir() else p for p in (old, new))
     d = diff_kb_files(old, new)
-    click.echo(json.dumps(d.to_dict(), indent=2) if fmt == "json" else "\n".join(format_diff(d)))
+    echo(json.dumps(d.to_dict(), indent=2) if fmt == "json" else "\n".join(format_diff(d)))
     if d.changed:
         sys.exit(1)  # like diff(1): 0 same, 1 different, 2 trouble
 
@@ -652,7 +678,7 @@ def compile_cmd(out: Path | None, system_prompt: bool, check: bool, items: Path 
     graph = _kb_graph(kb_path)
     if system_prompt:
         from rubricate.compiler.system_prompt import therapist_system_prompt
-        click.echo(therapist_system_prompt(graph), nl=False)
+        echo(therapist_system_prompt(graph), nl=False)
         return
     from rubricate.compiler.compile import compile_all, stale_files, write_rubrics
     out = out or _ws("rubrics")
@@ -660,15 +686,15 @@ def compile_cmd(out: Path | None, system_prompt: bool, check: bool, items: Path 
     if check:
         stale = stale_files(files, out)
         for name in stale:
-            click.echo(f"stale: {out / name} (run `rubricate compile`)", err=True)
+            echo(f"stale: {out / name} (run `rubricate compile`)", err=True)
         if stale:
             sys.exit(1)
-        click.echo(f"up to date: {', '.join(sorted(files))}")
+        echo(f"up to date: {', '.join(sorted(files))}")
         return
     written = write_rubrics(files, out)
     for name in sorted(files):
         state = "wrote" if out / name in written else "unchanged"
-        click.echo(f"{state} {out / name}")
+        echo(f"{state} {out / name}")
 
 
 @main.group("import")
@@ -690,7 +716,7 @@ def import_moore2025(directory: Path, out: Path | None, responses: tuple[Path, .
     written = import_study(directory, _kb_graph(kb_path), out or _ws("imports", "moore2025"),
                            list(responses) or None)
     for path in written.values():
-        click.echo(f"wrote {path}")
+        echo(f"wrote {path}")
 
 
 @main.command("export")
@@ -719,7 +745,7 @@ def export_cmd(rubric: str, fmt: str, out: Path, system_prompt: bool, provider: 
         prompt = default_therapist_prompt()
     n = export(rubric, fmt, out, prompt, provider=provider, grader=grader, base_url=base_url,
                grader_base_url=grader_base_url)
-    click.echo(f"wrote {out} ({n} items, {fmt})")
+    echo(f"wrote {out} ({n} items, {fmt})")
 
 
 # ---- evaluation, trace, report, run -------------------------------------------------------
@@ -735,7 +761,8 @@ def _progress(label: str, total: int | None):
 
 
 def _count_lines(path: Path) -> int:
-    with open(path, "rb") as fh:
+    from rubricate.guidelines.kernel.fileio import check_input_file
+    with open(check_input_file(path, "responses file"), "rb") as fh:
         return sum(1 for _ in fh)
 
 
@@ -851,7 +878,7 @@ def _endpoint_config(o: dict, announce: bool = True):
     from rubricate.rubrics.llm.endpoint import endpoint_from_options
     cfg = endpoint_from_options(o.get("llm_model"), **{k: o[k] for k in _ENDPOINT_KEYS if k in o})
     if announce:
-        click.echo(cfg.banner(), err=True)
+        echo(cfg.banner(), err=True)
     return cfg
 
 
@@ -870,20 +897,18 @@ def _system_prompt(value: str) -> str | None:
     if value == "therapist":
         from rubricate.compiler.system_prompt import default_therapist_prompt
         return default_therapist_prompt()
-    try:
-        return Path(value).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RubricateError(f"cannot read system prompt: {exc.strerror}", path=value) from None
+    from rubricate.guidelines.kernel.fileio import read_text_file
+    return read_text_file(value, "system prompt")
 
 
 def _report_counts(ctx: click.Context, label: str, counts: dict, out: Path) -> None:
     """What a respond/probe run did; exit 1 when calls failed (a re-run retries only those)."""
-    click.echo(f"{label}: {counts['requests']} requests, {counts['already_done']} already in {out}, "
+    echo(f"{label}: {counts['requests']} requests, {counts['already_done']} already in {out}, "
                f"{counts['written']} written, {counts['failed']} failed")
     for cause, n in counts["errors"].items():
-        click.echo(f"error: {n} call(s) failed: {cause}", err=True)
+        echo(f"error: {n} call(s) failed: {cause}", err=True)
     if counts["failed"]:
-        click.echo(f"error: {counts['failed']} of {counts['requests'] - counts['already_done']} calls failed; "
+        echo(f"error: {counts['failed']} of {counts['requests'] - counts['already_done']} calls failed; "
                    "re-run the same command to retry them", err=True)
         ctx.exit(EXIT_FAILED)
 
@@ -914,9 +939,10 @@ def respond(ctx, rubric_path, system_prompt, samples, out, batch, batch_fallback
     """Send every item's stimulus to a model under test; write responses `evaluate` reads."""
     from rubricate.rubrics.evaluation.respond import batch_ledger, rubric_requests, run_requests
     from rubricate.rubrics.contract.loader import load_rubric
-    endpoint, cache = _endpoint(kw)  # options first
+    prompt = _system_prompt(system_prompt)  # a bad prompt file is refused before the endpoint line
+    endpoint, cache = _endpoint(kw)
     rubric = load_rubric(rubric_path)
-    requests = rubric_requests(rubric.data, _system_prompt(system_prompt), samples, endpoint.model)
+    requests = rubric_requests(rubric.data, prompt, samples, endpoint.model)
     _replies_note(out)
     options = None
     if batch:
@@ -980,8 +1006,8 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
             if bar is not None:
                 bar.__exit__(None, None, None)
     for line in _summary_lines(summary):
-        click.echo(line)
-    click.echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
+        echo(line)
+    echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
     _exit_if_failed(summary, responses_path, max_failure_rate)
 
 
@@ -1019,26 +1045,26 @@ def _exit_if_failed(summary: dict, responses_path: Path, max_failure_rate: float
         skipped = summary.get("skipped_input") or {"count": 0, "first": []}
         first = skipped["first"][0] if skipped["first"] else None
         why = f" (first: line {first['line']}: {first['message']})" if first else ""
-        click.echo(f"error: {responses_path}: no valid response line to judge; {skipped['count']} "
+        echo(f"error: {responses_path}: no valid response line to judge; {skipped['count']} "
                    f"line(s) skipped{why}", err=True)
         sys.exit(EXIT_FAILED)
     llm_verdicts = (summary.get("verdicts_by_judge") or {}).get("llm", 0)
     unreadable = (summary.get("flags") or {}).get("judge-unparseable", 0)
     asked = llm_verdicts + failed["count"]
     for cause, n in failed["by_cause"].items():
-        click.echo(f"error: {n} LLM judgement(s) failed: {cause}", err=True)
+        echo(f"error: {n} LLM judgement(s) failed: {cause}", err=True)
     if unreadable:
-        click.echo(f"warning: {unreadable} judge repl{'y' if unreadable == 1 else 'ies'} could not be "
+        echo(f"warning: {unreadable} judge repl{'y' if unreadable == 1 else 'ies'} could not be "
                    "read as an answer (verdict unknown)", err=True)
     bad = failed["count"] + unreadable
     if asked and (bad == asked or bad > max_failure_rate * asked):
         what = f"all {asked}" if bad == asked else \
             f"{bad} of {asked} ({bad / asked:.0%}, more than {max_failure_rate:.0%})"
-        click.echo(f"error: {what} LLM judgements failed; fix the cause above, then continue with "
+        echo(f"error: {what} LLM judgements failed; fix the cause above, then continue with "
                    "--resume (or --retry-errors to ask only the failed ones)", err=True)
         sys.exit(EXIT_FAILED)
     if failed["count"]:
-        click.echo(f"warning: {failed['count']} LLM judgement(s) failed and are not counted; "
+        echo(f"warning: {failed['count']} LLM judgement(s) failed and are not counted; "
                    "ask them again with --retry-errors", err=True)
 
 
@@ -1063,17 +1089,17 @@ def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judg
         ctx = nullcontext((serial_map, {"engine_address": None, "engine_workers": 1}))
 
     def progress(r) -> None:
-        click.echo(f"shard {r.index}: {r.responses} responses, {r.verdicts} verdicts, {r.problems} problems "
+        echo(f"shard {r.index}: {r.responses} responses, {r.verdicts} verdicts, {r.problems} problems "
                    f"in {r.seconds:.1f}s ({r.source})", err=True)
 
     with ctx as (mapper, info):
         summary = run_sharded(patterns, out, Path(rubric_path or DEFAULT_RUBRIC), mapper=mapper, engine=engine,
                               resume=resume, strict=strict, progress=progress, engine_info=info)
     for line in _summary_lines(summary):
-        click.echo(line)
-    click.echo(f"results: {out}/verdicts/, {out}/summary.json")
+        echo(line)
+    echo(f"results: {out}/verdicts/, {out}/summary.json")
     if summary["verdicts"] == 0:
-        click.echo("error: no response was judged", err=True)
+        echo("error: no response was judged", err=True)
         sys.exit(1)
 
 
@@ -1086,7 +1112,7 @@ def runs_(folder, fmt):
     from rubricate.guidelines.kernel.workspace import workspace_root
     from rubricate.rubrics.evaluation.runs import render_runs, run_rows
     rows = run_rows(folder or workspace_root())
-    click.echo(_json.dumps(rows, indent=2) if fmt == "json" else render_runs(rows), nl=fmt == "json")
+    echo(_json.dumps(rows, indent=2) if fmt == "json" else render_runs(rows), nl=fmt == "json")
 
 
 @main.command()
@@ -1122,15 +1148,15 @@ def compare(base, new, judge_name, allow_different_judges, rubric_path, correcti
     if out is not None:
         paths = write_outputs(cmp, cmp.rubric, out)
     if fmt == "json":
-        click.echo(_json.dumps(cmp.to_dict(), indent=2, sort_keys=True, default=str))
+        echo(_json.dumps(cmp.to_dict(), indent=2, sort_keys=True, default=str))
     elif fmt == "markdown":
-        click.echo(render_markdown(cmp), nl=False)
+        echo(render_markdown(cmp), nl=False)
     else:
-        click.echo(render_text(cmp), nl=False)
+        echo(render_text(cmp), nl=False)
     if out is not None:
-        click.echo(f"written: {paths['html']}, {paths['markdown']}, {paths['json']}", err=True)
+        echo(f"written: {paths['html']}, {paths['markdown']}, {paths['json']}", err=True)
     if fail_on_regression and cmp.regressions:
-        click.echo(gate_line(cmp), err=True)
+        echo(gate_line(cmp), err=True)
         sys.exit(1)
 
 
@@ -1145,7 +1171,7 @@ def agreement(results, reference, judge_name, fmt):
     import json as _json
     from rubricate.rubrics.evaluation.judge_agreement import judge_agreement, render
     s = judge_agreement(results, reference, judge_name)
-    click.echo(_json.dumps(s, indent=2) if fmt == "json" else render(s), nl=fmt == "json")
+    echo(_json.dumps(s, indent=2) if fmt == "json" else render(s), nl=fmt == "json")
 
 
 @main.command()
@@ -1167,7 +1193,7 @@ def run(out, responses_path, rubric_path, judge, **kw):
     t0 = time.monotonic()
 
     def step(label: str) -> None:
-        click.echo(f"[{time.monotonic() - t0:5.1f}s] {label} ...", err=True)
+        echo(f"[{time.monotonic() - t0:5.1f}s] {label} ...", err=True)
 
     def judged(summary: dict) -> None:  # before the report: a run that judged nothing has none
         _exit_if_failed(summary, responses_path or DEFAULT_RESPONSES, max_failure_rate)
@@ -1181,17 +1207,17 @@ def run(out, responses_path, rubric_path, judge, **kw):
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    click.echo("")
+    echo("")
     for line in _summary_lines(r.summary):
-        click.echo(line)
+        echo(line)
     for note in r.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"\nrubric:  {r.rubric}\nresults: {r.results}\nreport:  {r.report['html']}")
+        echo(f"note: {note}")
+    echo(f"\nrubric:  {r.rubric}\nresults: {r.results}\nreport:  {r.report['html']}")
     from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
     first = next((v["verdict_id"] for v in iter_jsonl(ResultsDir(r.results).verdicts)
                   if v["appropriate"] is False), None)
     if first:
-        click.echo(f"next:    open the report, or follow a failure back to its guideline passages:\n"
+        echo(f"next:    open the report, or follow a failure back to its guideline passages:\n"
                    f"         rubricate trace {first} --results {r.results}")
 
 
@@ -1209,7 +1235,7 @@ def trace(verdict_id, results, fmt, rubric_path):
     from rubricate.rubrics.evaluation.trace import render_text, trace as run_trace
     results = results or default_results(_ws("run"))
     t = run_trace(results, verdict_id, rubric_path)
-    click.echo(_json.dumps(t, indent=2, ensure_ascii=False) if fmt == "json" else render_text(t), nl=fmt == "json")
+    echo(_json.dumps(t, indent=2, ensure_ascii=False) if fmt == "json" else render_text(t), nl=fmt == "json")
 
 
 @main.command()
@@ -1227,14 +1253,14 @@ def report(results, out, rubric_path, responses_path, max_failures):
     from rubricate.rubrics.report import load_report_data, write_report_data
     data = load_report_data(results, rubric=rubric_path, responses=responses_path, max_failures=max_failures)
     for w in data.warnings:
-        click.echo(f"warning: {w}", err=True)
+        echo(f"warning: {w}", err=True)
     paths = write_report_data(data, out or data.results_dir / "report")
-    click.echo(f"failures: {data.n_failures:,} ({len(data.failures):,} detailed in the HTML report)")
+    echo(f"failures: {data.n_failures:,} ({len(data.failures):,} detailed in the HTML report)")
     for key in ("html", "markdown"):
-        click.echo(f"{key}: {paths[key]}")
+        echo(f"{key}: {paths[key]}")
     for key, path in paths.items():
         if key not in ("html", "markdown"):
-            click.echo(f"plot: {path}")
+            echo(f"plot: {path}")
 
 
 # ---- LLM judge, respond, stigma ------------------------------------------------------------
@@ -1280,11 +1306,11 @@ def stigma_score(outputs: Path, baseline: Path | None, baseline_scale: str, inst
         baseline_scale=baseline_scale, parser=parser, strict=strict,
         n_resamples=n_resamples, seed=seed, plot=not no_plot)
     for problem in run.problems[:10]:
-        click.echo(f"warning: skipped {problem}", err=True)
+        echo(f"warning: skipped {problem}", err=True)
     if len(run.problems) > 10:
-        click.echo(f"warning: ... {len(run.problems) - 10} more bad lines skipped", err=True)
-    click.echo({"table": to_table, "json": to_json, "csv": to_csv}[fmt](summary), nl=False)
-    click.echo(f"wrote {len(written)} files to {out or _ws('stigma')} ({len(run.rows)} outputs scored, "
+        echo(f"warning: ... {len(run.problems) - 10} more bad lines skipped", err=True)
+    echo({"table": to_table, "json": to_json, "csv": to_csv}[fmt](summary), nl=False)
+    echo(f"wrote {len(written)} files to {out or _ws('stigma')} ({len(run.rows)} outputs scored, "
                f"{len(run.problems)} lines skipped)", err=True)
 
 
@@ -1308,9 +1334,10 @@ def stigma_probe(ctx: click.Context, instrument: str, anchor: Path | None, syste
     from rubricate.rubrics.stigma.probe import run_probe
 
     stigma = load_stigma_rubric(instrument, anchor)
+    prompt = _system_prompt(system_prompt)  # a bad prompt file is refused before the endpoint line
     endpoint, cache = _endpoint(kw)
     _replies_note(out)
-    counts = run_probe(stigma, endpoint, out, system_prompt=_system_prompt(system_prompt), samples=samples,
+    counts = run_probe(stigma, endpoint, out, system_prompt=prompt, samples=samples,
                        cache=cache)
     _report_counts(ctx, stigma.instrument.id, counts, out)
 

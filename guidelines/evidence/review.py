@@ -51,6 +51,7 @@ from rubricate.guidelines.kernel.errors import InputError, RubricateError
 from rubricate.guidelines.kernel.fileio import iter_jsonl_objects, load_yaml_mapping, read_jsonl_objects
 from rubricate.guidelines.evidence.extract import METHOD, Candidate, known_principles
 from rubricate.guidelines.kernel.fileio import atomic_write_bytes, atomic_write_text, sha256_file
+from rubricate.guidelines.kernel.safepath import confined
 from rubricate.guidelines.sources.model import Passage
 from rubricate.guidelines.kernel.negation import POLARITIES
 from rubricate.guidelines.sources.passages import passage_id as make_passage_id
@@ -230,7 +231,7 @@ def export_sheet(candidates: Iterable[Candidate], passages: Iterable[Passage], r
     rows = sheet_rows(candidates, by_id, reviewer)
     out_dir = Path(out_dir)
     stem = name or f"review-{reviewer}"
-    csv_path, jsonl_path = out_dir / f"{stem}.csv", out_dir / f"{stem}.jsonl"
+    csv_path, jsonl_path = confined(out_dir, f"{stem}.csv"), confined(out_dir, f"{stem}.jsonl")
     for p in (csv_path, jsonl_path):
         if p.exists() and not force:
             raise RubricateError("sheet already exists (it may hold decisions); use --force to overwrite",

@@ -15,6 +15,7 @@ from typing import BinaryIO, Iterator
 import yaml
 
 from rubricate.guidelines.kernel.errors import InputError, RubricateError
+from rubricate.guidelines.kernel.textsafe import repair, repair_text
 
 
 @contextmanager
@@ -35,6 +36,38 @@ def interrupts_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+def check_input_file(path: Path | str, what: str = "file") -> Path:
+    """``path`` when it is a readable, non-empty file; else a one-line RubricateError.
+
+    Missing files, folders, symlink loops (ELOOP), unreadable files and 0-byte files are
+    refused before a run starts, so none of them surfaces later as a traceback.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            empty = not fh.read(1)
+    except FileNotFoundError:
+        raise InputError(f"cannot read {what}: not found", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError(f"{what} is a folder, not a file", path=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", path=str(path)) from None
+    if empty:
+        raise InputError(f"{what} is empty", path=str(path))
+    return path
+
+
+def read_text_file(path: Path | str, what: str = "file") -> str:
+    """A UTF-8 text file's content, or a one-line RubricateError (missing, unreadable, not UTF-8)."""
+    data = check_input_file(path, what).read_bytes()
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError(f"{what} is not valid UTF-8 (byte 0x{data[exc.start]:02x})", path=str(path),
+                         line=line) from None
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -44,7 +77,8 @@ def sha256_file(path: Path) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """Write text atomically; a lone surrogate from data becomes U+FFFD instead of a crash."""
+    atomic_write_bytes(path, repair_text(text)[0].encode("utf-8"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -58,6 +92,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None  # name the file, not the temp
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -74,6 +111,32 @@ def jsonl_bytes(rows: list[dict]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode("utf-8")
 
 
+MAX_JSON_DEPTH = 64  # deeper records are refused: every later step (hashing, writing) recurses
+
+
+def nesting_depth(value: object) -> int:
+    """How deep lists and dicts nest in ``value`` (iterative: deep input cannot overflow it)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        if isinstance(v, list):
+            deepest = max(deepest, d)
+            stack.extend((x, d + 1) for x in v)
+    return deepest
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class RepairedDict(dict):
+    """A JSONL object whose text held lone UTF-16 surrogates, now replaced by U+FFFD."""
+
+    repaired = True
+
+
 # Policies of the one JSONL reader (read_jsonl): what a bad line does.
 STRICT = "strict"        # the first bad line stops the read with a file:line InputError
 SKIP = "skip"            # bad lines are left out (and reported to ``skipped`` when given)
@@ -84,6 +147,9 @@ JSONL_POLICIES = (STRICT, SKIP, TORN_TAIL)
 
 def _jsonl_lines(path: Path | BinaryIO, what: str, missing_ok: bool) -> Iterator[tuple[int, dict | str, bool]]:
     """(line number, object or problem message, line ends with a newline) per non-blank line.
+
+    JSON nested too deep, an integer too long to convert or NaN is a problem line, not a
+    crash; lone surrogates (``"\\ud800"``) are repaired and the object is a ``RepairedDict``.
 
     ``path`` may also be an open binary file (e.g. from fsspec), read but not closed here.
     """
@@ -96,6 +162,8 @@ def _jsonl_lines(path: Path | BinaryIO, what: str, missing_ok: bool) -> Iterator
             if missing_ok:
                 return
             raise InputError(f"{what} not found", path=str(path)) from None
+        except OSError as exc:  # a symlink loop, a folder, no permission
+            raise InputError(f"cannot read {what}: {exc.strerror or exc}", path=str(path)) from None
     with fh as fh:
         for n, raw in enumerate(fh, start=1):
             terminated = raw.endswith(b"\n")
@@ -109,11 +177,24 @@ def _jsonl_lines(path: Path | BinaryIO, what: str, missing_ok: bool) -> Iterator
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line, parse_constant=_no_constant)
             except json.JSONDecodeError as exc:
                 yield n, f"invalid JSON: {exc.msg} (column {exc.colno})", terminated
                 continue
-            yield n, (obj if isinstance(obj, dict) else "expected a JSON object"), terminated
+            except RecursionError:
+                yield n, "invalid JSON: nested too deeply", terminated
+                continue
+            except ValueError as exc:  # NaN/Infinity, or an integer over sys.get_int_max_str_digits() digits
+                yield n, f"invalid JSON: {str(exc).split(';')[0]}", terminated
+                continue
+            if not isinstance(obj, dict):
+                yield n, "expected a JSON object", terminated
+                continue
+            if nesting_depth(obj) > MAX_JSON_DEPTH:
+                yield n, f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels", terminated
+                continue
+            obj, fixed = repair(obj)  # lone surrogates -> U+FFFD; the caller may flag the record
+            yield n, (RepairedDict(obj) if fixed else obj), terminated
 
 
 def iter_jsonl_objects(path: Path, what: str = "file") -> Iterator[tuple[int, dict | str]]:
@@ -154,6 +235,47 @@ def read_jsonl_objects(path: Path, what: str = "file") -> list[tuple[int, dict]]
     return list(read_jsonl(path, STRICT, what))
 
 
+MAX_YAML_NODES = 200_000  # nodes after expanding aliases: far above any data file, far below a bomb
+
+
+class BoundedSafeLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses documents whose aliases expand past ``MAX_YAML_NODES``.
+
+    Anchors and aliases stay usable (the stimulus set shares term lists with them), but a
+    "billion laughs" document - aliases of aliases - is refused with the line of the first
+    collection that grows too large, before anything is built from it.
+    """
+
+    def construct_document(self, node):  # type: ignore[override]
+        _check_expansion(node)
+        return super().construct_document(node)
+
+
+def _check_expansion(root) -> None:
+    sizes: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:  # iterative post-order: sizes of children before parents, aliases counted once per use
+        node, ready = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = ([c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if not ready:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(c), 1) for c in children)
+        sizes[id(node)] = total
+        if total > MAX_YAML_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"aliases expand to more than {MAX_YAML_NODES:,} nodes (an alias bomb?)",
+                node.start_mark)
+
+
+def bounded_loader() -> type[BoundedSafeLoader]:
+    return BoundedSafeLoader
+
+
 def yaml_error(exc: Exception, path: Path) -> RubricateError:
     """A YAML parser error as a one-line RubricateError naming the file and line."""
     mark = getattr(exc, "problem_mark", None)
@@ -171,8 +293,10 @@ def load_yaml_mapping(path: Path, what: str = "file", text: str | None = None) -
             raise InputError(f"{what} not found", path=str(path)) from None
         except UnicodeDecodeError:
             raise InputError("not valid UTF-8", path=str(path)) from None
+        except OSError as exc:
+            raise InputError(f"cannot read {what}: {exc.strerror or exc}", path=str(path)) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=bounded_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise yaml_error(exc, path) from None
     if data is None:

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.fileio import yaml_error
+from rubricate.guidelines.kernel.fileio import bounded_loader, yaml_error
 
 
 class LineDict(dict):
@@ -23,8 +23,9 @@ class LineDict(dict):
     line: int | None = None
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans: only true/false, so ``answer: no`` stays "no"."""
+class _Loader(bounded_loader()):  # type: ignore[misc]
+    """SafeLoader with YAML 1.2 booleans: only true/false, so ``answer: no`` stays "no";
+    alias expansion bounded (fileio.bounded_loader)."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -57,6 +58,10 @@ def load_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RubricateError("file not found", path=str(path)) from None
+    except UnicodeDecodeError:
+        raise RubricateError("not valid UTF-8", path=str(path)) from None
+    except OSError as exc:
+        raise RubricateError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from None
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.fileio import atomic_write_text, sha256_file
+from rubricate.guidelines.kernel.fileio import atomic_write_text, check_input_file, sha256_file
 from rubricate.guidelines.kernel.workspace import record_location
 from rubricate.rubrics.evaluation.responses import InputProblem, read_responses
 from rubricate.rubrics.evaluation.results import AppendLog, ResultsDir, iter_jsonl, verdict_id
@@ -58,7 +58,7 @@ def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> Verdict:
         "points": c.get("points", 0) if o.answer == "yes" else 0,
         "citations": [ci.get("passage") for ci in c.get("citations", [])],
         "usage": o.usage,
-        "flags": sorted(set(o.flags)),
+        "flags": sorted(set(o.flags) | set(r.flags)),
         "metadata": r.metadata,
         "response_line": r.line,
         "cause": o.cause,
@@ -88,6 +88,7 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path,
     judged), ``retry_errors`` asks only those.
     """
     panel = Ensemble.of(judges)
+    check_input_file(responses_path, "responses file")  # missing, unreadable, a symlink loop or empty
     results = ResultsDir(Path(out_dir))
     # Locations relative to the results folder (bundled files as package:...): `trace`,
     # `report` and `compare` find the files from any working directory; no machine path.

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from rubricate.guidelines.kernel.errors import InputError
 from rubricate.guidelines.kernel.fileio import iter_jsonl_objects
+from rubricate.guidelines.kernel.textsafe import unsafe_characters
 
 MAX_RESPONSE_CHARS = 200_000  # longer responses are refused: no judge reads a 1 MB reply honestly
 TEXT_FIELDS = ("response", "output", "completion", "text")
 ITEM_FIELDS = ("item_id", "stimulus_id")
+REPAIRED_FLAG = "repaired-text"
+CONTROL_FLAG = "control-characters"
 KNOWN = {"response_id", "model", *TEXT_FIELDS, *ITEM_FIELDS}
 
 
@@ -29,6 +31,7 @@ class Response:
     text: str
     line: int
     metadata: dict = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)  # e.g. repaired-text, control-characters
 
 
 @dataclass
@@ -44,48 +47,73 @@ class InputProblem:
         return InputError(self.message, path=self.path, line=self.line)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str | InputProblem]]:
-    with open(path, "rb") as fh:
+def _unterminated(path: Path, line: int) -> InputError:
+    return InputError("unterminated quoted field: the CSV row starting on this line has no closing "
+                          "quote (the rest of the file would be read into one field)", path=str(path), line=line)
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, int, list[str] | InputProblem]]:
+    """(first line, last line, row) per CSV record; one spanning a bad UTF-8 line is a problem.
+
+    The csv module reads the lines itself (strict mode), so a quote inside an unquoted field
+    is text and a quoted field may span lines. A quoted field that never closes is an error
+    naming the line where it starts, instead of silently swallowing the rest of the file:
+    either the file ends inside it, or it runs over several lines into a record that breaks
+    (a stray quote later closes it) - a legitimate multi-line field does neither.
+    """
+    bad: dict[int, str] = {}
+
+    def lines(fh) -> Iterator[str]:
         for n, raw in enumerate(fh, start=1):
             try:
-                yield n, raw.decode("utf-8")
+                yield raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield n, InputProblem(str(path), n, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})")
+                bad[n] = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                yield raw.decode("utf-8", "replace")
+
+    with open(path, "rb") as fh:
+        reader = csv.reader(lines(fh), strict=True)
+        start = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                if str(exc) == "unexpected end of data" or reader.line_num > start:
+                    raise _unterminated(path, start) from None
+                yield start, start, InputProblem(str(path), start, f"malformed CSV: {exc}")
+                start = reader.line_num + 1
+                continue
+            end = reader.line_num
+            problem = next((n for n in range(start, end + 1) if n in bad), None)
+            if problem is not None:
+                yield start, end, InputProblem(str(path), problem, bad[problem])
+            elif row:
+                yield start, end, row
+            start = end + 1
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict | InputProblem]]:
     if path.suffix.lower() == ".csv":
-        # csv needs whole text lines; decode line by line to keep the location of bad bytes
         header: list[str] | None = None
-        buf = ""
-        start_line = 0
-        for n, line in _lines(path):
-            if isinstance(line, InputProblem):
-                yield n, line
+        for n, end, row in _csv_rows(path):  # structure first: an unclosed quote stops before any judging
+            if header is None and not isinstance(row, InputProblem):
+                header = row
+            elif header is not None and end > n and not isinstance(row, InputProblem) and len(row) != len(header):
+                raise _unterminated(path, n)
+        header = None
+        for n, _, row in _csv_rows(path):
+            if isinstance(row, InputProblem):
+                yield n, row
                 continue
-            if not buf:
-                start_line = n
-            buf += line
-            try:
-                rows = list(csv.reader(io.StringIO(buf)))
-            except csv.Error as exc:
-                yield start_line, InputProblem(str(path), start_line, f"malformed CSV: {exc}")
-                buf = ""
-                continue
-            if buf.count('"') % 2:  # a quoted field continues on the next line
-                continue
-            buf = ""
-            if not rows:
-                continue
-            row = rows[0]
             if header is None:
                 header = [h.strip().lstrip("\ufeff") for h in row]
                 continue
             if len(row) != len(header):
-                yield start_line, InputProblem(str(path), start_line,
-                                               f"expected {len(header)} columns, found {len(row)}")
+                yield n, InputProblem(str(path), n, f"expected {len(header)} columns, found {len(row)}")
                 continue
-            yield start_line, dict(zip(header, row))
+            yield n, dict(zip(header, row))
         return
     for n, rec in iter_jsonl_objects(path, "responses file"):
         yield n, InputProblem(str(path), n, rec) if isinstance(rec, str) else rec
@@ -142,4 +170,9 @@ def read_responses(path: Path, known_items: set[str] | None = None,
             continue
         seen.add(rid)
         meta = {k: v for k, v in rec.items() if k not in KNOWN}
-        yield Response(rid, item, model, text, n, meta)
+        flags = []
+        if getattr(rec, "repaired", False):
+            flags.append(REPAIRED_FLAG)  # lone surrogates replaced by U+FFFD
+        if unsafe_characters(text) or unsafe_characters(model):
+            flags.append(CONTROL_FLAG)  # terminal escapes / bidi overrides: shown escaped
+        yield Response(rid, item, model, text, n, meta, flags)

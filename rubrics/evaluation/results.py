@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Iterable, Iterator
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import TORN_TAIL, atomic_write_text, read_jsonl
+from rubricate.guidelines.kernel.textsafe import repair_text
 
 VERDICTS = "verdicts.jsonl"
 PROBLEMS = "problems.jsonl"
@@ -120,6 +122,30 @@ class ResultsDir:
         return done
 
 
+def json_line(record: dict) -> str:
+    """One record as strict JSON: NaN/Infinity become null, a lone surrogate U+FFFD.
+
+    Either could reach a record from outside (a judge's reply, a metadata field) and must
+    not crash the writer and lose the batch, nor produce a line other tools cannot read.
+    """
+    try:
+        text = json.dumps(record, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    except ValueError:
+        text = json.dumps(finite(record), ensure_ascii=False, sort_keys=True, allow_nan=False)
+    return repair_text(text)[0]
+
+
+def finite(value):
+    """JSON-like data with non-finite floats replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 class AppendLog:
     """Append JSON lines; flush + fsync on every ``commit`` so a kill keeps all committed lines.
 
@@ -136,24 +162,36 @@ class AppendLog:
             with open(path, "rb") as fh:
                 fh.seek(-1, os.SEEK_END)
                 torn = fh.read(1) != b"\n"
+        self.path = path
         self.fh = open(path, "a", encoding="utf-8")
         if torn:
             self.fh.write("\n")
 
     def write(self, records: Iterable[dict]) -> int:
         n = 0
-        for r in records:
-            self.fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
-            n += 1
+        try:
+            for r in records:
+                self.fh.write(json_line(r) + "\n")
+                n += 1
+        except OSError as exc:  # a full disk: name the file (a torn tail is cut on --resume)
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         return n
 
     def commit(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
 
     def close(self) -> None:
-        self.commit()
-        self.fh.close()
+        try:
+            self.commit()
+        finally:
+            try:
+                self.fh.close()
+            except OSError:
+                pass  # the error that matters was raised by commit()
 
     def __enter__(self) -> "AppendLog":
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -43,7 +44,7 @@ class CachedCompletion:
 def cache_key(material: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of ``material``."""
     blob = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -100,7 +101,15 @@ class Cache:
 
 
 def open_cache(cache_dir: str | Path | None = None, no_cache: bool = False) -> Cache | None:
-    """What ``--cache-dir DIR`` / ``--no-cache`` resolve to."""
+    """What ``--cache-dir DIR`` / ``--no-cache`` resolve to.
+
+    The cache is best effort: when it cannot be opened (a full disk, a read-only folder)
+    the run goes on without it after one warning.
+    """
     if no_cache:
         return None
-    return Cache(cache_dir if cache_dir is not None else default_cache_dir())
+    try:
+        return Cache(cache_dir if cache_dir is not None else default_cache_dir())
+    except (RubricateError, OSError) as exc:
+        logging.getLogger("rubricate.llm").warning("running without the LLM cache: %s", exc)
+        return None

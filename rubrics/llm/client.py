@@ -24,6 +24,8 @@ try:  # openai >= 3 runs on httpx2; older releases on httpx
 except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx as _httpx
 
+from rubricate.guidelines.kernel.textsafe import terminal_safe
+
 from .endpoint import EndpointConfig, redact
 from .retry import CallError, parse_retry_after
 
@@ -121,7 +123,8 @@ def _server_error(exc: openai.APIStatusError) -> tuple[str, str | None]:
             msg = err
     elif isinstance(body, str):
         msg = body
-    return " ".join(str(msg or "").split())[:300], (str(param) if param else None)
+    # shown on a terminal: control and bidi characters from the server escaped
+    return terminal_safe(" ".join(str(msg or "").split())[:300], keep_newlines=False), (str(param) if param else None)
 
 
 async def send(client: AsyncOpenAI, endpoint: EndpointConfig, body: dict[str, Any]) -> Reply:

@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import logging
 import random
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Awaitable, Callable
@@ -47,6 +48,7 @@ class RunStats:
     batch_requests: int = 0  # answers that came back through a batch (at the batch discount)
     batch_savings_usd: float | None = None  # what those answers would have cost online, less
     param_changes: list[dict] = field(default_factory=list)
+    cache_disabled: str | None = None  # why the cache was turned off mid-run (a full disk), if it was
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -264,9 +266,21 @@ class Runner:
         if cost is not None:
             self.stats.cost_usd = (self.stats.cost_usd or 0.0) + cost
         if self.cache is not None:
-            self.cache.put(key, reply.text, reply.usage, reply.model, protocol)
+            self._cache_put(key, reply, protocol)
         return Completion(reply.text, dict(reply.usage), latency, False, attempts,
                           model=reply.model, finish_reason=reply.finish_reason, batch=batch)
+
+    def _cache_put(self, key: str, reply: Reply, protocol: str) -> None:
+        """Best effort: a full disk or a locked file disables the cache with one warning; the
+        verdicts (the reason for the run) are never lost for it."""
+        assert self.cache is not None
+        try:
+            self.cache.put(key, reply.text, reply.usage, reply.model, protocol)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("LLM cache disabled for the rest of the run: cannot write %s (%s)",
+                        self.cache.path, exc)
+            self.stats.cache_disabled = str(exc)
+            self.cache = None
 
 
 def _cause(err: CallError) -> str:

@@ -6,10 +6,10 @@ writes everything atomically into ``out_dir`` (default: RESULTS/report).
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text
+from rubricate.guidelines.kernel.safepath import confined, safe_name
 from rubricate.rubrics.report.data import MAX_FAILURES, ReportData, load_report_data
 from rubricate.rubrics.report.html import render_html
 from rubricate.rubrics.report.markdown import render_markdown
@@ -21,7 +21,7 @@ __all__ = ["write_report", "write_report_data", "load_report_data", "ReportData"
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "judge"
+    return safe_name(name, "judge").replace(".", "-")
 
 
 def write_report(results_dir: Path | str, out_dir: Path | str | None = None,
@@ -49,7 +49,7 @@ def write_report_data(data: ReportData, out: Path) -> dict[str, Path]:
         conds += sorted(c for c in section.get("by_condition", {}) if c not in conds)
         labels = {c: data.condition_label(c) for c in conds}
         title = f"Appropriate responses by condition and model (judge: {judge})"
-        plots[judge] = write_rate_plot(section, conds, labels, title, out / f"appropriate_rate_{_slug(judge)}")
+        plots[judge] = write_rate_plot(section, conds, labels, title, confined(out, f"appropriate_rate_{_slug(judge)}"))
         for ext, (path, _) in plots[judge].items():
             paths[f"{ext}:{judge}"] = path
     jt = [judge_tables(data, j) for j in judges]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+from rubricate.guidelines.kernel.textsafe import mark_unsafe
+
 MAX_SHOWN_CHARS = 20_000
 
 
@@ -49,7 +51,7 @@ def highlight_html(text: str, spans: list[Span], limit: int = MAX_SHOWN_CHARS) -
     bounds = sorted(cuts)
     parts: list[str] = []
     for a, b in zip(bounds, bounds[1:]):
-        chunk = escape(shown[a:b], quote=True)
+        chunk = escape(mark_unsafe(shown[a:b]), quote=True)
         cover = sorted({s.source for s in spans if s.start <= a and b <= s.end})
         if cover:
             parts.append(f'<mark title="{escape(", ".join(cover), quote=True)}">{chunk}</mark>')

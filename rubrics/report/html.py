@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rubricate.guidelines.kernel.workspace import record_location
+from rubricate.guidelines.kernel.textsafe import mark_unsafe
 from rubricate.rubrics.report.data import Failure, ReportData
 from rubricate.rubrics.report.highlight import highlight_html, place_evidence
 from rubricate.rubrics.report.tables import JudgeTables, Table
@@ -25,8 +26,9 @@ NUM = ' class="num"'
 
 
 def e(value) -> str:
-    """Escape any value for HTML text or a quoted attribute."""
-    return escape("" if value is None else str(value), quote=True)
+    """Escape any value for HTML text or a quoted attribute; control, bidi-override and
+    invisible characters (and NUL) are shown as marks like [U+202E], never passed on."""
+    return escape(mark_unsafe("" if value is None else str(value)), quote=True)
 
 
 def safe_href(url) -> str | None:

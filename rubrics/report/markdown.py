@@ -8,13 +8,15 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
+from rubricate.guidelines.kernel.textsafe import mark_unsafe
+
 from rubricate.rubrics.report.data import ReportData
 from rubricate.rubrics.report.tables import JudgeTables, Table
 
 
 def md(value) -> str:
     """Text safe inside a Markdown table cell or list item."""
-    text = escape("" if value is None else str(value), quote=False)
+    text = escape(mark_unsafe("" if value is None else str(value)), quote=False)
     for ch in ("\\", "|", "[", "]", "*", "_", "`"):
         text = text.replace(ch, "\\" + ch)
     return " ".join(text.split())

@@ -13,6 +13,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
+from rubricate.guidelines.kernel.textsafe import mark_unsafe
 from rubricate.rubrics.report.plotstyle import (MUTED_TEXT, ci_bar, color, missing_bar, save_figure,
                                                 separate_last_group, short_model, style_rate_axes)
 
@@ -47,7 +48,7 @@ def rate_figure(by_model_condition: dict[str, dict[str, dict]], by_model: dict[s
             ticks.append(f"All conditions\n(n={n})")
         else:
             n = sum((by_model_condition.get(m, {}).get(cond) or {}).get("n", 0) for m in models)
-            ticks.append(textwrap.fill(labels.get(cond, cond), 16) + f"\n(n={n})")
+            ticks.append(textwrap.fill(mark_unsafe(labels.get(cond, cond)), 16) + f"\n(n={n})")
     ax.set_xticks(range(len(groups)), ticks, fontsize=9)
     separate_last_group(ax, len(groups))
     ax.set_xlim(-0.6, len(groups) - 0.4)

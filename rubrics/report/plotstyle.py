@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from rubricate.guidelines.kernel.fileio import atomic_write_bytes  # noqa: E402
+from rubricate.guidelines.kernel.textsafe import mark_unsafe  # noqa: E402
 
 #: Okabe-Ito qualitative palette without yellow, in order of use.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#999999")
@@ -32,14 +33,15 @@ def color(i: int) -> str:
 
 
 def short_model(name: str) -> str:
-    """'meta-llama__Meta-Llama-3.1-70B-Instruct-Turbo' -> 'Llama-3.1-70B-Instruct-Turbo'."""
-    return re.sub(r"^Meta-", "", re.split(r"__|/", str(name))[-1])
+    """'meta-llama__Meta-Llama-3.1-70B-Instruct-Turbo' -> 'Llama-3.1-70B-Instruct-Turbo'
+    (control and bidi characters shown as [U+XXXX] marks: the figure shows what the data holds)."""
+    return re.sub(r"^Meta-", "", re.split(r"__|/", mark_unsafe(str(name)))[-1])
 
 
 def style_rate_axes(ax, title: str, *, title_size: int = 11) -> None:
     """A 0-1 rate axis: light horizontal grid behind the bars, no top/right spines."""
     ax.set_ylim(0, 1.05)
-    ax.set_title(title, fontsize=title_size)
+    ax.set_title(mark_unsafe(title), fontsize=title_size)
     ax.grid(axis="y", linewidth=0.4, alpha=0.6)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
