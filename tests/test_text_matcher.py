@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from rubricate.guidelines.evidence.extract import extract_candidates, load_patterns
+from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.lexicons import load_lexicon
 from rubricate.guidelines.kernel.matcher import TermMatcher, variants
 from rubricate.guidelines.kernel.nlp import get_nlp
@@ -117,3 +118,18 @@ def test_spellings_of_a_term():
     assert variants("  safety   plan ") == {"safety plan", "safety-plan", "safety–plan"}
     assert variants("hospital") == {"hospital"}
     assert variants("–") == {"–"}
+
+
+def test_cues_are_found_by_the_same_matcher_and_a_bad_cue_names_the_settings_file(tmp_path, evidence_side):
+    matcher = load_patterns(evidence_side).matcher
+    doc = matcher.normalize(get_nlp()("We never offer a home visit."))
+    found = {(key.split("\x1f")[0], doc[s:e].text) for key, s, e in matcher.hits(doc)}
+    assert found == {("cue:negation:before", "never"), ("hospitalize", "home visit")}
+    d = tmp_path / "bad"
+    d.mkdir()
+    (d / "_settings.yaml").write_text(json.dumps({"negation": {"before": [[{"LEMMA": {"FOO": ["x"]}}]]}}),
+                                      encoding="utf-8")
+    (d / "hospitalize.yaml").write_text(json.dumps({"id": "hospitalize", "entries": [{"terms": ["ward"]}]}),
+                                        encoding="utf-8")
+    with pytest.raises(RubricateError, match=r"_settings\.yaml: bad negation before cue pattern: "):
+        load_patterns(d)

@@ -123,7 +123,7 @@ class PatternSet:
 
     features: dict[str, FeaturePatterns]
     settings: dict
-    matcher: TermMatcher  # every entry's terms and patterns, keyed "<feature>\x1f<entry index>"
+    matcher: TermMatcher  # entries' terms and patterns ("<feature>\x1f<entry index>") and the cues
     cues: negation.CueRules
     fingerprint: str
 
@@ -248,7 +248,7 @@ def _compiled(folder: str, fingerprint: str, _nlp_key: int, nlp) -> PatternSet:
                 matcher.add_patterns(key, e.patterns)
             except PatternError as exc:
                 raise RubricateError(f"entry {e.name}: bad token pattern: {exc}", path=f.path) from None
-    cues = negation.compile_cues(settings, nlp.vocab, str(settings_path))
+    cues = negation.add_cues(matcher, settings, str(settings_path))
     return PatternSet(features, settings, matcher, cues, fingerprint)
 
 
@@ -327,9 +327,12 @@ def extract_candidates(passages: Iterable[Passage], patterns: PatternSet | Path 
     out: list[Candidate] = []
     for p, doc in zip(todo, nlp.pipe((p.text for p in todo), batch_size=64)):
         lex.matcher.normalize(doc)
-        cues = lex.cues.find(doc)
+        found = lex.matcher.hits(doc)
+        cues = lex.cues.find(doc, found)
         hits: dict[str, list[Match]] = defaultdict(list)
-        for key, s, e in lex.matcher.hits(doc):
+        for key, s, e in found:
+            if negation.is_cue(key):
+                continue
             fid, idx = key.split("\x1f")
             feat = lex.features[fid]
             entry = feat.entries[int(idx)]

@@ -20,15 +20,15 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 
-from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.matcher import PatternError, fold_pattern, pattern_problem
+from rubricate.guidelines.kernel.matcher import PatternError, TermMatcher
 
 POSITIVE, NEGATED, HEDGED = "positive", "negated", "hedged"
 POLARITIES = (POSITIVE, NEGATED, HEDGED)
 BEFORE, AFTER = "before", "after"
+CUE_PREFIX = "cue:"
 
 
 def governs(cue_start: int, cue_end: int, start: int, end: int, *, window: int, breaks: Container[int],
@@ -68,39 +68,42 @@ class DocCues:
 
 @dataclass(frozen=True)
 class CueRules:
-    """Compiled cue patterns plus their windows; build once with :func:`compile_cues`."""
+    """Cue windows and clause breakers; the cue patterns live in the caller's TermMatcher
+    (under ``cue:<kind>:<side>`` keys) so one matcher pass finds terms and cues alike."""
 
-    matcher: Matcher
     windows: dict[str, int]  # kind -> window in tokens
     breakers: frozenset[str]
 
-    def find(self, doc: Doc) -> DocCues:
+    def find(self, doc: Doc, hits: list[tuple[str, int, int]]) -> DocCues:
+        """The cues among a doc's matcher ``hits``, minus those inside a pseudo cue."""
         cues, pseudo = [], []
-        for key, start, end in self.matcher(doc):
-            kind, side = doc.vocab.strings[key].split(":")
+        for key, start, end in sorted(h for h in hits if h[0].startswith(CUE_PREFIX)):
+            _, kind, side = key.split(":")
             (pseudo if side == "pseudo" else cues).append(Cue(kind, side, start, end, doc[start:end].text))
-        kept = tuple(c for c in cues
-                     if not any(p.kind == c.kind and p.start <= c.start and c.end <= p.end for p in pseudo))
+        kept = tuple(sorted((c for c in cues
+                             if not any(p.kind == c.kind and p.start <= c.start and c.end <= p.end for p in pseudo)),
+                            key=lambda c: (c.start, c.end)))
         breaks = frozenset(t.i for t in doc if t.lower_ in self.breakers) if kept else frozenset()
         return DocCues(kept, breaks)
 
 
-def compile_cues(settings: dict, vocab, path: str) -> CueRules:
-    """Cue patterns of ``settings``; LEMMA values are folded as the text is (kernel.matcher)."""
-    matcher = Matcher(vocab)
+def is_cue(key: str) -> bool:
+    return key.startswith(CUE_PREFIX)
+
+
+def add_cues(matcher: TermMatcher, settings: dict, path: str) -> CueRules:
+    """Register the negation and hedging cue patterns of ``settings`` in ``matcher``."""
     windows: dict[str, int] = {}
     for kind in ("negation", "hedging"):
         spec = settings.get(kind) or {}
         windows[kind] = int(spec.get("window", 6))
         for side in (BEFORE, AFTER, "pseudo"):
             try:
-                pats = [fold_pattern(p) for p in spec.get(side) or []]
-                if pats:
-                    matcher.add(f"{kind}:{side}", pats)
-            except (PatternError, ValueError, TypeError) as exc:
-                raise RubricateError(f"bad {kind} {side} cue pattern: {pattern_problem(exc)}", path=path) from None
+                matcher.add_patterns(f"{CUE_PREFIX}{kind}:{side}", spec.get(side) or [])
+            except PatternError as exc:
+                raise RubricateError(f"bad {kind} {side} cue pattern: {exc}", path=path) from None
     breakers = frozenset(str(b).lower() for b in settings.get("scope_breakers") or [])
-    return CueRules(matcher, windows, breakers)
+    return CueRules(windows, breakers)
 
 
 def polarity(span: Span, found: DocCues, rules: CueRules) -> tuple[str, str | None]:
