@@ -133,3 +133,21 @@ def test_cues_are_found_by_the_same_matcher_and_a_bad_cue_names_the_settings_fil
                                         encoding="utf-8")
     with pytest.raises(RubricateError, match=r"_settings\.yaml: bad negation before cue pattern: "):
         load_patterns(d)
+
+
+def test_both_loaders_ask_for_quotes_around_yaml_booleans(tmp_path, monkeypatch):
+    from rubricate.guidelines.kernel import lexicons
+    folder = tmp_path / "lexicons"
+    folder.mkdir()
+    (folder / "yes_no_words_for_this_test.yaml").write_text("description: x\nterms: [maybe, no]\n", encoding="utf-8")
+    monkeypatch.setattr(lexicons, "LEXICON_PATH", lexicons.LEXICON_PATH + (folder,))
+    with pytest.raises(RubricateError, match=r"yes_no_words_for_this_test\.yaml: terms: False is not a word "
+                                             r"\(quote words such as \"no\""):
+        lexicons.load_lexicon("yes_no_words_for_this_test")
+    d = tmp_path / "patterns"
+    d.mkdir()
+    (d / "hospitalize.yaml").write_text("id: hospitalize\nentries:\n  - {name: w, terms: [maybe, no]}\n",
+                                        encoding="utf-8")
+    with pytest.raises(RubricateError, match=r"hospitalize\.yaml: entry 1 \(w\): term: False is not a word "
+                                             r"\(quote words such as \"no\""):
+        load_patterns(d)

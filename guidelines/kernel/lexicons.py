@@ -74,9 +74,25 @@ def load_data_file(stem: str) -> dict:
     return load_yaml_mapping(path, "lexicon file")
 
 
+class PatternError(ValueError):
+    """A word or token pattern the matcher cannot take; callers say where it came from."""
+
+
+def check_words(values, what: str) -> None:
+    """YAML reads bare no/yes/on/off as booleans: ask for quotes instead of matching "false"."""
+    for v in values:
+        if isinstance(v, bool) or v is None:
+            raise PatternError(f"{what}: {v!r} is not a word (quote words such as \"no\", \"on\" in YAML)")
+
+
 def _strings(value, path: Path, key: str) -> tuple[str, ...]:
     if value is None:
         return ()
+    if isinstance(value, list):
+        try:
+            check_words(value, key)  # the matcher's own word check: YAML booleans need quotes
+        except PatternError as exc:
+            raise RubricateError(str(exc), path=str(path)) from None
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise RubricateError(f"{key!r} must be a list of non-empty strings", path=str(path))
     return tuple(v.strip() for v in value)

@@ -22,7 +22,11 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
+from rubricate.guidelines.kernel.lexicons import PatternError, check_words
 from rubricate.guidelines.kernel.normalize import Normalizer, fold
+
+__all__ = ["PatternError", "TermMatcher", "check_words", "fold_pattern", "longest_first", "pattern_problem",
+           "phrase_expansion", "variants"]
 
 # Token-pattern keys that take folded words (LEMMA is rewritten to NORM).
 FOLDED_KEYS = ("LEMMA", "NORM")
@@ -33,17 +37,6 @@ MAX_PHRASE_EXPANSION = 512
 # Hyphen-like joiners between two words of a term ("self-harm", "self–harm").
 _JOINERS = ("-", "–")
 _JOINED = re.compile(r"(?<=\w)\s*[-–]\s*(?=\w)")
-
-
-class PatternError(ValueError):
-    """A token pattern spaCy (or the folding) cannot take; callers say where it came from."""
-
-
-def check_words(values: Iterable, what: str) -> None:
-    """YAML reads bare no/yes/on/off as booleans: ask for quotes instead of matching "false"."""
-    for v in values:
-        if isinstance(v, bool) or v is None:
-            raise PatternError(f"{what}: {v!r} is not a word (quote words such as \"no\", \"on\" in YAML)")
 
 
 def variants(term: str) -> set[str]:
