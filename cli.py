@@ -1175,6 +1175,49 @@ def agreement(results, reference, judge_name, fmt):
 
 
 @main.command()
+@click.option("--rubric", "rubric_ref", required=True, help="The rubric calibrated: a file or an id.")
+@click.option("--labels", "label_paths", multiple=True, required=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="A label file (JSONL, e.g. from `rubricate label`; one source per labeller), or a results "
+                   "folder whose judge's verdicts are the reference. Repeatable.")
+@click.option("--results", "results_dirs", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Results folder(s) whose judges are measured (default: out/results in the workspace, else its "
+                   "newest run). Repeatable.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Calibration file (default: calibration/<rubric id>-<version>-<KB hash>.json in the workspace).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap CIs.")
+@click.option("--n-resamples", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--reported-ceiling", type=click.FloatRange(-1, 1), default=None,
+              help="A published kappa between people on the same kind of labels, stored as reported.")
+@click.option("--reported-ceiling-source", default=None, help="Where --reported-ceiling comes from (required with it).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def calibrate(rubric_ref, label_paths, results_dirs, out, seed, n_resamples, reported_ceiling,
+              reported_ceiling_source, fmt):
+    """Measure each judge's agreement with labels per criterion (kappa, macro F1, CIs, confusion)
+    and write the rubric's calibration block, with people's agreement as the ceiling."""
+    import json as _json
+    from rubricate.rubrics.contract.calibration import calibration_path, write_calibration
+    from rubricate.rubrics.contract.loader import load_rubric
+    from rubricate.rubrics.evaluation.calibration import calibrate as run_calibration, render
+    from rubricate.rubrics.evaluation.labels import load_sources
+    from rubricate.rubrics.evaluation.runs import default_results
+    if (reported_ceiling is None) != (reported_ceiling_source is None):
+        raise click.UsageError("--reported-ceiling and --reported-ceiling-source go together")
+    rubric = load_rubric(rubric_ref)
+    target = out or calibration_path(rubric.data)
+    doc, notes = run_calibration(
+        rubric, load_sources(label_paths), list(results_dirs) or [default_results(_ws("run"))], target,
+        n_resamples=n_resamples, seed=seed,
+        reported_ceiling={"kappa": reported_ceiling, "source": reported_ceiling_source}
+        if reported_ceiling is not None else None)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    write_calibration(doc, target)
+    click.echo(_json.dumps(doc, indent=2) if fmt == "json" else render(doc), nl=fmt == "json")
+    click.echo(f"calibration: {target}", err=fmt == "json")
+
+
+@main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for kb/, rubrics/, results/ and report/ (default: out in the workspace).")
 @click.option("--responses", "responses_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -1248,10 +1291,15 @@ def trace(verdict_id, results, fmt, rubric_path):
               help="Responses file, if it moved since the run (default: the one recorded in run.json).")
 @click.option("--max-failures", type=click.IntRange(min=0), default=200, show_default=True,
               help="Failure sections in the HTML report (most severe first).")
-def report(results, out, rubric_path, responses_path, max_failures):
+@click.option("--calibration", "calibration_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The rubric's calibration file (default: the workspace's, from `rubricate calibrate`).")
+@click.option("--min-kappa", type=click.FloatRange(-1, 1), default=0.6, show_default=True,
+              help="Grey out criterion rates whose judge agrees with the labels below this kappa.")
+def report(results, out, rubric_path, responses_path, max_failures, calibration_path, min_kappa):
     """Write a self-contained HTML report, a Markdown summary and plots of a results folder."""
     from rubricate.rubrics.report import load_report_data, write_report_data
-    data = load_report_data(results, rubric=rubric_path, responses=responses_path, max_failures=max_failures)
+    data = load_report_data(results, rubric=rubric_path, responses=responses_path, max_failures=max_failures,
+                            calibration=calibration_path, min_kappa=min_kappa)
     for w in data.warnings:
         echo(f"warning: {w}", err=True)
     paths = write_report_data(data, out or data.results_dir / "report")

@@ -79,3 +79,20 @@ def test_works_for_any_labels_such_as_reviewer_codes():
 def test_length_mismatch_is_an_error():
     with pytest.raises(ValueError, match="3 labels"):
         accuracy(["yes", "no", "no"], ["yes"])
+
+
+def test_macro_f1_ci_brackets_the_estimate_and_repeats_with_its_seed():
+    from rubricate.guidelines.kernel.agreement import agreement_with_ci, macro_f1_ci
+    ci = macro_f1_ci(REF, PRED, n_resamples=500, seed=3)
+    assert ci["macro_f1"] == pytest.approx(macro_f1(REF, PRED)) and ci["n"] == 8
+    assert 0.0 <= ci["ci_low"] < ci["macro_f1"] < ci["ci_high"] <= 1.0
+    assert macro_f1_ci(REF, PRED, n_resamples=500, seed=3) == ci
+    assert macro_f1_ci(REF, PRED, n_resamples=500, seed=4) != ci
+    # perfect agreement: a zero-width interval at 1; nothing rated: no number at all
+    assert macro_f1_ci(["yes", "no"] * 3, ["yes", "no"] * 3)[("ci_low")] == 1.0
+    assert macro_f1_ci([], [])["macro_f1"] is None
+    # a state outside yes/no (e.g. uncertain) stays in as a disagreement
+    both = agreement_with_ci(REF[:8], ["yes", "uncertain", "no", "yes", "no", "no", "no", "no"], n_resamples=200)
+    assert both["confusion"]["yes"]["uncertain"] == 1
+    assert both["kappa_ci"][0] <= both["kappa"] <= both["kappa_ci"][1]
+    assert both["macro_f1_ci"][0] <= both["macro_f1"] <= both["macro_f1_ci"][1]

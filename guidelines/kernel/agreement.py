@@ -133,6 +133,54 @@ def cohen_kappa_ci(reference: Sequence, predicted: Sequence, n_resamples: int = 
             "level": level, "n_resamples": n_resamples, "seed": seed}
 
 
+def macro_f1_ci(reference: Sequence, predicted: Sequence, labels: Sequence = YES_NO, n_resamples: int = 1000,
+                seed: int = 0, level: float = 0.95) -> dict:
+    """Macro F1 (as ``macro_f1``) with a seeded percentile-bootstrap CI over the rated items.
+
+    In each resample a label counts only when it occurs in the reference or the predictions
+    there, as in ``macro_f1``. Returns {"macro_f1", "ci_low", "ci_high", "n", "level",
+    "n_resamples", "seed"}.
+    """
+    pairs = _pairs(reference, predicted)
+    (a, b), _ = _codes([r for r, _ in pairs], [p for _, p in pairs])
+    seen = sorted({str(x) for pair in pairs for x in pair})
+    wanted = [seen.index(str(lab)) for lab in labels if str(lab) in seen]
+    n = len(pairs)
+
+    def stat(idx: np.ndarray) -> np.ndarray:
+        idx = idx.astype(np.int64)
+        ra, rb = a[idx], b[idx]
+        scores = []
+        for c in wanted:
+            tp = ((ra == c) & (rb == c)).sum(axis=1)
+            denom = (ra == c).sum(axis=1) + (rb == c).sum(axis=1)
+            scores.append(np.where(denom > 0, 2.0 * tp / np.maximum(denom, 1), np.nan))
+        if not scores:
+            return np.full(len(idx), np.nan)
+        stacked = np.stack(scores)
+        defined = ~np.isnan(stacked)
+        total = np.where(defined, stacked, 0.0).sum(axis=0)
+        count = defined.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(count > 0, total / count, np.nan)
+
+    est, low, high = bootstrap_ci(np.arange(n), n_resamples=n_resamples, seed=seed, level=level,
+                                  statistic=stat) if n else (float("nan"),) * 3
+    return {"macro_f1": nan_to_none(est), "ci_low": nan_to_none(low), "ci_high": nan_to_none(high), "n": n,
+            "level": level, "n_resamples": n_resamples, "seed": seed}
+
+
+def agreement_with_ci(reference: Sequence, predicted: Sequence, labels: Sequence = YES_NO,
+                      n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """``agreement_summary`` plus bootstrap CIs of kappa and macro F1 (same seed, same items)."""
+    out = agreement_summary(reference, predicted, labels)
+    k = cohen_kappa_ci(reference, predicted, n_resamples=n_resamples, seed=seed, level=level)
+    f = macro_f1_ci(reference, predicted, labels, n_resamples=n_resamples, seed=seed, level=level)
+    out["kappa_ci"] = [k["ci_low"], k["ci_high"]]
+    out["macro_f1_ci"] = [f["ci_low"], f["ci_high"]]
+    return out
+
+
 def _coincidences(units: np.ndarray, k: int) -> np.ndarray:
     """Per unit, its contribution to the coincidence matrix (units x k*k), Krippendorff 2011."""
     out = np.zeros((len(units), k * k))

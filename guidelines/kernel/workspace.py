@@ -32,6 +32,7 @@ LAYOUT: dict[str, str] = {
     "results": "out/results",                # `rubricate evaluate` / `trace`
     "stigma": "results/stigma",              # `rubricate stigma score`
     "cache": ".cache",                       # parse cache (parsed/) and LLM judge cache (llm/)
+    "calibration": "calibration",            # `rubricate calibrate`: per-criterion judge agreement
 }
 
 _chosen: Path | None = None

@@ -21,6 +21,8 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 RUBRIC_SCHEMA = SCHEMA_DIR / "rubric.schema.json"
 CHECKS_SCHEMA = SCHEMA_DIR / "checks.schema.json"
 VERDICT_SCHEMA = SCHEMA_DIR / "verdict.schema.json"
+LABEL_SCHEMA = SCHEMA_DIR / "label.schema.json"
+CALIBRATION_SCHEMA = SCHEMA_DIR / "calibration.schema.json"
 
 
 def _load(path: Path) -> dict:
@@ -54,11 +56,16 @@ def _where(error) -> str:
     return "$" + "".join(parts)
 
 
-@functools.lru_cache(maxsize=1)
-def verdict_validator() -> Draft202012Validator:
-    schema = _load(VERDICT_SCHEMA)
+@functools.lru_cache(maxsize=4)
+def _record_validator(path: Path) -> Draft202012Validator:
+    """A validator of one self-contained record schema (verdict, label, calibration)."""
+    schema = _load(path)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+def verdict_validator() -> Draft202012Validator:
+    return _record_validator(VERDICT_SCHEMA)
 
 
 def _errors(validator_: Draft202012Validator, record: dict) -> list[str]:
@@ -74,6 +81,16 @@ def schema_errors(rubric: dict) -> list[str]:
 def verdict_errors(verdict: dict) -> list[str]:
     """Every violation of schema/verdict.schema.json by one verdict record; [] if valid."""
     return _errors(verdict_validator(), verdict)
+
+
+def label_errors(record: dict) -> list[str]:
+    """Every violation of schema/label.schema.json by one label record; [] if valid."""
+    return _errors(_record_validator(LABEL_SCHEMA), record)
+
+
+def calibration_errors(doc: dict) -> list[str]:
+    """Every violation of schema/calibration.schema.json by a calibration document; [] if valid."""
+    return _errors(_record_validator(CALIBRATION_SCHEMA), doc)
 
 
 def validate_rubric(rubric: dict, path: str | None = None) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rubricate.guidelines.kernel.fileio import atomic_write_text
 from rubricate.guidelines.kernel.safepath import confined, safe_name
-from rubricate.rubrics.report.data import MAX_FAILURES, ReportData, load_report_data
+from rubricate.rubrics.report.data import MAX_FAILURES, MIN_KAPPA, ReportData, load_report_data
 from rubricate.rubrics.report.html import render_html
 from rubricate.rubrics.report.markdown import render_markdown
 from rubricate.rubrics.report.plots import write_rate_plot
@@ -26,14 +26,17 @@ def _slug(name: str) -> str:
 
 def write_report(results_dir: Path | str, out_dir: Path | str | None = None,
                  rubric: Rubric | Path | str | None = None, responses: Path | str | None = None,
-                 max_failures: int = MAX_FAILURES) -> dict[str, Path]:
+                 max_failures: int = MAX_FAILURES, calibration: Path | str | None = None,
+                 min_kappa: float | None = MIN_KAPPA) -> dict[str, Path]:
     """Write the report; return its files: "html", "markdown", "png:<judge>", "svg:<judge>".
 
     ``rubric`` (a Rubric or a path) / ``responses`` override the files recorded in run.json
-    (e.g. after a move). Problems with those files are stated in the report's header; to
+    (e.g. after a move). ``calibration``: the rubric's calibration file (default: the
+    workspace's); criterion rates whose judge's kappa is below ``min_kappa`` are greyed out. Problems with those files are stated in the report's header; to
     print them too, call ``load_report_data`` and ``write_report_data`` (as the CLI does).
     """
-    data = load_report_data(results_dir, rubric=rubric, responses=responses, max_failures=max_failures)
+    data = load_report_data(results_dir, rubric=rubric, responses=responses, max_failures=max_failures,
+                            calibration=calibration, min_kappa=min_kappa)
     return write_report_data(data, Path(out_dir) if out_dir else data.results_dir / "report")
 
 

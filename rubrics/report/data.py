@@ -16,12 +16,14 @@ from typing import Iterator
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.evaluation.responses import Response, read_responses
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
+from rubricate.rubrics.contract.calibration import calibration_path, find_calibration
 from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.contract.model import Rubric
 from rubricate.rubrics.evaluation.run_inputs import SourceFile, locate
 from rubricate.rubrics.evaluation.summary import summarize
 
 MAX_FAILURES = 200
+MIN_KAPPA = 0.6  # below this kappa against labels, a criterion's rate is greyed out in the report
 SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}
 
 
@@ -60,6 +62,19 @@ class ReportData:
     n_unknown: int
     failures: list[Failure]
     problems: list[dict]
+    calibration: dict | None = None     # the rubric's calibration block (rubricate calibrate), if any
+    calibration_file: Path | None = None
+    min_kappa: float | None = None      # criterion rates whose judge's kappa is below are greyed out
+
+    def judge_agreement(self, judge: str, criterion_id: str) -> dict | None:
+        """The judge's measured agreement on a criterion (calibration block), if measured."""
+        scope = ((self.calibration or {}).get("criteria") or {}).get(criterion_id) or {}
+        return (scope.get("judges") or {}).get(judge)
+
+    def below_min_kappa(self, judge: str, criterion_id: str) -> bool:
+        a = self.judge_agreement(judge, criterion_id)
+        return bool(self.min_kappa is not None and a and a.get("kappa") is not None
+                    and a["kappa"] < self.min_kappa)
 
     @property
     def rubric_data(self) -> dict:
@@ -180,8 +195,12 @@ def _join(v: dict, rubric: Rubric | None, responses: dict[int, Response], src: S
 
 
 def load_report_data(results_dir: Path | str, rubric: Rubric | Path | str | None = None,
-                     responses: Path | str | None = None, max_failures: int = MAX_FAILURES) -> ReportData:
-    """Read a results folder (and the files it was made from) into one ReportData."""
+                     responses: Path | str | None = None, max_failures: int = MAX_FAILURES,
+                     calibration: Path | str | None = None, min_kappa: float | None = MIN_KAPPA) -> ReportData:
+    """Read a results folder (and the files it was made from) into one ReportData.
+
+    ``calibration``: the rubric's calibration file (default: the workspace's sidecar bound to
+    the rubric's id, version and KB hash, when there is one)."""
     rdir = ResultsDir(Path(results_dir).resolve())
     if not rdir.verdicts.is_file():
         raise RubricateError("not a results folder (no verdicts.jsonl); run `rubricate evaluate` first",
@@ -214,7 +233,17 @@ def load_report_data(results_dir: Path | str, rubric: Rubric | Path | str | None
     picked = _scan(iter_jsonl(rdir.verdicts), loaded, max(0, max_failures), counts, versions)
     texts = _responses_by_line(resp_src, {int(v["response_line"]) for v in picked if v.get("response_line")},
                                loaded.aliases if loaded else {})
+    cal, cal_file = None, None
+    if loaded is not None:
+        cal, note = find_calibration(loaded.data, Path(calibration) if calibration else None)
+        if note:
+            warnings.append(note)
+        if cal is not None:
+            cal_file = Path(calibration) if calibration else calibration_path(loaded.data)
+    elif calibration:
+        warnings.append(f"{calibration}: the rubric is not available, so its calibration is not shown")
     return ReportData(
+        calibration=cal, calibration_file=cal_file, min_kappa=min_kappa,
         results_dir=rdir.path, manifest=manifest, summary=summary, rubric=loaded, rubric_source=rsrc,
         responses_source=resp_src, warnings=warnings,
         judge_versions={j: dict(c.most_common()) for j, c in sorted(versions.items())},

@@ -17,7 +17,7 @@ from rubricate.guidelines.kernel.workspace import record_location
 from rubricate.guidelines.kernel.textsafe import mark_unsafe
 from rubricate.rubrics.report.data import Failure, ReportData
 from rubricate.rubrics.report.highlight import highlight_html, place_evidence
-from rubricate.rubrics.report.tables import JudgeTables, Table
+from rubricate.rubrics.report.tables import JudgeTables, Table, calibration_line
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 CSS_PATH = Path(__file__).with_name("style.css")
@@ -52,9 +52,10 @@ def _cell(text: str) -> str:
 def render_table(t: Table, id_prefix: str = "t-") -> str:
     head = "".join(f'<th scope="col"{NUM if num else ""}>{e(c)}</th>' for c, num in zip(t.columns, t.numeric))
     body = []
-    for row in t.rows:
+    for i, row in enumerate(t.rows):
         tds = "".join(f'<td{NUM if num else ""}>{_cell(v)}</td>' for v, num in zip(row, t.numeric))
-        body.append(f"<tr>{tds}</tr>")
+        cls = t.row_classes.get(i)
+        body.append(f'<tr class="{e(cls)}">{tds}</tr>' if cls else f"<tr>{tds}</tr>")
     if not body:
         body.append(f'<tr><td colspan="{len(t.columns)}">(none)</td></tr>')
     note = f'<p class="table-note">{e(t.note)}</p>' if t.note else ""
@@ -92,6 +93,8 @@ def _header(data: ReportData) -> str:
         ("Rubric file", _file_fact(data.rubric_source.name, data.rubric_source.recorded_sha256)),
         ("Responses file", _file_fact(data.responses_source.name, data.responses_source.recorded_sha256)),
         ("Results folder", f"<code>{e(_shown(data.results_dir))}</code>"),
+        ("Calibration", e(calibration_line(data)) + (f' <span class="note">(<code>{e(_shown(data.calibration_file))}'
+                                                      '</code>)</span>' if data.calibration_file else "")),
         ("Confidence intervals", e(f"{boot.get('level', 0.95):.0%} percentile bootstrap, "
                                    f"{boot.get('n_resamples', '?')} resamples, seed {boot.get('seed', '?')}")),
     ]

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from rubricate.guidelines.kernel.textsafe import mark_unsafe
 
 from rubricate.rubrics.report.data import ReportData
-from rubricate.rubrics.report.tables import JudgeTables, Table
+from rubricate.rubrics.report.tables import JudgeTables, Table, calibration_line
 
 
 def md(value) -> str:
@@ -47,6 +47,7 @@ def render_markdown(data: ReportData, judge_tables: list[JudgeTables], run_table
                                       for j, vs in data.judge_versions.items()) or "none"),
            f"- Responses: {s.get('responses', 0):,}; verdicts: {s.get('verdicts', 0):,}; failures: "
            f"{data.n_failures:,}; unknown answers: {data.n_unknown:,}; skipped input lines: {n_skipped:,}",
+           f"- Calibration: {md(calibration_line(data))}",
            f"- Full report with highlighted evidence and guideline passages: [{md(html_name)}]({html_name})", ""]
     for w in data.warnings:
         out.append(f"> **Warning:** {md(w)}")

@@ -21,6 +21,7 @@ class Table:
     numeric: list[bool]
     rows: list[list[str]] = field(default_factory=list)  # "\n" in a cell = line break
     note: str | None = None
+    row_classes: dict[int, str] = field(default_factory=dict)  # row index -> CSS class (e.g. greyed out)
 
 
 @dataclass
@@ -77,7 +78,7 @@ def judge_tables(data: ReportData, judge: str) -> JudgeTables:
                     lambda g: [g, str((data.rubric.items.get(g) or {}).get("condition", "")) if data.rubric else ""]),
         _model_condition(k + "model-condition", s, conds, [data.condition_label(c) for c in conds]),
         _points(k + "points", s.get("points") or {}),
-        _criteria(k + "criterion", s.get("by_criterion", {}), data),
+        _criteria(k + "criterion", s.get("by_criterion", {}), data, judge),
     ]
     return JudgeTables(judge, tables)
 
@@ -109,13 +110,75 @@ def _points(key: str, p: dict) -> Table:
     return t
 
 
-def _criteria(key: str, by_crit: dict[str, dict], data: ReportData) -> Table:
-    t = Table(key, "By criterion", ["criterion", "question", "severity", *RATE_COLS],
-              [False, False, False, *RATE_NUMERIC],
-              note="Share of responses whose answer to the criterion's question was the appropriate one.")
+BELOW_MIN_KAPPA = "below-min-kappa"
+
+
+def _agreement_cells(a: dict | None, ceiling: dict | None, below: str | None) -> list[str]:
+    """Judge kappa and macro F1 with CIs, labelled n, and people's agreement (the ceiling)."""
+    if not a:
+        kappa, f1, n = "not measured", "", "0"
+    else:
+        kappa = fmt_num(a.get("kappa")) + "\n" + fmt_ci(*(a.get("kappa_ci") or [None, None]))
+        if below:
+            kappa += "\n" + below
+        f1 = fmt_num(a.get("macro_f1")) + "\n" + fmt_ci(*(a.get("macro_f1_ci") or [None, None]))
+        n = str(a.get("n", 0))
+    if not ceiling:
+        people = "n/a"
+    elif "kappa" in ceiling:
+        people = f"κ {fmt_num(ceiling.get('kappa'))}\n{fmt_ci(*(ceiling.get('kappa_ci') or [None, None]))} · n={ceiling['n']}"
+    else:
+        people = f"α {fmt_num(ceiling.get('alpha'))}\n{fmt_ci(*(ceiling.get('alpha_ci') or [None, None]))} · n={ceiling['n']}"
+    return [kappa, f1, n, people]
+
+
+def calibration_line(data: ReportData) -> str:
+    """One sentence on the calibration shown (or its absence), the same in HTML and Markdown."""
+    cal = data.calibration
+    if not cal:
+        return ("none: the criterion rates are not checked against labels here "
+                "(label with `rubricate label`, then `rubricate calibrate`)")
+    overall = cal.get("overall") or {}
+    judges = "; ".join(f"{j} κ {fmt_num(a.get('kappa'))} ({fmt_ci(*(a.get('kappa_ci') or [None, None]))}), "
+                       f"macro F1 {fmt_num(a.get('macro_f1'))}, n={a.get('n', 0)}"
+                       for j, a in (overall.get("judges") or {}).items()) or "no judge measured"
+    text = f"against {cal['reference']}: {judges}"
+    c = overall.get("ceiling")
+    if c:
+        stat = ("κ", c.get("kappa"), c.get("kappa_ci")) if "kappa" in c else ("α", c.get("alpha"), c.get("alpha_ci"))
+        text += f"; people with each other {stat[0]} {fmt_num(stat[1])} ({fmt_ci(*(stat[2] or [None, None]))}), n={c['n']}"
+    r = cal.get("reported_ceiling")
+    if r:
+        text += f"; reported between people: κ {r['kappa']:.2f} ({r['source']})"
+    if data.min_kappa is not None:
+        text += f"; criterion rates below judge κ {data.min_kappa:.2f} are greyed out"
+    return text
+
+
+def _criteria(key: str, by_crit: dict[str, dict], data: ReportData, judge: str) -> Table:
+    cal = data.calibration
+    note = "Share of responses whose answer to the criterion's question was the appropriate one."
+    extra: list[str] = []
+    if cal:
+        extra = ["judge κ vs labels", "judge macro F1", "labelled", "people agree"]
+        note += (f" Judge agreement measured against {cal['reference']} (calibration of "
+                 f"{cal['rubric_id']} v{cal['rubric_version']}, {cal['created']}); 95% bootstrap CIs; "
+                 "'people agree' is the labellers' agreement with each other, the ceiling.")
+        if data.min_kappa is not None:
+            note += f" Rates whose judge agrees below κ {data.min_kappa:.2f} are greyed out: do not rely on them."
+    t = Table(key, "By criterion", ["criterion", "question", "severity", *RATE_COLS, *extra],
+              [False, False, False, *RATE_NUMERIC, *([True] * len(extra))], note=note)
     for cid, r in by_crit.items():
         c = (data.rubric.criteria.get(cid) if data.rubric else None) or {}
-        t.rows.append([cid, str(c.get("question", "")), str(c.get("severity", "")), *rate_cells(r)])
+        row = [cid, str(c.get("question", "")), str(c.get("severity", "")), *rate_cells(r)]
+        if cal:
+            below = data.below_min_kappa(judge, cid)
+            scope = (cal.get("criteria") or {}).get(cid) or {}
+            row += _agreement_cells(data.judge_agreement(judge, cid), scope.get("ceiling"),
+                                    f"below {data.min_kappa:.2f}" if below else None)
+            if below:
+                t.row_classes[len(t.rows)] = BELOW_MIN_KAPPA
+        t.rows.append(row)
     return t
 
 

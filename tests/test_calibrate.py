@@ -1,0 +1,239 @@
+"""`rubricate calibrate`: each judge's agreement with labels per criterion, the calibration
+block bound to the rubric, people's agreement as the ceiling, and the report beside it.
+
+The judge side is a real results folder (the offline judge on the bundled samples); the labels
+are the samples' own expected answers given by two or three labellers, some flipped on purpose
+so the figures are not all 1.0.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rubricate.cli import main
+from rubricate.guidelines.kernel.agreement import cohen_kappa, krippendorff_alpha, macro_f1
+from rubricate.rubrics.contract.calibration import calibration_path, find_calibration
+from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.contract.validation import calibration_errors
+from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
+from rubricate.rubrics.evaluation.labels import export_labels, label_record, labelled_by, read_labels
+from rubricate.rubrics.report import load_report_data, write_report
+from tests.conftest import SAMPLES
+
+FLIP = {"yes": "no", "no": "yes"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The offline judge's verdicts on the bundled samples (a results folder)."""
+    root = tmp_path_factory.mktemp("calib")
+    rubric = load_rubric()
+    evaluate(rubric, SAMPLES, root / "results", judges={"rules": rules_judge(rubric)})
+    return root, rubric
+
+
+def samples() -> list[dict]:
+    return [json.loads(line) for line in SAMPLES.read_text().splitlines()]
+
+
+def write_labels(path: Path, labellers: dict[str, int]) -> list[dict]:
+    """Every sample's expected answers, per labeller; labeller NAME flips every k-th unit."""
+    rows = []
+    units = [(s["response_id"], cid, ans) for s in samples() for cid, ans in sorted(s["expected_answers"].items())]
+    for name, every in labellers.items():
+        for i, (rid, cid, ans) in enumerate(units):
+            label = FLIP[ans] if every and i % every == 0 else ans
+            rows.append(label_record(rid, cid, label, name))
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+def verdicts(results: Path) -> dict[tuple[str, str], str]:
+    return {(v["response_id"], v["criterion_id"]): v["answer"]
+            for v in map(json.loads, (results / "verdicts.jsonl").read_text().splitlines())}
+
+
+def calibrate_cli(ws: Path, *args: str):
+    r = CliRunner().invoke(main, ["--workspace", str(ws), "calibrate", "--rubric", "rubricate-default",
+                                  "--n-resamples", "200", *args])
+    return r
+
+
+def calibrated(tmp_path: Path, root: Path, labellers: dict[str, int]) -> Path:
+    """Calibrate the run against generated labels into tmp_path/cal.json."""
+    labels = tmp_path / "labels.jsonl"
+    write_labels(labels, labellers)
+    cal = tmp_path / "cal.json"
+    r = calibrate_cli(tmp_path, "--labels", str(labels), "--results", str(root / "results"), "--out", str(cal))
+    assert r.exit_code == 0, r.output
+    return cal
+
+
+def test_two_labellers_give_judge_figures_and_the_ceiling(run, tmp_path):
+    root, rubric = run
+    labels = tmp_path / "labels.jsonl"
+    write_labels(labels, {"ana": 6, "ben": 7})  # both flip every 42nd unit: the majority is wrong there
+    r = calibrate_cli(tmp_path, "--labels", str(labels), "--results", str(root / "results"))
+    assert r.exit_code == 0, r.output
+    path = tmp_path / "calibration" / calibration_path(rubric.data).name
+    assert f"calibration: {path.relative_to(tmp_path)}" in r.output or str(path) in r.output
+    doc = json.loads(path.read_text())
+    assert calibration_errors(doc) == []
+    assert (doc["rubric_id"], doc["rubric_version"], doc["kb_sha256"]) == \
+        (rubric.id, rubric.data["version"], rubric.data["knowledge_base"]["sha256"])
+    assert {s["name"]: s["kind"] for s in doc["label_sources"]} == {"ana": "human", "ben": "human"}
+    assert not any(s["file"].startswith("/") for s in doc["label_sources"])  # no machine path
+    # the reference is the majority; ana and ben tie where one of them flipped: those units drop out
+    ana = {(l["response_id"], l["criterion_id"]): l["label"] for _, l in read_labels(labels) if l["labeller"] == "ana"}
+    ben = {(l["response_id"], l["criterion_id"]): l["label"] for _, l in read_labels(labels) if l["labeller"] == "ben"}
+    ref = {u: a for u, a in ana.items() if ben[u] == a}
+    judged = verdicts(root / "results")
+    units = sorted(u for u in ref if u in judged)
+    overall = doc["overall"]["judges"]["rules"]
+    assert overall["n"] == len(units)
+    assert overall["kappa"] == pytest.approx(cohen_kappa([ref[u] for u in units], [judged[u] for u in units]))
+    assert overall["macro_f1"] == pytest.approx(macro_f1([ref[u] for u in units], [judged[u] for u in units]))
+    lo, hi = overall["kappa_ci"]
+    assert lo <= overall["kappa"] <= hi and lo < hi
+    assert sum(sum(row.values()) for row in overall["confusion"].values()) == overall["n"]
+    # per criterion: the same computation on that criterion's units
+    cid = "si-saved-tablets.gives-quantity"
+    cu = [u for u in units if u[1] == cid]
+    crit = doc["criteria"][cid]
+    assert crit["item_id"] == "si-saved-tablets"
+    assert crit["judges"]["rules"]["n"] == len(cu)
+    # the ceiling: ana vs ben on every unit both labelled
+    shared = sorted(set(ana) & set(ben))
+    assert doc["overall"]["ceiling"]["sources"] == ["ana", "ben"]
+    assert doc["overall"]["ceiling"]["kappa"] == pytest.approx(cohen_kappa([ana[u] for u in shared],
+                                                                           [ben[u] for u in shared]))
+    assert doc["overall"]["ceiling"]["n"] == len(shared)
+    assert "OVERALL" in r.output and "people" in r.output
+
+
+def test_three_labellers_give_krippendorffs_alpha(run, tmp_path):
+    root, rubric = run
+    labels = tmp_path / "labels.jsonl"
+    rows = write_labels(labels, {"ana": 0, "ben": 5, "cem": 3})
+    r = calibrate_cli(tmp_path, "--labels", str(labels), "--results", str(root / "results"), "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    ceiling = doc["overall"]["ceiling"]
+    assert ceiling["sources"] == ["ana", "ben", "cem"] and "alpha" in ceiling and "kappa" not in ceiling
+    by_unit: dict = {}
+    for rec in rows:
+        by_unit.setdefault((rec["response_id"], rec["criterion_id"]), {})[rec["labeller"]] = rec["label"]
+    units = [[d.get(n) for n in ("ana", "ben", "cem")] for _, d in sorted(by_unit.items())]
+    assert ceiling["alpha"] == pytest.approx(krippendorff_alpha(units))
+    assert ceiling["alpha_ci"][0] <= ceiling["alpha"] <= ceiling["alpha_ci"][1]
+
+
+def test_a_reference_judges_results_folder_as_labels(run, tmp_path):
+    """Labels from a reference judge: here the same run, so the agreement is perfect."""
+    root, rubric = run
+    out = tmp_path / "cal.json"
+    r = calibrate_cli(tmp_path, "--labels", str(root / "results"), "--results", str(root / "results"),
+                      "--out", str(out), "--reported-ceiling", "0.94", "--reported-ceiling-source",
+                      "Moore et al. 2025, two annotators")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["label_sources"][0]["kind"] == "judge" and doc["reference"] == "judge-rules"
+    assert doc["overall"]["judges"]["rules"]["accuracy"] == 1.0
+    assert "ceiling" not in doc["overall"]  # no people, no measured ceiling
+    assert doc["reported_ceiling"] == {"kappa": 0.94, "source": "Moore et al. 2025, two annotators"}
+
+
+def test_uncertain_and_unknown_answers_count_as_disagreement_and_show_in_the_matrix(run, tmp_path):
+    """A verdict state this version does not know (e.g. uncertain) is kept, not dropped or coerced."""
+    root, rubric = run
+    res = tmp_path / "results"
+    res.mkdir()
+    lines = (root / "results" / "verdicts.jsonl").read_text().splitlines()
+    changed = []
+    for i, line in enumerate(lines):
+        v = json.loads(line)
+        if i < 6:
+            v["answer"], v["appropriate"] = "uncertain", None
+        changed.append(json.dumps(v))
+    (res / "verdicts.jsonl").write_text("\n".join(changed) + "\n")
+    (res / "run.json").write_text((root / "results" / "run.json").read_text())
+    labels = tmp_path / "labels.jsonl"
+    write_labels(labels, {"ana": 0})
+    r = calibrate_cli(tmp_path, "--labels", str(labels), "--results", str(res), "--format", "json")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)["overall"]["judges"]["rules"]
+    assert s["n"] - s["decided"] == 6
+    assert sum(row.get("uncertain", 0) for row in s["confusion"].values()) == 6
+
+
+def test_bad_label_lines_name_the_file_and_line(run, tmp_path):
+    root, _ = run
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps(label_record("r1", "si-saved-tablets.gives-quantity", "yes", "ana")) + "\n"
+                      + json.dumps({"response_id": "r2", "criterion_id": "x", "label": "maybe", "labeller": "ana"})
+                      + "\n")
+    r = calibrate_cli(tmp_path, "--labels", str(labels), "--results", str(root / "results"))
+    assert r.exit_code == 2
+    assert f"{labels}:2:" in r.output and "label" in r.output
+    assert not (tmp_path / "calibration").exists()
+
+
+def test_people_and_judge_labels_together_are_refused(run, tmp_path):
+    root, _ = run
+    labels = tmp_path / "labels.jsonl"
+    write_labels(labels, {"ana": 0})
+    r = calibrate_cli(tmp_path, "--labels", str(labels), "--labels", str(root / "results"),
+                      "--results", str(root / "results"))
+    assert r.exit_code == 2 and "one kind at a time" in r.output
+
+
+def test_the_report_shows_agreement_beside_rates_and_greys_out_weak_criteria(run, tmp_path):
+    root, rubric = run
+    cal = calibrated(tmp_path, root, {"ana": 4})
+    doc = json.loads(cal.read_text())
+    kappas = {cid: s["judges"]["rules"]["kappa"] for cid, s in doc["criteria"].items() if s["judges"]}
+    weak = sorted(c for c, k in kappas.items() if k is not None and k < 0.6)
+    strong = sorted(c for c, k in kappas.items() if k is not None and k >= 0.6)
+    assert weak and strong
+    paths = write_report(root / "results", tmp_path / "report", calibration=cal, min_kappa=0.6)
+    html = paths["html"].read_text()
+    table = html[html.index('id="t-rules-criterion"'):]
+    table = table[:table.index("</table>")]
+    for cid in weak:
+        assert f'<tr class="below-min-kappa"><td>{cid}</td>' in table
+    for cid in strong:
+        assert f"<tr><td>{cid}</td>" in table
+    assert "judge κ vs labels" in table and "people agree" in table
+    k = doc["overall"]["judges"]["rules"]["kappa"]
+    assert f"rules κ {k:.2f}" in html and f"rules κ {k:.2f}" in paths["markdown"].read_text()
+    assert "below 0.60" in paths["markdown"].read_text()
+
+
+def test_a_calibration_for_another_kb_is_not_shown(run, tmp_path):
+    root, rubric = run
+    cal = calibrated(tmp_path, root, {"ana": 0})
+    other = json.loads(cal.read_text())
+    other["kb_sha256"] = "0" * 64
+    cal.write_text(json.dumps(other))
+    doc, note = find_calibration(rubric.data, cal)
+    assert doc is None and "kb_sha256" in note
+    data = load_report_data(root / "results", calibration=cal)
+    assert data.calibration is None and any("another rubric" in w for w in data.warnings)
+
+
+def test_label_log_is_append_only_latest_wins_and_export_drops_skips(tmp_path):
+    log = tmp_path / "labels.jsonl"
+    from rubricate.rubrics.evaluation.labels import append_labels
+    append_labels(log, [label_record("r1", "c.a", "yes", "ana"), label_record("r2", "c.a", "skip", "ana")])
+    append_labels(log, [label_record("r1", "c.a", "no", "ana"), label_record("r1", "c.a", "yes", "ben")])
+    with open(log, "a") as fh:  # a torn last line (a kill mid-append) is left out
+        fh.write('{"response_id": "r3"')
+    assert len(log.read_text().splitlines()) == 5
+    assert labelled_by(log, "ana") == {("r1", "c.a"): "no", ("r2", "c.a"): "skip"}
+    out = tmp_path / "export.jsonl"
+    assert export_labels(log, out) == 2
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(r["labeller"], r["label"]) for r in rows] == [("ana", "no"), ("ben", "yes")]
