@@ -1175,6 +1175,51 @@ def agreement(results, reference, judge_name, fmt):
 
 
 @main.command()
+@click.option("--results", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="The run whose responses are labelled (default: out/results in the workspace, else its newest run).")
+@click.option("--labels", "log", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append-only label file (default: RESULTS/labels.jsonl).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--sample", type=click.IntRange(1), default=None,
+              help="Label a seeded random sample of this many responses instead of all.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rubric, if it moved since the run (default: the one recorded in run.json).")
+@click.option("--responses", "responses_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Responses file, if it moved since the run.")
+@click.option("--export", "export_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the label file `calibrate` reads (current yes/no labels) and exit, serving nothing.")
+def label(results, log, port, sample, seed, rubric_path, responses_path, export_path):
+    """Serve a local labelling page: one response and criterion at a time, yes / no / skip."""
+    from rubricate.rubrics.evaluation.labels import LABEL_LOG, export_labels
+    from rubricate.rubrics.evaluation.runs import default_results
+    from rubricate.rubrics.labelling.app import bind, serve
+    from rubricate.rubrics.labelling.session import open_session
+    results = results or default_results(_ws("run"))
+    if export_path:
+        src = log or results / LABEL_LOG
+        if not src.is_file():
+            raise RubricateError("no labels yet", path=str(src))
+        n = export_labels(src, export_path)
+        click.echo(f"{n} label(s) written to {export_path}")
+        return
+    session = open_session(results, log, rubric_path, responses_path, sample, seed)
+    for note in session.notes:
+        click.echo(f"note: {note}", err=True)
+    try:
+        sock = bind(port)
+    except OSError as exc:
+        raise RubricateError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port") from None
+    click.echo(f"labelling {len(session.units)} response x criterion pair(s) of {results}; labels go to {session.log}")
+    click.echo(f"open http://127.0.0.1:{sock.getsockname()[1]}/  (Ctrl-C stops; every label is already saved)",
+               nl=True)
+    sys.stdout.flush()
+    on_interrupt(lambda: f"stopped; labels are in {session.log}")
+    serve(session, sock)
+
+
+@main.command()
 @click.option("--rubric", "rubric_ref", required=True, help="The rubric calibrated: a file or an id.")
 @click.option("--labels", "label_paths", multiple=True, required=True,
               type=click.Path(exists=True, path_type=Path),

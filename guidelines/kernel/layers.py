@@ -21,9 +21,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rubricate.rubrics.contract", "rubricate.rubrics.checks", "rubricate.rubrics.llm"),
     # knowledge base -> rubric (criteria with citations); the study's importer
     ("rubricate.compiler", "rubricate.compiler.moore2025"),
-    # rubric + responses -> verdicts, reports, the stigma experiment, exports
-    ("rubricate.rubrics.evaluation", "rubricate.rubrics.report", "rubricate.rubrics.stigma",
-     "rubricate.rubrics.integrations"),
+    # rubric + responses -> verdicts, reports, the labelling page, the stigma experiment, exports
+    ("rubricate.rubrics.evaluation", "rubricate.rubrics.report", "rubricate.rubrics.labelling",
+     "rubricate.rubrics.stigma", "rubricate.rubrics.integrations"),
     # `rubricate run`
     ("rubricate.rubrics.pipeline",),
     # the command line
