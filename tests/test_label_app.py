@@ -100,3 +100,12 @@ def test_cli_export_and_a_missing_log(client, tmp_path):
     assert r.exit_code == 0 and "1 label(s)" in r.output
     r = CliRunner().invoke(main, ["label", "--results", str(tmp_path)])
     assert r.exit_code == 2 and "not a results folder" in r.output
+
+
+def test_a_seeded_sample_of_responses(tmp_path):
+    results, _, _ = build_results(tmp_path / "run")
+    a = open_session(results, sample=2, seed=1)
+    b = open_session(results, sample=2, seed=1)
+    assert [u.response_id for u in a.units] == [u.response_id for u in b.units]
+    assert len({u.response_id for u in a.units}) == 2
+    assert [u.index for u in a.units] == list(range(len(a.units)))
