@@ -130,10 +130,17 @@ def load_sources(paths: Iterable[Path]) -> list[LabelSource]:
     return list(merged.values())
 
 
-def export_labels(log: Path, out: Path) -> int:
-    """Write the current yes/no label of each labeller and unit (sorted) to ``out``; return the count."""
+def export_rows(log: Path) -> list[dict]:
+    """The current yes/no label of each labeller and unit, sorted (none when there is no log)."""
+    if not Path(log).is_file():
+        return []
     latest = current(r for _, r in read_labels(log))
-    rows = [latest[k] for k in sorted(latest) if latest[k]["label"] in ANSWERS]
+    return [latest[k] for k in sorted(latest) if latest[k]["label"] in ANSWERS]
+
+
+def export_labels(log: Path, out: Path) -> int:
+    """Write ``export_rows`` to ``out`` (the file `rubricate calibrate` reads); return the count."""
+    rows = export_rows(log)
     atomic_write_bytes(Path(out), jsonl_bytes(rows))
     return len(rows)
 
@@ -157,4 +164,4 @@ def labellers(log: Path) -> dict[str, int]:
 
 
 __all__ = ["LABEL_LOG", "LabelSource", "label_record", "read_labels", "append_labels", "load_sources",
-           "export_labels", "labelled_by", "labellers"]
+           "export_rows", "export_labels", "labelled_by", "labellers"]

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from rubricate.guidelines.kernel.fileio import jsonl_bytes
-from rubricate.rubrics.evaluation.labels import current, read_labels, ANSWERS
+from rubricate.rubrics.evaluation.labels import ANSWERS, export_rows
 from rubricate.rubrics.labelling.session import CHOICES, LabelSession
 from rubricate.rubrics.report.html import CSS_PATH
 
@@ -96,11 +96,7 @@ def make_app(session: LabelSession) -> Starlette:
         return RedirectResponse(f"/label/{quote(name)}", status_code=303)
 
     async def export(request: Request) -> Response:
-        rows = []
-        if session.log.is_file():
-            latest = current(r for _, r in read_labels(session.log))
-            rows = [latest[k] for k in sorted(latest) if latest[k]["label"] in ANSWERS]
-        return Response(jsonl_bytes(rows), media_type="application/x-ndjson",
+        return Response(jsonl_bytes(export_rows(session.log)), media_type="application/x-ndjson",
                         headers={"Content-Disposition": 'attachment; filename="labels.jsonl"'})
 
     async def keys(request: Request) -> Response:
