@@ -1221,10 +1221,12 @@ def label(results, log, port, sample, seed, rubric_path, responses_path, export_
 
 @main.command()
 @click.option("--rubric", "rubric_ref", required=True, help="The rubric calibrated: a file or an id.")
-@click.option("--labels", "label_paths", multiple=True, required=True,
-              type=click.Path(exists=True, path_type=Path),
+@click.option("--labels", "label_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="A label file (JSONL, e.g. from `rubricate label`; one source per labeller), or a results "
                    "folder whose judge's verdicts are the reference. Repeatable.")
+@click.option("--reference-column", "columns", multiple=True,
+              help="A response column holding a reference judge's yes/no answer (e.g. reference_answer from "
+                   "`rubricate import moore2025`), read from the measured run. Repeatable.")
 @click.option("--results", "results_dirs", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Results folder(s) whose judges are measured (default: out/results in the workspace, else its "
                    "newest run). Repeatable.")
@@ -1236,7 +1238,7 @@ def label(results, log, port, sample, seed, rubric_path, responses_path, export_
               help="A published kappa between people on the same kind of labels, stored as reported.")
 @click.option("--reported-ceiling-source", default=None, help="Where --reported-ceiling comes from (required with it).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def calibrate(rubric_ref, label_paths, results_dirs, out, seed, n_resamples, reported_ceiling,
+def calibrate(rubric_ref, label_paths, columns, results_dirs, out, seed, n_resamples, reported_ceiling,
               reported_ceiling_source, fmt):
     """Measure each judge's agreement with labels per criterion (kappa, macro F1, CIs, confusion)
     and write the rubric's calibration block, with people's agreement as the ceiling."""
@@ -1244,14 +1246,18 @@ def calibrate(rubric_ref, label_paths, results_dirs, out, seed, n_resamples, rep
     from rubricate.rubrics.contract.calibration import calibration_path, write_calibration
     from rubricate.rubrics.contract.loader import load_rubric
     from rubricate.rubrics.evaluation.calibration import calibrate as run_calibration, render
-    from rubricate.rubrics.evaluation.labels import load_sources
+    from rubricate.rubrics.evaluation.labels import load_sources, sources_from_column
     from rubricate.rubrics.evaluation.runs import default_results
     if (reported_ceiling is None) != (reported_ceiling_source is None):
         raise click.UsageError("--reported-ceiling and --reported-ceiling-source go together")
+    if not label_paths and not columns:
+        raise click.UsageError("give the labels: --labels FILE|RESULTS and/or --reference-column COLUMN")
     rubric = load_rubric(rubric_ref)
     target = out or calibration_path(rubric.data)
+    runs = list(results_dirs) or [default_results(_ws("run"))]
+    sources = load_sources(label_paths) + [sources_from_column(runs[-1], c) for c in columns]
     doc, notes = run_calibration(
-        rubric, load_sources(label_paths), list(results_dirs) or [default_results(_ws("run"))], target,
+        rubric, sources, runs, target,
         n_resamples=n_resamples, seed=seed,
         reported_ceiling={"kappa": reported_ceiling, "source": reported_ceiling_source}
         if reported_ceiling is not None else None)

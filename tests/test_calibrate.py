@@ -56,10 +56,9 @@ def verdicts(results: Path) -> dict[tuple[str, str], str]:
             for v in map(json.loads, (results / "verdicts.jsonl").read_text().splitlines())}
 
 
-def calibrate_cli(ws: Path, *args: str):
-    r = CliRunner().invoke(main, ["--workspace", str(ws), "calibrate", "--rubric", "rubricate-default",
-                                  "--n-resamples", "200", *args])
-    return r
+def calibrate_cli(ws: Path, *args: str, rubric: str = "rubricate-default"):
+    return CliRunner().invoke(main, ["--workspace", str(ws), "calibrate", "--rubric", rubric,
+                                     "--n-resamples", "200", *args])
 
 
 def calibrated(tmp_path: Path, root: Path, labellers: dict[str, int]) -> Path:
@@ -237,3 +236,29 @@ def test_label_log_is_append_only_latest_wins_and_export_drops_skips(tmp_path):
     assert export_labels(log, out) == 2
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [(r["labeller"], r["label"]) for r in rows] == [("ana", "no"), ("ben", "yes")]
+
+
+@pytest.mark.slow
+def test_the_study_judge_as_reference_column_matches_rubricate_agreement(anchor, kb_build, tmp_path):
+    """On the study's responses: the offline judge calibrated against the study's gpt-4o answers
+    (reference_answer) gives the same kappa as `rubricate agreement` on the same run."""
+    from rubricate.rubrics.evaluation.judge_agreement import judge_agreement
+    out = tmp_path / "m25"
+    r = CliRunner().invoke(main, ["import", "moore2025", str(anchor), "--out", str(out),
+                                  "--kb", str(kb_build.paths["turtle"])])
+    assert r.exit_code == 0, r.output
+    lines = (out / "responses_dev.jsonl").read_text().splitlines()
+    subset = tmp_path / "subset.jsonl"
+    subset.write_text("\n".join(lines[::10]) + "\n")  # every 10th response: all stimuli and models
+    rubric = load_rubric(out / "moore2025.json")
+    evaluate(rubric, subset, tmp_path / "results", judges={"rules": rules_judge(rubric)})
+    r = calibrate_cli(tmp_path, "--reference-column", "reference_answer", "--results", str(tmp_path / "results"),
+                      "--out", str(tmp_path / "cal.json"), rubric=str(out / "moore2025.json"))
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "cal.json").read_text())
+    ref = judge_agreement(tmp_path / "results", "reference_answer")
+    assert doc["reference"] == "column-reference_answer"
+    assert doc["overall"]["judges"]["rules"]["n"] == ref["overall"]["n"]
+    assert doc["overall"]["judges"]["rules"]["kappa"] == pytest.approx(ref["overall"]["kappa"])
+    for item, s in ref["by_item"].items():
+        assert doc["criteria"][f"{item}.verification"]["judges"]["rules"]["kappa"] == pytest.approx(s["kappa"])

@@ -9,7 +9,8 @@ from rubricate.guidelines.kernel.agreement import agreement_summary
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
 
 
-def _label(value) -> str | None:
+def reference_label(value) -> str | None:
+    """A reference column's value as yes/no (the study's judge wrote letters too); None otherwise."""
     if value is None:
         return None
     v = str(value).strip().lower()
@@ -32,7 +33,7 @@ def judge_agreement(results_dir: Path, reference: str, judge: str | None = None)
             continue
         meta = v.get("metadata") or {}
         seen_column |= reference in meta
-        label = _label(meta.get(reference))
+        label = reference_label(meta.get(reference))
         for key in (v["item_id"], "overall"):
             ref[key].append(label)
             pred[key].append(v["answer"])

@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 from rubricate.guidelines.kernel.errors import InputError
 from rubricate.guidelines.kernel.fileio import TORN_TAIL, atomic_write_bytes, jsonl_bytes, read_jsonl
 from rubricate.rubrics.contract.validation import label_errors
+from rubricate.rubrics.evaluation.judge_agreement import reference_label
 from rubricate.rubrics.evaluation.results import AppendLog, ResultsDir, iter_jsonl
 
 LABEL_LOG = "labels.jsonl"
@@ -110,6 +111,26 @@ def sources_from_results(results_dir: Path) -> list[LabelSource]:
             src.answers[(v["response_id"], v["criterion_id"])] = v["answer"]
             src.items[(v["response_id"], v["criterion_id"])] = v["item_id"]
     return [by_judge[k] for k in sorted(by_judge)]
+
+
+def sources_from_column(results_dir: Path, column: str) -> LabelSource:
+    """A reference judge's answers recorded in a column of the responses (e.g. the study's judge,
+    ``reference_answer`` after `rubricate import moore2025`), read from the run's verdicts."""
+    results = ResultsDir(Path(results_dir))
+    if not results.verdicts.is_file():
+        raise InputError("not a results folder (no verdicts.jsonl)", path=str(results_dir))
+    src = LabelSource(f"column-{column}", JUDGE, results.verdicts)
+    seen = False
+    for v in iter_jsonl(results.verdicts):
+        meta = v.get("metadata") or {}
+        seen |= column in meta
+        label = reference_label(meta.get(column))
+        if label is not None:
+            src.answers[(v["response_id"], v["criterion_id"])] = label
+            src.items[(v["response_id"], v["criterion_id"])] = v["item_id"]
+    if not seen:
+        raise InputError(f"no response carries the column {column!r}", path=str(results.verdicts))
+    return src
 
 
 def load_sources(paths: Iterable[Path]) -> list[LabelSource]:
