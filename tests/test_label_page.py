@@ -91,11 +91,13 @@ def shown(page) -> tuple[str, str]:
 def answer(page, label: str, by_key: bool) -> None:
     before = page.locator("#progress").inner_text()
     if by_key:
+        page.wait_for_selector("html[data-keys=on]", state="attached")  # keys.js has run
         page.keyboard.press(label[0])
     else:
         page.click(f"#btn-{label}")
     page.wait_for_function("b => { const p = document.querySelector('#progress'); "
                            "return !p || p.innerText !== b; }", arg=before)
+    page.wait_for_load_state()
 
 
 def test_label_ten_responses_in_chromium_then_calibrate_and_report(tmp_path):

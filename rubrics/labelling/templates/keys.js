@@ -16,3 +16,4 @@ document.addEventListener("keydown", function (ev) {
   form.appendChild(hidden);
   form.submit();
 });
+document.documentElement.setAttribute("data-keys", "on");  // the keys work from now on
