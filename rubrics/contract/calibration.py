@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rubricate.guidelines.kernel.errors import InputError, RubricFormatError
 from rubricate.guidelines.kernel.fileio import atomic_write_text
+from rubricate.guidelines.kernel.safepath import confined, safe_name
 from rubricate.guidelines.kernel.workspace import ws_path
 from rubricate.rubrics.contract.validation import calibration_errors
 
@@ -28,7 +29,9 @@ def binding(rubric_data: dict) -> dict[str, str | None]:
 def calibration_path(rubric_data: dict) -> Path:
     """The sidecar's default place in the workspace."""
     b = binding(rubric_data)
-    return ws_path("calibration", f"{b['rubric_id']}-{b['rubric_version']}-{(b['kb_sha256'] or 'nokb')[:12]}.json")
+    name = (f"{safe_name(str(b['rubric_id']), 'rubric')}-{safe_name(str(b['rubric_version']), 'noversion')}-"
+            f"{safe_name(str(b['kb_sha256'] or 'nokb'))[:12]}.json")
+    return confined(ws_path("calibration"), name)  # ids are data: never a path out of the folder
 
 
 def write_calibration(doc: dict, path: Path) -> Path:
