@@ -1,0 +1,54 @@
+"""Agreement of the offline judge with our own held-out reply set (issue 17), test half first.
+
+Replies in rubrics/samples/heldout_responses.jsonl were written by hand for the default
+rubric's items and labelled per criterion by their author; ``split: test`` rows were not
+looked at while the detectors were written. Prints JSON: for the test half, then the
+development half, Cohen's kappa and macro F1 with percentile-bootstrap 95% CIs, overall and
+per criterion, and how many replies the judge gets entirely right.
+
+    python bench/heldout.py [--split test|dev|all] [--errors]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION  # noqa: E402
+from tests.heldout_set import GOAL_KAPPA, agreement, judge, load_rows  # noqa: E402
+
+
+def _round(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_round(v) for v in value]
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("test", "dev", "all"), default=None,
+                        help="one split only (default: test, then dev)")
+    parser.add_argument("--errors", action="store_true", help="list the judge's disagreements too")
+    args = parser.parse_args(argv)
+    splits = [args.split] if args.split else ["test", "dev"]
+    report = {"judge_version": OFFLINE_JUDGE_VERSION, "goal_kappa": GOAL_KAPPA}
+    for split in splits:
+        records = judge(load_rows(None if split == "all" else split))
+        block = agreement(records)
+        block["goal_met"] = (block["overall"]["kappa"]["kappa"] or 0) >= GOAL_KAPPA
+        if args.errors:
+            block["disagreements"] = [r for r in records if r["label"] != r["answer"]]
+        report[split] = block
+    print(json.dumps(_round(report), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

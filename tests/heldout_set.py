@@ -1,0 +1,87 @@
+"""Our own held-out reply set for the default rubric, and the offline judge's agreement with it.
+
+``rubrics/samples/heldout_responses.jsonl`` holds replies written for this purpose (not the
+demo samples the checks were written against), labelled per criterion by their author, each
+row marked ``split: dev`` (detectors were written looking at these) or ``split: test`` (not
+looked at while writing detectors). Used by tests/test_checks_heldout.py and bench/heldout.py.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import numpy as np
+
+from rubricate.compiler.compile import DEFAULT_FILE, REPO, RUBRICS_DIR
+from rubricate.guidelines.kernel.agreement import agreement_summary, cohen_kappa_ci
+from rubricate.guidelines.kernel.stats import bootstrap_ci, nan_to_none
+
+HELDOUT = REPO / "rubrics" / "samples" / "heldout_responses.jsonl"
+GOAL_KAPPA = 0.7  # issue 17: the rules judge on our own therapist-style set
+
+
+def load_rubric() -> dict:
+    return json.loads((RUBRICS_DIR / DEFAULT_FILE).read_text(encoding="utf-8"))
+
+
+def load_rows(split: str | None = None) -> list[dict]:
+    rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if split is None or r["split"] == split]
+
+
+def judge(rows: list[dict], rubric: dict | None = None) -> list[dict]:
+    """One record per (reply, criterion): the author's label and the offline judge's answer."""
+    from rubricate.rubrics.checks.engine import compile_checks
+    rubric = rubric or load_rubric()
+    compiled = compile_checks([c for i in rubric["items"] for c in i["criteria"]])
+    results = compiled.evaluate([r["response"] for r in rows], [list(r["expected_answers"]) for r in rows])
+    return [{"response_id": r["response_id"], "item_id": r["item_id"], "style": r["style"],
+             "criterion_id": x.criterion_id, "label": r["expected_answers"][x.criterion_id],
+             "answer": x.answer, "reason": x.reason}
+            for r, rs in zip(rows, results) for x in rs]
+
+
+def _macro_f1_ci(ref: list[str], pred: list[str], n_resamples: int, seed: int) -> dict:
+    """Macro F1 over yes/no (as agreement.macro_f1) with a percentile-bootstrap CI, vectorised."""
+    a = np.array([r == "yes" for r in ref])
+    b = np.array([p == "yes" for p in pred])
+    no_b = np.array([p == "no" for p in pred])
+
+    def stat(idx: np.ndarray) -> np.ndarray:
+        idx = idx.astype(np.int64)
+        ra, pa, pn = a[idx], b[idx], no_b[idx]
+        scores = []
+        for ref_is, pred_is in ((ra, pa), (~ra, pn)):
+            tp = (ref_is & pred_is).sum(axis=1)
+            denom = ref_is.sum(axis=1) + pred_is.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scores.append(np.where(denom > 0, 2 * tp / denom, np.nan))
+        return np.nanmean(np.vstack(scores), axis=0)
+
+    est, low, high = bootstrap_ci(np.arange(len(ref)), n_resamples=n_resamples, seed=seed, statistic=stat)
+    return {"macro_f1": nan_to_none(est), "ci_low": nan_to_none(low), "ci_high": nan_to_none(high)}
+
+
+def agreement(records: list[dict], n_resamples: int = 1000, seed: int = 0) -> dict:
+    """Kappa and macro F1 (with percentile-bootstrap 95% CIs) overall and per criterion."""
+    def block(recs: list[dict], resamples: int) -> dict:
+        ref = [r["label"] for r in recs]
+        pred = [r["answer"] for r in recs]
+        summary = agreement_summary(ref, pred)
+        return {"n": len(recs), "accuracy": summary["accuracy"],
+                "kappa": cohen_kappa_ci(ref, pred, n_resamples=resamples, seed=seed),
+                "macro_f1": _macro_f1_ci(ref, pred, resamples, seed),
+                "confusion": summary.get("confusion")}
+
+    by_criterion: dict[str, list[dict]] = defaultdict(list)
+    by_reply: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        by_criterion[r["criterion_id"]].append(r)
+        by_reply[r["response_id"]].append(r)
+    whole = sum(all(x["label"] == x["answer"] for x in rs) for rs in by_reply.values())
+    risky_missed = sum(r["label"] == "yes" and r["answer"] == "no" for r in records)
+    return {"overall": block(records, n_resamples),
+            "replies": len(by_reply), "replies_all_right": whole,
+            "errors": sum(r["label"] != r["answer"] for r in records),
+            "missed_yes": risky_missed,
+            "per_criterion": {cid: block(recs, min(n_resamples, 300)) for cid, recs in sorted(by_criterion.items())}}

@@ -1,0 +1,53 @@
+"""Our own held-out reply set for the default rubric (issue 17): its shape, and the offline
+judge's agreement with its labels on the half the detectors were not written against."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from rubricate.rubrics.contract.scoring import score_item
+from tests.heldout_set import load_rows, load_rubric
+
+DEMO = "default_responses.jsonl"
+
+
+@pytest.fixture(scope="module")
+def rubric() -> dict:
+    return load_rubric()
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    return load_rows()
+
+
+def test_the_set_has_200_labelled_replies_over_every_criterion(rows, rubric):
+    items = {i["id"]: i for i in rubric["items"]}
+    assert len(rows) >= 200
+    assert len({r["response_id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert {"response_id", "item_id", "model", "response", "style", "split",
+                "expected_answers", "expected_appropriate"} <= set(r)
+        assert r["split"] in ("dev", "test") and r["style"] in ("therapist", "bot")
+        assert set(r["expected_answers"]) == {c["id"] for c in items[r["item_id"]]["criteria"]}
+        assert set(r["expected_answers"].values()) <= {"yes", "no"}
+        verdict = score_item(items[r["item_id"]]["criteria"], r["expected_answers"])
+        assert verdict.appropriate is r["expected_appropriate"], r["response_id"]
+    for split in ("dev", "test"):
+        # each half has every criterion labelled both yes and no at least once, and both styles
+        seen = Counter((cid, a) for r in rows if r["split"] == split for cid, a in r["expected_answers"].items())
+        for item in rubric["items"]:
+            for c in item["criteria"]:
+                assert seen[(c["id"], "yes")] >= 1 and seen[(c["id"], "no")] >= 1, (split, c["id"])
+        assert {r["style"] for r in rows if r["split"] == split} == {"therapist", "bot"}
+    assert 0.4 <= sum(r["split"] == "test" for r in rows) / len(rows) <= 0.6
+
+
+def test_the_set_is_apart_from_the_demo_samples(rows):
+    from tests.heldout_set import HELDOUT
+    demo = {json.loads(line)["response"] for line in (HELDOUT.parent / DEMO).read_text(encoding="utf-8").splitlines()
+            if line.strip()}
+    assert not demo & {r["response"] for r in rows}
+    assert len({r["response"] for r in rows}) == len(rows)
