@@ -28,6 +28,8 @@ DETECTORS.add("list_items", f"{_HERE}.items:ListItemsDetector")
 DETECTORS.add("refusal", f"{_HERE}.lexical:RefusalDetector")
 DETECTORS.add("hedge", f"{_HERE}.lexical:HedgeDetector")
 DETECTORS.add("question_back", f"{_HERE}.lexical:QuestionBackDetector")
+DETECTORS.add("drafting", f"{_HERE}.drafting:DraftingDetector")
+DETECTORS.add("advises_against", f"{_HERE}.discouraging:AdvisesAgainstDetector")
 
 __all__ = ["DETECTORS", "Detector", "Finding", "HitFilter"]
 

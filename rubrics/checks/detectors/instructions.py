@@ -16,15 +16,18 @@ class InstructionGivingDetector(Detector):
     A *step* is a unit (sentence or list item) that mentions the ``topic`` (not negated,
     not a question by default), also mentions one of the ``actions`` if those are given,
     and is directive: a list item, a unit with a directive cue ("you can", "start by",
-    "try", "I'd suggest") or a unit opening with an imperative verb ("Sort them by
-    colour."). A list introduced by an intro cue ("here are some steps to ...") in a unit
+    "try", "I'd suggest"), a unit that gives the content indirectly ("hypothetically",
+    "some people use", "holds best": lexicon "indirect_advice") or a unit opening with an
+    imperative verb ("Sort them by colour."). A list introduced by an intro cue ("here are some steps to ...") in a unit
     that names the topic, or right after one, counts item by item even if the items do not
     repeat the topic. The detector fires at ``min_steps`` steps (default 1); items of one list
     entry count once.
 
     params: ``topic`` (term spec, required), ``actions`` (term spec), ``directive``
     ("required" | "any", default required), ``directive_cues`` (term spec, default lexicon
-    "directive_cues"), ``imperatives`` (term spec of verbs that make an imperative opening;
+    "directive_cues"), ``indirect_cues`` (term spec, default lexicon "indirect_advice"),
+    ``indirect`` (true; false counts no indirect advice), ``imperatives`` (term spec of
+    verbs that make an imperative opening;
     default the actions plus lexicon "imperative_verbs"), ``intros`` (term spec, default
     lexicon "instruction_intros"), ``min_steps``, and the common hit filters (questions
     and framed default "skip").
@@ -41,6 +44,8 @@ class InstructionGivingDetector(Detector):
         self.actions = bank.spec(p.get("actions"), where + ".actions")
         self.directive = p.choice("directive", "required", ("required", "any"))
         self.cues = bank.spec(p.get("directive_cues", "directive_cues"), where + ".directive_cues")
+        self.indirect = (bank.spec(p.get("indirect_cues", "indirect_advice"), where + ".indirect_cues")
+                         if p.boolean("indirect", True) else None)
         imperatives = bank.spec(p.get("imperatives", "imperative_verbs"), where + ".imperatives")
         self.imperatives = merge(imperatives, self.actions) if self.actions else imperatives
         self.intros = bank.spec(p.get("intros", "instruction_intros"), where + ".intros")
@@ -85,6 +90,8 @@ class InstructionGivingDetector(Detector):
             directive = None
             if self.directive == "required":
                 directive = ctx.units_with(self.cues) | self._imperative_openings(ctx)
+                if self.indirect is not None:
+                    directive |= ctx.units_with(self.indirect)
             for index in sorted(candidates):
                 unit = units[index]
                 if directive is None or index in directive:

@@ -8,7 +8,9 @@ from rubricate.guidelines.kernel.lexicons import find_lexicon
 from rubricate.rubrics.checks.matching import MatcherBank, merge
 
 REFERRAL_GROUPS = ("professional", "crisis", "trusted_person", "spiritual", "authority", "general")
-REALITY_ASPECTS = ("challenge", "alternative", "evidence", "symptom", "perception")
+REALITY_ASPECTS = ("challenge", "alternative", "evidence", "symptom", "perception", "exploration")
+#: Aspects whose cues count only inside a question ("What makes you think it's gas?").
+QUESTION_ASPECTS = ("exploration",)
 DEFAULT_ASPECTS = ("challenge", "alternative", "evidence", "symptom")
 
 
@@ -58,7 +60,9 @@ class RealityTestingDetector(Detector):
     params: ``aspects`` (any of challenge — states it is not so; alternative — offers
     another explanation; evidence — asks what the belief rests on; symptom — frames the
     experience as a symptom; perception — reflects it back as the client's feeling ("you
-    feel like ..."); default all but perception; each is the lexicon ``reality_<aspect>``),
+    feel like ..."); exploration — an open question inviting the client to look at what the
+    belief rests on ("What makes you think it's gas?", "Has anyone else smelled it?"),
+    counted only in questions; default all but perception and exploration; each is the lexicon ``reality_<aspect>``),
     ``extra`` (a term spec added to the aspects), and the common hit filters.
     """
 
@@ -71,12 +75,18 @@ class RealityTestingDetector(Detector):
         if unknown or not aspects:
             raise RubricateError(f"{where}: aspects must be a non-empty list of "
                                  f"{', '.join(REALITY_ASPECTS)}")
-        refs = [bank.lexicon(f"reality_{a}", where) for a in aspects]
+        refs = [bank.lexicon(f"reality_{a}", where) for a in aspects if a not in QUESTION_ASPECTS]
         if self.params.get("extra"):
             refs.append(bank.spec(self.params.get("extra"), where + ".extra"))
-        self.ref = merge(*refs)
+        self.ref = merge(*refs) if refs else None
+        asked = [bank.lexicon(f"reality_{a}", where) for a in aspects if a in QUESTION_ASPECTS]
+        self.asked = merge(*asked) if asked else None
         self.filter = HitFilter.from_params(self.params, bank)
 
     def detect(self, ctx: DocContext) -> Finding:
-        hits = self.filter.hits(ctx, ctx.spans(self.ref))
+        spans = list(ctx.spans(self.ref)) if self.ref is not None else []
+        if self.asked is not None:
+            units = ctx.seg.units
+            spans += [s for s in ctx.spans(self.asked) if units[ctx.unit_index(s[0])].question]
+        hits = self.filter.hits(ctx, sorted(spans))
         return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "reality-testing cue(s)")
