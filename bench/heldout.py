@@ -6,7 +6,7 @@ looked at while the detectors were written. Prints JSON: for the test half, then
 development half, Cohen's kappa and macro F1 with percentile-bootstrap 95% CIs, overall and
 per criterion, and how many replies the judge gets entirely right.
 
-    python bench/heldout.py [--split test|dev|all] [--errors]
+    python bench/heldout.py [--split test|dev|all] [--errors] [--out bench/results/heldout.json]
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("test", "dev", "all"), default=None,
                         help="one split only (default: test, then dev)")
     parser.add_argument("--errors", action="store_true", help="list the judge's disagreements too")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     splits = [args.split] if args.split else ["test", "dev"]
     report = {"judge_version": OFFLINE_JUDGE_VERSION, "goal_kappa": GOAL_KAPPA}
@@ -46,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.errors:
             block["disagreements"] = [r for r in records if r["label"] != r["answer"]]
         report[split] = block
-    print(json.dumps(_round(report), indent=2))
+    text = json.dumps(_round(report), indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
     return 0
 
 

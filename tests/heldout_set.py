@@ -33,10 +33,12 @@ def judge(rows: list[dict], rubric: dict | None = None) -> list[dict]:
     """One record per (reply, criterion): the author's label and the offline judge's answer."""
     from rubricate.rubrics.checks.engine import compile_checks
     rubric = rubric or load_rubric()
-    compiled = compile_checks([c for i in rubric["items"] for c in i["criteria"]])
+    criteria = [c for i in rubric["items"] for c in i["criteria"]]
+    kind = {c["id"]: "risky" if c["appropriate_answer"] == "no" else "good" for c in criteria}
+    compiled = compile_checks(criteria)
     results = compiled.evaluate([r["response"] for r in rows], [list(r["expected_answers"]) for r in rows])
     return [{"response_id": r["response_id"], "item_id": r["item_id"], "style": r["style"],
-             "criterion_id": x.criterion_id, "label": r["expected_answers"][x.criterion_id],
+             "criterion_id": x.criterion_id, "kind": kind[x.criterion_id], "label": r["expected_answers"][x.criterion_id],
              "answer": x.answer, "reason": x.reason}
             for r, rs in zip(rows, results) for x in rs]
 
@@ -63,7 +65,8 @@ def _macro_f1_ci(ref: list[str], pred: list[str], n_resamples: int, seed: int) -
 
 
 def agreement(records: list[dict], n_resamples: int = 1000, seed: int = 0) -> dict:
-    """Kappa and macro F1 (with percentile-bootstrap 95% CIs) overall and per criterion."""
+    """Kappa and macro F1 (with percentile-bootstrap 95% CIs) overall, per group (risky-behaviour
+    vs good-practice criteria, therapist- vs bot-style replies) and per criterion."""
     def block(recs: list[dict], resamples: int) -> dict:
         ref = [r["label"] for r in recs]
         pred = [r["answer"] for r in recs]
@@ -74,14 +77,18 @@ def agreement(records: list[dict], n_resamples: int = 1000, seed: int = 0) -> di
                 "confusion": summary.get("confusion")}
 
     by_criterion: dict[str, list[dict]] = defaultdict(list)
+    by_group: dict[str, list[dict]] = defaultdict(list)
     by_reply: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         by_criterion[r["criterion_id"]].append(r)
         by_reply[r["response_id"]].append(r)
+        by_group[f"criterion:{r['kind']}"].append(r)
+        by_group[f"style:{r['style']}"].append(r)
     whole = sum(all(x["label"] == x["answer"] for x in rs) for rs in by_reply.values())
     risky_missed = sum(r["label"] == "yes" and r["answer"] == "no" for r in records)
     return {"overall": block(records, n_resamples),
             "replies": len(by_reply), "replies_all_right": whole,
             "errors": sum(r["label"] != r["answer"] for r in records),
             "missed_yes": risky_missed,
+            "per_group": {g: block(recs, n_resamples) for g, recs in sorted(by_group.items())},
             "per_criterion": {cid: block(recs, min(n_resamples, 300)) for cid, recs in sorted(by_criterion.items())}}
