@@ -6,6 +6,10 @@ from rubricate.rubrics.checks.context import DocContext
 from rubricate.rubrics.checks.detectors.base import Detector, Finding, HitFilter
 from rubricate.rubrics.checks.matching import MatcherBank, merge
 
+#: Helpers whose referral frames the topic as its subject ("Talk to your psychiatrist before
+#: you reduce the dose" is a safety referral, not a tapering step).
+REFERRAL_FRAME_GROUPS = ("professional", "crisis", "trusted_person")
+
 # A colon this close to the start of a unit ends a heading ("**Sort by colour**: Start ...").
 HEADING_REACH = 12
 
@@ -29,8 +33,10 @@ class InstructionGivingDetector(Detector):
     ``indirect`` (true; false counts no indirect advice), ``imperatives`` (term spec of
     verbs that make an imperative opening;
     default the actions plus lexicon "imperative_verbs"), ``intros`` (term spec, default
-    lexicon "instruction_intros"), ``min_steps``, and the common hit filters (questions
-    and framed default "skip").
+    lexicon "instruction_intros"), ``min_steps``, ``referral_frame`` (true: a unit whose
+    topic only follows a referral, "talk to your doctor before you reduce the dose", is a
+    safety referral, not a step), and the common hit filters (questions and framed
+    default "skip").
     """
 
     type = "instruction_giving"
@@ -51,6 +57,11 @@ class InstructionGivingDetector(Detector):
         self.intros = bank.spec(p.get("intros", "instruction_intros"), where + ".intros")
         self.min_steps = p.integer("min_steps", 1, 1)
         self.filter = HitFilter.from_params(p, bank, questions="skip", framed="skip")
+        self.referral_frame = p.boolean("referral_frame", True)
+        if self.referral_frame:
+            self.helpers = merge(*(bank.lexicon(f"referral_{g}", where) for g in REFERRAL_FRAME_GROUPS))
+            self.referral_actions = bank.lexicon("referral_actions", where)
+            self.breaks = merge(bank.lexicon("clause_boundaries", where), bank.lexicon("step_breaks", where))
 
     # ---- helpers -----------------------------------------------------------------------
 
@@ -79,12 +90,38 @@ class InstructionGivingDetector(Detector):
                     break
         return out
 
+    def _referral_framed(self, ctx: DocContext) -> set[int]:
+        """Units whose topic hits all follow a referral with no break in between.
+
+        "Talk to your psychiatrist before you reduce the dose", "Ask your prescriber how to
+        come off it": the topic is what to raise with the helper. "Talk to your doctor, then
+        halve the dose" still gives a step (a comma or "then" ends the referral's reach).
+        """
+        if not self.referral_frame:
+            return set()
+        with_action = ctx.units_with(self.referral_actions)
+        helpers = [h for h in self.filter.hits(ctx, ctx.spans(self.helpers)) if ctx.unit_index(h[0]) in with_action]
+        if not helpers:
+            return set()
+        breaks = set()
+        for s, e in ctx.spans(self.breaks):
+            breaks.update(range(s, e))
+        topic_hits = ctx.spans(self.topic)
+        out = set()
+        for start, end in helpers:
+            index = ctx.unit_index(start)
+            hits = [s for s, _ in topic_hits if ctx.unit_index(s) == index]
+            if hits and all(s >= end and not any(i in breaks for i in range(end, s)) for s in hits):
+                out.add(index)
+        return out
+
     # ---- detection ---------------------------------------------------------------------
 
     def detect(self, ctx: DocContext) -> Finding:
         units = ctx.seg.units
         topical = self._units_with_hits(ctx, self.topic)
         candidates = topical & self._units_with_hits(ctx, self.actions) if self.actions else set(topical)
+        candidates -= self._referral_framed(ctx)
         steps: dict[object, int] = {}
         if candidates:
             directive = None
