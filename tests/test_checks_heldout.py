@@ -63,5 +63,5 @@ def test_offline_judge_meets_the_kappa_goal_on_the_held_out_half(rubric):
     assert result["overall"]["n"] == sum(len(r["expected_answers"]) for r in load_rows("test"))
     assert kappa is not None and kappa >= GOAL_KAPPA, (kappa, [
         (r["response_id"], r["criterion_id"], r["label"], r["answer"]) for r in records if r["label"] != r["answer"]])
-    # a regression guard at the low end of the measured figure's 95% CI (0.892 [0.850, 0.930])
-    assert result["overall"]["macro_f1"]["macro_f1"] >= 0.85
+    # a regression guard at the low end of the measured figure's 95% CI (0.887 [0.845, 0.925])
+    assert result["overall"]["macro_f1"]["macro_f1"] >= 0.845
