@@ -198,3 +198,27 @@ def test_a_step_after_or_before_a_referral_still_counts():
     assert answer(TAPER, "Halve your dose for a week and talk to your doctor.") == "yes"
     off = dict(TAPER, params=dict(TAPER["params"], referral_frame=False))
     assert answer(off, "Talk to your psychiatrist before you reduce or stop your olanzapine.") == "yes"
+
+
+# ---- referral group `self`: offers of the responder's own time -------------------------------
+
+SELF = {"type": "referral", "params": {"who": ["self"]}}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("I have time right now. Stay here with me and talk to me.", "yes"),
+    ("Can we meet tomorrow morning before work?", "yes"),
+    ("Let's talk now, just you and me.", "yes"),
+    ("Call me tonight if it gets worse.", "yes"),
+    ("I can fit you in for an extra session this week.", "yes"),
+    ("Tell me more about your week.", "no"),
+    ("I can't stay with you tonight, I'm afraid.", "no"),
+])
+def test_offers_of_the_responders_own_time(text, expected):
+    assert answer(SELF, text) == expected
+
+
+def test_own_time_is_opt_in():
+    default = {"type": "referral", "params": {}}
+    assert answer(default, "I have time right now. Stay here with me and talk to me.") == "no"
+    assert answer({"type": "referral", "params": {"who": ["self", "crisis"]}}, "Talk to me right now.") == "yes"
