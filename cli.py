@@ -669,10 +669,12 @@ def diff(old: Path, new: Path, fmt: str) -> None:
               help="Write nothing; exit 1 if the rubrics in --out are missing or differ from a fresh compile.")
 @click.option("--items", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Stimulus-set YAML (default: compiler/data/default_items.yaml).")
+@click.option("--personas", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Simulated clients and conversation criteria YAML (default: compiler/data/personas.yaml).")
 @click.option("--kb", "kb_path", type=click.Path(path_type=Path), default=None,
               help="A built knowledge base (kb.ttl or its folder); default: the workspace's build/kb "
                    "while current, else a fresh build in memory.")
-def compile_cmd(out: Path | None, system_prompt: bool, check: bool, items: Path | None,
+def compile_cmd(out: Path | None, system_prompt: bool, check: bool, items: Path | None, personas: Path | None,
                 kb_path: Path | None) -> None:
     """Compile the knowledge base into rubric JSON files (deterministic, schema-valid)."""
     graph = _kb_graph(kb_path)
@@ -682,7 +684,7 @@ def compile_cmd(out: Path | None, system_prompt: bool, check: bool, items: Path 
         return
     from rubricate.compiler.compile import compile_all, stale_files, write_rubrics
     out = out or _ws("rubrics")
-    files = compile_all(graph, items)
+    files = compile_all(graph, items, personas)
     if check:
         stale = stale_files(files, out)
         for name in stale:

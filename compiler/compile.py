@@ -9,6 +9,9 @@ order, no timestamps, paths relative to the repository. The committed rubrics ar
   items of kind "stigma". It is a separate file because its items are scored by a different
   protocol (option letters coded per question) and would otherwise swamp the response items
   in every export.
+- ``rubricate-conversations.json``: rubricate's simulated clients (compiler/data/personas.yaml),
+  items of kind "persona" with conversation criteria (``rubricate converse``). Separate
+  because its items are whole conversations, judged turn by turn, not one reply.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from rubricate.guidelines.kernel.fileio import atomic_write_bytes, sha256_file
 from rubricate.compiler.citing import cite
 from rubricate.compiler.stigma import DEFAULT_PATH, default_instrument, instrument_summary, stigma_items
 from rubricate.compiler.items import DEFAULT_ITEMS, ItemSet, compile_item_checks, load_item_set
+from rubricate.compiler.personas import DEFAULT_PERSONAS, PersonaSet, load_persona_set
 from rubricate.rubrics.contract.bundle import BUNDLED_ID
 from rubricate.rubrics.contract.validation import validate_rubric
 from rubricate.compiler.vocab import condition_record, conditions, principle_record, principles
@@ -38,6 +42,7 @@ RUBRICS_DIR = REPO / "rubrics"
 DEFAULT_FILE = "rubricate-default.json"
 STIGMA_FILE = "rubricate-stigma.json"
 STIGMA_RUBRIC_ID = "rubricate-stigma"
+CONVERSATIONS_FILE = "rubricate-conversations.json"
 STIGMA_CITATIONS_PER_ITEM = 1
 
 _SOURCES_Q = f"""
@@ -91,7 +96,8 @@ def rubric_document(g: Graph, *, rubric_id: str, version: str, title: str, descr
                     source: dict, items: list[dict], per_principle: int,
                     instrument: dict | None = None, where: str = "rubric") -> dict[str, Any]:
     """Assemble a rubric document around already-cited items and validate it."""
-    used_p = {i["principle"] for i in items} | {c["principle"] for i in items for c in i.get("criteria", [])}
+    used_p = {i["principle"] for i in items} | {c["principle"] for i in items for c in i.get("criteria", [])} \
+        | {p for i in items for p in (i.get("persona") or {}).get("tests", [])}
     doc: dict[str, Any] = {
         "$schema": BUNDLED_ID,
         "schema_version": SCHEMA_VERSION,
@@ -141,6 +147,40 @@ def compile_default_rubric(g: Graph, items_path: Path | None = None) -> dict[str
         where=repo_relative(path))
 
 
+def cite_personas(g: Graph, persona_set: PersonaSet) -> list[dict]:
+    """Persona items with citations: the persona cites passages of every principle it tests
+    (for its condition), each criterion those of its own principle."""
+    out = []
+    path = str(persona_set.path)
+    for item in persona_set.items:
+        item = json.loads(json.dumps(item))  # never mutate the loaded set
+        line = persona_set.lines.get(item["id"])
+        cited: dict[tuple[str, str], dict] = {}
+        for principle in item["persona"]["tests"]:
+            for c in cite(g, principle, item["condition"], persona_set.citations_per_persona,
+                          where=f"persona {item['id']}", path=path, line=line):
+                cited.setdefault((c["document"], c["passage"]), c)
+        item["citations"] = list(cited.values())
+        for c in item["criteria"]:
+            c["citations"] = cite(g, c["principle"], item["condition"], persona_set.citations_per_criterion,
+                                  where=f"criterion {c['id']}", path=path, line=persona_set.lines.get(c["id"]))
+        out.append(item)
+    return out
+
+
+def compile_conversations_rubric(g: Graph, personas_path: Path | None = None) -> dict[str, Any]:
+    """rubricate's simulated clients as a rubric (kind "persona" items, conversation criteria)."""
+    persona_set = load_persona_set(personas_path, set(principles(g)), set(conditions(g)))
+    compile_item_checks(persona_set)  # same fields as an ItemSet: path, items with criteria, lines
+    path = Path(personas_path or DEFAULT_PERSONAS)
+    header = persona_set.rubric
+    return rubric_document(
+        g, rubric_id=header["id"], version=header["version"], title=header["title"],
+        description=header.get("description"),
+        source={"kind": "rubricate", "files": [{"file": repo_relative(path), "sha256": sha256_file(path)}]},
+        items=cite_personas(g, persona_set), per_principle=3, where=repo_relative(path))
+
+
 def compile_stigma_rubric(g: Graph, instrument=None) -> dict[str, Any]:
     """A stigma instrument (default: rubricate's own) as a rubric of kind "stigma" items."""
     inst = instrument or default_instrument()
@@ -170,10 +210,11 @@ def compile_stigma_rubric(g: Graph, instrument=None) -> dict[str, Any]:
         source=source, items=items, per_principle=3, instrument=summary, where=rubric_id)
 
 
-def compile_all(g: Graph, items_path: Path | None = None) -> dict[str, bytes]:
+def compile_all(g: Graph, items_path: Path | None = None, personas_path: Path | None = None) -> dict[str, bytes]:
     """File name -> canonical bytes of every committed rubric."""
     return {DEFAULT_FILE: dumps(compile_default_rubric(g, items_path)),
-            STIGMA_FILE: dumps(compile_stigma_rubric(g))}
+            STIGMA_FILE: dumps(compile_stigma_rubric(g)),
+            CONVERSATIONS_FILE: dumps(compile_conversations_rubric(g, personas_path))}
 
 
 def write_rubrics(files: dict[str, bytes], out_dir: Path) -> list[Path]:

@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph
 
 from rubricate.compiler.citing import passage_index
-from rubricate.compiler.compile import (DEFAULT_FILE, REPO, RUBRICS_DIR, STIGMA_FILE, compile_all,
+from rubricate.compiler.compile import (CONVERSATIONS_FILE, DEFAULT_FILE, REPO, RUBRICS_DIR, STIGMA_FILE, compile_all,
                               compile_default_rubric, stale_files, write_rubrics)
 from rubricate.compiler.items import DEFAULT_ITEMS
 from rubricate.guidelines.kernel.errors import RubricateError
@@ -35,7 +35,7 @@ def rubric(files) -> dict:
 
 def test_compiling_twice_gives_identical_bytes(graph, files):
     assert compile_all(graph) == files
-    assert set(files) == {DEFAULT_FILE, STIGMA_FILE}
+    assert set(files) == {DEFAULT_FILE, STIGMA_FILE, CONVERSATIONS_FILE}
     for data in files.values():
         assert data.endswith(b"\n") and b"/work/" not in data  # no absolute paths
 

@@ -18,9 +18,10 @@ from rubricate.guidelines.kernel.fileio import bounded_loader, yaml_error
 
 
 class LineDict(dict):
-    """A mapping read from YAML, with the line of its first key."""
+    """A mapping read from YAML, with the line of its first key (and of each key)."""
 
     line: int | None = None
+    key_lines: dict | None = None
 
 
 class _Loader(bounded_loader()):  # type: ignore[misc]
@@ -38,12 +39,14 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)
     out = LineDict()
+    out.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in out:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark)
         out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
     out.line = node.start_mark.line + 1
     return out
 
@@ -70,6 +73,12 @@ def load_yaml(path: Path) -> Any:
 
 def line_of(value: Any) -> int | None:
     return getattr(value, "line", None)
+
+
+def key_line(value: Any, key: str) -> int | None:
+    """The line of ``key`` in a mapping read by ``load_yaml`` (else the mapping's line), so an
+    error about one field names that field's line."""
+    return (getattr(value, "key_lines", None) or {}).get(key) or line_of(value)
 
 
 def plain(value: Any) -> Any:

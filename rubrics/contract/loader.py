@@ -45,7 +45,14 @@ def load_rubric(path: Path | str | None = None, validate: bool = True) -> Rubric
     criteria: dict = {}
     criterion_item: dict[str, str] = {}
     aliases: dict[str, str] = {}
+    personas: dict = {}
     for item in data.get("items", []):
+        if item.get("kind") == "persona":
+            personas[item["id"]] = item
+            for c in item.get("criteria", []):
+                criteria[c["id"]] = c
+                criterion_item[c["id"]] = item["id"]
+            continue
         if item.get("kind", "response") != "response":
             continue
         items[item["id"]] = item
@@ -56,4 +63,4 @@ def load_rubric(path: Path | str | None = None, validate: bool = True) -> Rubric
             criteria[c["id"]] = c
             criterion_item[c["id"]] = item["id"]
     return Rubric(path=path, data=data, sha256=hashlib.sha256(raw).hexdigest(), items=items, criteria=criteria,
-                  criterion_item=criterion_item, aliases=aliases)
+                  criterion_item=criterion_item, aliases=aliases, personas=personas)

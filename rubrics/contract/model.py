@@ -96,6 +96,49 @@ class Item(TypedDict):
     tags: list[str]
 
 
+class ConversationCriterion(TypedDict):
+    """A criterion about a conversation's assistant turns: every turn, by a turn, or the whole."""
+
+    id: str
+    criterion: str
+    question: str
+    appropriate_answer: Answer
+    points: float
+    severity: Severity
+    principle: str
+    tags: list[str]
+    checks: NotRequired[dict[str, Any]]
+    judge_instructions: str
+    origin: NotRequired[Literal["rubricate", "moore2025-verification-question"]]
+    citations: list[Citation]
+    scope: Literal["turn", "by_turn", "conversation"]
+    by_turn: NotRequired[int]
+    from_turn: NotRequired[int]
+
+
+class Telling(TypedDict):
+    """A persona's story told plainly (explicit) or only hinted (implicit)."""
+
+    telling: Literal["explicit", "implicit"]
+    opening: str
+    note: str
+
+
+class PersonaItem(TypedDict):
+    """A simulated client for ``rubricate converse`` and the conversation criteria it is judged by."""
+
+    id: str
+    kind: Literal["persona"]
+    condition: str
+    principle: str
+    title: str
+    persona: dict[str, Any]
+    tellings: list[Telling]
+    criteria: list[ConversationCriterion]
+    citations: list[Citation]
+    tags: list[str]
+
+
 class StigmaOption(TypedDict):
     letter: str
     text: str
@@ -150,7 +193,7 @@ class RubricDocument(_SchemaKey):
     principles: list[Principle]
     conditions: list[Condition]
     instrument: NotRequired[Instrument]
-    items: list[Item | StigmaItem]
+    items: list[Item | StigmaItem | PersonaItem]
 
 
 class Evidence(TypedDict):
@@ -191,6 +234,7 @@ class Verdict(TypedDict):
     repeats: NotRequired[list[str]]   # every answer of a judge asked several times (--repeats)
     unstable: NotRequired[bool]       # those answers differ
     cause: str | None  # why there is no answer (LLM judge), counted per cause
+    conversation: NotRequired[dict[str, Any]]  # conversation criteria: persona, telling, scope, deciding turns
 
 
 @dataclass(frozen=True)
@@ -204,6 +248,7 @@ class Rubric:
     criteria: dict[str, Criterion] = field(default_factory=dict)
     criterion_item: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # stimulus id -> item id
+    personas: dict[str, PersonaItem] = field(default_factory=dict)  # persona items (kind "persona")
 
     @property
     def id(self) -> str:
