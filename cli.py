@@ -955,6 +955,115 @@ def respond(ctx, rubric_path, system_prompt, samples, out, batch, batch_fallback
 
 
 @main.command()
+@click.option("--rubric", "rubric_ref", default="rubricate-conversations", show_default=True,
+              help="Conversations rubric (file or id) whose personas play the client.")
+@click.option("--persona", "personas", multiple=True, help="Only this persona (repeatable; default: all).")
+@click.option("--telling", type=click.Choice(["both", "explicit", "implicit"]), default="both", show_default=True,
+              help="Which telling of each persona to hold.")
+@click.option("--conversations", type=click.IntRange(1), default=1, show_default=True,
+              help="Conversations per persona and telling (seed + k each).")
+@click.option("--turns", type=click.IntRange(1), default=10, show_default=True,
+              help="Assistant turns per conversation, unless the simulated client ends it first.")
+@click.option("--system-prompt", default="none", show_default=True,
+              help="System prompt of the model under test: none | therapist | FILE")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for transcripts.jsonl and results/ (default: conversations in the workspace); "
+                   "re-running the same command continues where it stopped.")
+@click.option("--client-model", required=True, help="Model that plays the client (simulated user).")
+@click.option("--client-base-url", default=None, help="Its OpenAI-compatible endpoint (default: --base-url's).")
+@click.option("--client-api-key-env", default=None, help="Variable with its API key (default: --api-key-env's).")
+@click.option("--client-temperature", type=click.FloatRange(0, 2), default=None,
+              help="Sampling temperature of the simulated client (default: the endpoint's, 0).")
+@click.option("--judge", type=click.Choice(["rules", "llm", "ensemble", "none"]), default="rules",
+              show_default=True, help="Judge the conversations once all are complete (none: only hold them).")
+@click.option("--judge-model", default=None, help="LLM judge model (with --judge llm or ensemble).")
+@click.option("--judge-base-url", default=None, help="LLM judge endpoint (default: --base-url's).")
+@click.option("--judge-api-key-env", default=None, help="Variable with the judge's API key (default: --api-key-env's).")
+@endpoint_options
+@click.pass_context
+def converse(ctx, rubric_ref, personas, telling, conversations, turns, system_prompt, out, client_model,
+             client_base_url, client_api_key_env, client_temperature, judge, judge_model, judge_base_url,
+             judge_api_key_env, **kw):
+    """Hold conversations between simulated clients (personas) and a model under test; judge them turn by turn."""
+    from rubricate.rubrics.contract.loader import load_rubric
+    from rubricate.rubrics.evaluation.converse import converse as run_conversations, plan_conversations
+    from rubricate.rubrics.llm import open_cache
+    from rubricate.rubrics.llm.vendors import same_family_warning
+    o = _llm_kwargs(kw)
+    model_ep = _endpoint_config(o)
+    client_ep = _endpoint_config({**o, "llm_model": client_model, "base_url": client_base_url or o.get("base_url"),
+                                  "api_key_env": client_api_key_env or o.get("api_key_env"),
+                                  "temperature": client_temperature if client_temperature is not None
+                                  else o.get("temperature")})
+    judge_ep = None
+    if judge in ("llm", "ensemble"):
+        if not judge_model:
+            raise click.UsageError("--judge llm/ensemble needs --judge-model")
+        judge_ep = _endpoint_config({**o, "llm_model": judge_model, "base_url": judge_base_url or o.get("base_url"),
+                                     "api_key_env": judge_api_key_env or o.get("api_key_env")})
+        warning = same_family_warning(client_ep.model, judge_ep.model)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+    cache = open_cache(o.get("cache_dir"), o.get("no_cache", False))
+    rubric = load_rubric(rubric_ref)
+    prompt = _system_prompt(system_prompt)
+    tellings = ("explicit", "implicit") if telling == "both" else (telling,)
+    plans = plan_conversations(rubric, model_ep.model, prompt, conversations, personas, tellings)
+    out = out or _ws("conversations")
+    transcripts = out / "transcripts.jsonl"
+    on_interrupt(lambda: f"interrupted; every completed turn is kept in {transcripts}; re-run the same command "
+                         "to continue")
+    finished = [0]
+
+    def event(kind: str, t, detail: str) -> None:
+        if kind == "done":
+            finished[0] += 1
+            end = "the client ended it" if detail == "client" else "turn limit"
+            click.echo(f"[{finished[0]}/{len(plans)}] {t.conversation_id}: {len(t.turns)} turns ({end})", err=True)
+        elif kind == "failed":
+            click.echo(f"stopped {t.conversation_id} after turn {len(t.turns)}: {detail}", err=True)
+
+    counts, stats = run_conversations(plans, client_ep, model_ep, transcripts, max_turns=turns, system_prompt=prompt,
+                                      rubric_id=rubric.id, cache=cache, on_event=event)
+    click.echo(f"{rubric.id}: {counts.conversations} conversations ({counts.already_complete} already complete), "
+               f"{counts.turns_before} turns kept, {counts.turns_written} written, "
+               f"{counts.ended_by_client} ended by the client; transcripts: {transcripts}")
+    for cause, n in counts.errors.items():
+        click.echo(f"error: {n} call(s) failed: {cause}", err=True)
+    if counts.failed:
+        click.echo(f"error: {counts.failed} conversation(s) stopped early; re-run the same command to continue "
+                   "them (nothing is judged until all are complete)", err=True)
+        ctx.exit(EXIT_FAILED)
+    if judge == "none":
+        return
+    _judge_conversations(rubric, transcripts, out / "results", judge, judge_ep, cache, resume=True)
+
+
+def _judge_conversations(rubric, transcripts: Path, results: Path, judge: str, endpoint, cache,
+                         resume: bool) -> None:
+    """Judge a transcripts file into ``results`` and print what was found; exit 1 if nothing was judged."""
+    from rubricate.rubrics.evaluation.conversation_summary import summary_lines
+    from rubricate.rubrics.evaluation.conversations import judge_conversations, make_conversation_judges
+    judges = make_conversation_judges(judge, rubric, endpoint, cache)
+    _interrupt_note_for(results)
+    summary = judge_conversations(rubric, transcripts, results, judges, resume=resume)
+    for line in summary_lines(summary):
+        click.echo(line)
+    for p in (summary.get("skipped_input") or {}).get("first", []):
+        click.echo(f"warning: {transcripts}:{p['line']}: skipped: {p['message']}", err=True)
+    click.echo(f"results: {results}/verdicts.jsonl, {results}/summary.json")
+    failed = summary.get("failed") or {"count": 0, "by_cause": {}}
+    for cause, n in failed["by_cause"].items():
+        click.echo(f"error: {n} LLM judgement(s) failed: {cause}", err=True)
+    if summary["verdicts"] == 0:
+        click.echo(f"error: {transcripts}: no conversation was judged", err=True)
+        sys.exit(EXIT_FAILED)
+    if failed["count"]:
+        click.echo("error: some judgements failed; re-run to ask them again", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@main.command()
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Compiled rubric JSON (default: rubrics/rubricate-default.json).")
 @click.option("--responses", "responses_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
@@ -998,6 +1107,19 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
     out = Path(out)
     llm, max_failure_rate = _judge_options(judge, kw)  # options first: the endpoint before any work
     rubric = load_rubric(rubric_path)
+    if rubric.personas and not rubric.items:  # a conversations rubric: the responses are transcripts
+        from rubricate.rubrics.llm import open_cache
+        from rubricate.rubrics.llm.vendors import same_family_warning
+        endpoint = llm.get("endpoint")
+        if endpoint is not None:
+            from rubricate.rubrics.evaluation.conversations import read_conversations
+            clients = {c.metadata.get("client_model") for c in read_conversations(responses_path, rubric)[0]}
+            for client in sorted(c for c in clients if c):
+                warning = same_family_warning(client, endpoint.model)
+                if warning:
+                    click.echo(f"warning: {warning}", err=True)
+        cache = open_cache(llm.get("cache_dir"), llm.get("no_cache", False)) if endpoint is not None else None
+        return _judge_conversations(rubric, responses_path, out, judge, endpoint, cache, resume=resume)
     with make_judge(judge, rubric, workers=workers, **llm) as judges:
         bar, tick = _progress("judging", _count_lines(responses_path))
         _interrupt_note_for(out)

@@ -36,6 +36,11 @@ def iter_jsonl(path: Path) -> Iterator[dict]:
     return (obj for _, obj in read_jsonl(Path(path), TORN_TAIL, "results file", missing_ok=True))
 
 
+def cut_torn_tail(path: Path) -> None:
+    """Cut an interrupted append's incomplete last line, so the next append starts clean."""
+    _cut_torn_tail(path)
+
+
 def _cut_torn_tail(path: Path) -> None:
     if not path.exists() or path.stat().st_size == 0:
         return
