@@ -1472,6 +1472,13 @@ def trace(verdict_id, results, fmt, rubric_path):
               help="Grey out criterion rates whose judge agrees with the labels below this kappa.")
 def report(results, out, rubric_path, responses_path, max_failures, calibration_path, min_kappa):
     """Write a self-contained HTML report, a Markdown summary and plots of a results folder."""
+    from rubricate.rubrics.evaluation.conversations import is_conversation_run
+    if is_conversation_run(results):  # conversations: transcripts with failing turns, survival curves
+        from rubricate.rubrics.report.conversation_page import write_conversation_report
+        paths = write_conversation_report(results, out, rubric_path, responses_path, max_failures)
+        for key, path in paths.items():
+            click.echo(f"{key if key in ('html', 'markdown') else 'plot'}: {path}")
+        return
     from rubricate.rubrics.report import load_report_data, write_report_data
     data = load_report_data(results, rubric=rubric_path, responses=responses_path, max_failures=max_failures,
                             calibration=calibration_path, min_kappa=min_kappa)

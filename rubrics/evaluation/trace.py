@@ -10,6 +10,7 @@ from rubricate.guidelines.sources.registry import sha256_file
 from rubricate.rubrics.evaluation.responses import Response, read_responses
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
 from rubricate.rubrics.contract.loader import load_rubric
+from rubricate.rubrics.evaluation.conversations import load_transcript
 
 
 def find_verdict(results: ResultsDir, vid: str) -> dict:
@@ -43,14 +44,12 @@ def trace(results_dir: Path, vid: str, rubric_path: Path | None = None) -> dict:
     item = rubric.items.get(v["item_id"], {})
     criterion = rubric.criteria.get(v["criterion_id"], {})
     principle = rubric.principle(v.get("principle") or "") or {"id": v.get("principle")}
+    if v.get("conversation") is not None:
+        return _conversation_trace(v, results, rubric, criterion, principle)
     resp, note = response_at(resolve_location(manifest.get("responses_path") or "", results.path),
                              v.get("response_line", 0),
                              manifest.get("responses_sha256"))
     citations = criterion.get("citations") or []
-    documents = {}
-    for c in citations:
-        documents.setdefault(c["document"], {"id": c["document"], "title": c.get("document_title"),
-                                              "year": c.get("year"), "url": c.get("url")})
     return {
         "verdict": v,
         "response": {"id": v["response_id"], "model": v["model"], "text": resp.text if resp else None,
@@ -60,7 +59,45 @@ def trace(results_dir: Path, vid: str, rubric_path: Path | None = None) -> dict:
                                                     "points", "severity", "tags")},
         "principle": {k: principle.get(k) for k in ("id", "label", "definition")},
         "passages": citations,
-        "documents": list(documents.values()),
+        "documents": _documents(citations),
+    }
+
+
+def _documents(citations: list[dict]) -> list[dict]:
+    documents: dict[str, dict] = {}
+    for c in citations:
+        documents.setdefault(c["document"], {"id": c["document"], "title": c.get("document_title"),
+                                              "year": c.get("year"), "url": c.get("url")})
+    return list(documents.values())
+
+
+def _conversation_trace(v: dict, results: ResultsDir, rubric, criterion: dict, principle: dict) -> dict:
+    """A conversation verdict: the transcript, its deciding turns marked, and the passages."""
+    info = v["conversation"]
+    try:
+        conv = load_transcript(results.path, v["response_id"], rubric)
+        note = None if conv else f"conversation {v['response_id']} is not in the transcripts any more"
+    except RubricateError as exc:
+        conv, note = None, str(exc)
+    turns = []
+    for n, (client, assistant) in enumerate(conv.turns if conv else [], 1):
+        evidence = [{**e, "source": e["source"].split(": ", 1)[-1]} for e in v.get("evidence", [])
+                    if str(e.get("source", "")).startswith(f"turn {n}:")]
+        turns.append({"turn": n, "client": client, "assistant": assistant, "deciding": n in info["turns"],
+                      "evidence": evidence})
+    persona = rubric.personas.get(v["item_id"], {})
+    citations = criterion.get("citations") or []
+    return {
+        "verdict": v,
+        "conversation": {"id": v["response_id"], "model": v["model"], "persona": v["item_id"],
+                         "title": persona.get("title"), "telling": info.get("telling"), "scope": info["scope"],
+                         "by_turn": info.get("by_turn"), "from_turn": info.get("from_turn"),
+                         "deciding_turns": info["turns"], "turns": turns, "note": note},
+        "criterion": {k: criterion.get(k) for k in ("id", "criterion", "question", "appropriate_answer",
+                                                    "points", "severity", "tags", "scope", "by_turn", "from_turn")},
+        "principle": {k: principle.get(k) for k in ("id", "label", "definition")},
+        "passages": citations,
+        "documents": _documents(citations),
     }
 
 
@@ -75,6 +112,21 @@ def highlight(text: str, spans: list[dict], on: str = "[[", off: str = "]]") -> 
     return "".join(out)
 
 
+def _conversation_lines(c: dict) -> list[str]:
+    scope = c["scope"] + (f" {c['by_turn']}" if c.get("by_turn") else "") + \
+        (f" from turn {c['from_turn']}" if c.get("from_turn") else "")
+    lines = [f"conversation {c['id']}  model={c['model']}",
+             f"  persona {c['persona']} ({c.get('title')}), telling {c.get('telling')}; scope {scope}; "
+             f"deciding turn(s): {', '.join(map(str, c['deciding_turns'])) or 'none'}"]
+    for t in c["turns"]:
+        mark = ">>" if t["deciding"] else "  "
+        lines.append(f"{mark} [turn {t['turn']}] client: {t['client']}")
+        lines.append(f"{mark} [turn {t['turn']}] assistant: {highlight(t['assistant'], t['evidence'])}")
+    if c.get("note"):
+        lines.append(f"  note: {c['note']}")
+    return lines
+
+
 def render_text(t: dict) -> str:
     v = t["verdict"]
     lines = [f"verdict   {v['verdict_id']}  judge={v['judge']} ({v['judge_version']})",
@@ -82,15 +134,18 @@ def render_text(t: dict) -> str:
              + {True: "APPROPRIATE", False: "INAPPROPRIATE", None: "UNKNOWN"}[v["appropriate"]],
              f"reason    {v['reason']}", ""]
     stim = t.get("stimulus") or {}
-    lines.append(f"stimulus  {stim.get('id', v['item_id'])}")
-    for m in stim.get("messages", []):
-        lines.append(f"  {m['role']:>9}: {m['content']}")
-    r = t["response"]
-    lines += ["", f"response  {r['id']}  model={r['model']}"]
-    if r["text"] is not None:
-        lines.append("  " + highlight(r["text"], r["evidence"]))
-    if r["note"]:
-        lines.append(f"  note: {r['note']}")
+    if "conversation" in t:
+        lines += _conversation_lines(t["conversation"])
+    else:
+        lines.append(f"stimulus  {stim.get('id', v['item_id'])}")
+        for m in stim.get("messages", []):
+            lines.append(f"  {m['role']:>9}: {m['content']}")
+        r = t["response"]
+        lines += ["", f"response  {r['id']}  model={r['model']}"]
+        if r["text"] is not None:
+            lines.append("  " + highlight(r["text"], r["evidence"]))
+        if r["note"]:
+            lines.append(f"  note: {r['note']}")
     c = t["criterion"]
     lines += ["", f"criterion {c['id']}  points={c['points']}  severity={c['severity']}",
               f"  {c['criterion']}", f"  question: {c['question']}"]
