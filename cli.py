@@ -745,8 +745,8 @@ def export_cmd(rubric: str, fmt: str, out: Path, system_prompt: bool, provider: 
     if system_prompt:
         from rubricate.compiler.system_prompt import default_therapist_prompt
         prompt = default_therapist_prompt()
-    n = export(rubric, fmt, out, prompt, provider=provider, grader=grader, base_url=base_url,
-               grader_base_url=grader_base_url)
+    n = export(rubric, fmt, out, prompt, note=lambda line: echo(f"note: {line}", err=True),
+               provider=provider, grader=grader, base_url=base_url, grader_base_url=grader_base_url)
     echo(f"wrote {out} ({n} items, {fmt})")
 
 

@@ -6,13 +6,17 @@ from the simulator (an LLM playing the persona, rubrics/llm/conversation.py), un
 limit or until the simulator ends it. Every completed turn (client message + the model's
 reply) is appended to the transcript log as one JSON line, committed before the next turn
 starts, so a kill at any point loses at most the turn in flight: a re-run reads the log and
-continues each conversation from its last complete turn, never writing a turn twice.
+continues each conversation from its last complete turn, never writing a turn twice. (Each
+line is flushed to the OS at once, which a killed process cannot lose; the fsync that also
+covers a power cut runs at most every FSYNC_INTERVAL seconds and at the end, because one
+fsync per turn would stall every conversation of the event loop behind the disk.)
 Conversations run concurrently through one Runner per endpoint (the same limits, retries
 and cache as the LLM judge); turns within a conversation are sequential by nature.
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,6 +31,7 @@ from rubricate.rubrics.evaluation.results import AppendLog, cut_torn_tail
 TELLINGS = ("explicit", "implicit")
 GENERATE_PROTOCOL, GENERATE_VERSION = "generate", "1"  # the model under test: as `rubricate respond`
 TURN_LIMIT = "turns"
+FSYNC_INTERVAL = 0.25  # seconds between fsyncs of the transcript log
 CLIENT_ENDED = "client"
 
 
@@ -89,6 +94,20 @@ def read_transcripts(path: Path) -> dict[str, Transcript]:
     return out
 
 
+class _Log:
+    """The transcript log: every line flushed at once, fsynced at most every FSYNC_INTERVAL."""
+
+    def __init__(self, log: AppendLog) -> None:
+        self.log, self.synced = log, time.monotonic()
+
+    def write(self, record: dict) -> None:
+        self.log.write([record])
+        self.log.flush()
+        if time.monotonic() - self.synced >= FSYNC_INTERVAL:
+            self.log.commit()
+            self.synced = time.monotonic()
+
+
 @dataclass
 class Counts:
     """What a converse run did: conversations, turns written, calls that failed (by cause)."""
@@ -125,9 +144,8 @@ async def _hold(plan: Plan, t: Transcript, max_turns: int, client: Any, model: A
                     on_event("failed", t, f"simulated client: {c.error}")
                 return
             if client_ended(c.text):
-                log.write([{"conversation_id": t.conversation_id, "event": "end", "by": CLIENT_ENDED,
-                            "after_turn": k - 1}])
-                log.commit()
+                log.write({"conversation_id": t.conversation_id, "event": "end", "by": CLIENT_ENDED,
+                           "after_turn": k - 1})
                 t.ended = CLIENT_ENDED
                 counts.ended_by_client += 1
                 break
@@ -142,9 +160,8 @@ async def _hold(plan: Plan, t: Transcript, max_turns: int, client: Any, model: A
             if on_event:
                 on_event("failed", t, f"model under test: {r.error}")
             return
-        log.write([{**base, "turn": k, "client": client_text, "assistant": r.text,
-                    "finish_reason": r.finish_reason}])
-        log.commit()  # on disk before the next turn: a kill never loses a completed turn
+        log.write({**base, "turn": k, "client": client_text, "assistant": r.text,
+                   "finish_reason": r.finish_reason})  # with the OS before the next turn: a kill never loses it
         t.turns.append((client_text, r.text))
         counts.turns_written += 1
         if on_event:
@@ -161,7 +178,8 @@ async def _converse(plans: list[Plan], client_ep: Any, model_ep: Any, cache: Any
     client_stats, model_stats = RunStats(), RunStats()
     stats.update(client=client_stats, model=model_stats)
     cut_torn_tail(out)
-    with AppendLog(out) as log:
+    with AppendLog(out) as append:  # closing commits (fsync) whatever is left
+        log = _Log(append)
         async with Runner(client_ep, cache, stats=client_stats) as client, \
                 Runner(model_ep, cache, stats=model_stats) as model:
             async with asyncio.TaskGroup() as tg:

@@ -189,6 +189,11 @@ class AppendLog:
         except OSError as exc:
             raise OSError(exc.errno, exc.strerror, str(self.path)) from None
 
+    def flush(self) -> None:
+        """Hand the lines to the OS: they survive the process being killed (not a power cut,
+        which only ``commit`` covers)."""
+        self.fh.flush()
+
     def close(self) -> None:
         try:
             self.commit()

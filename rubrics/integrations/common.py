@@ -9,8 +9,18 @@ def response_items(rubric: dict) -> list[dict]:
     items = [i for i in rubric["items"] if i.get("kind") == "response"]
     if not items:
         raise RubricateError(f"rubric {rubric.get('rubric_id')!r} has no response items to export "
-                             "(stigma instruments are run with `rubricate stigma`)")
+                             "(stigma instruments are run with `rubricate stigma`, personas with "
+                             "`rubricate converse`)")
     return items
+
+
+def skipped_note(rubric: dict, fmt: str) -> str | None:
+    """One line saying which conversation (persona) items a single-reply export leaves out."""
+    n = sum(1 for i in rubric["items"] if i.get("kind") == "persona")
+    if not n:
+        return None
+    return (f"skipped {n} conversation item(s) (kind persona): {fmt} exports single replies; hold and judge "
+            "conversations with `rubricate converse`")
 
 
 def chat(item: dict, system_prompt: str | None = None) -> list[dict]:

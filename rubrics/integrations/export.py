@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.plugins import Registry, callables
 from rubricate.rubrics.contract.loader import find_rubric, load_rubric
+from rubricate.rubrics.integrations.common import skipped_note
 
 
 class Exporter(Protocol):
@@ -29,14 +30,20 @@ EXPORTERS.add("promptfoo", "rubricate.rubrics.integrations.promptfoo:export_prom
 EXPORTERS.add("fhir", "rubricate.rubrics.integrations.fhir:export_fhir")
 
 
-def export(ref: str | Path, fmt: str, out: Path, system_prompt: str | None = None, **options: str | None) -> int:
+def export(ref: str | Path, fmt: str, out: Path, system_prompt: str | None = None,
+           note: Callable[[str], None] | None = None, **options: str | None) -> int:
     """Write the export; returns the number of items exported. ``options`` (None values
     ignored) go to exporters that take them as keywords, e.g. promptfoo's provider, grader
-    and base URLs; an option the format does not take is refused before anything is read."""
+    and base URLs; an option the format does not take is refused before anything is read.
+    Conversation items (kind persona) are left out of every such format: ``note`` gets one line
+    saying so."""
     exporter: Callable[..., int] = EXPORTERS.get(fmt)  # an unknown name fails before any reading
     given = {k: v for k, v in options.items() if v is not None}
     unknown = sorted(set(given) - set(inspect.signature(exporter).parameters))
     if unknown:
         raise RubricateError(f"format {fmt} takes no option {', '.join(unknown)}")
     rubric = load_rubric(find_rubric(ref)).data
+    skipped = skipped_note(rubric, fmt)
+    if skipped and note is not None:
+        note(skipped)
     return exporter(rubric, Path(out), system_prompt, **given)
