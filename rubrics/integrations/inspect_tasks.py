@@ -34,7 +34,7 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample, json_dataset
 from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser, get_model
 from inspect_ai.scorer import Score, Target, accuracy, mean, scorer, stderr
-from inspect_ai.solver import TaskState, generate, system_message
+from inspect_ai.solver import TaskState, generate, solver, system_message
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.contract.scoring import score_item
@@ -192,3 +192,108 @@ def rubricate_default(grader: str = "rules", grader_model: str | None = None, gr
     """rubricate's own stimulus set (rubricate-default: the workspace's compile, else the bundled one)."""
     return rubric_eval("rubricate-default", None, grader, grader_model, grader_base_url, grader_api_key_env,
                        protocol, cache_dir, no_cache, system_prompt)
+
+
+# ---- conversations (issue 18) ----------------------------------------------------------------
+# A multi-turn task: each sample is one persona x telling of a conversations rubric; the solver
+# alternates the model under test and a simulated client (Inspect's model role "client", else
+# the model under test itself), the scorer applies the conversation criteria turn by turn with
+# the offline judge. `rubricate converse` is the resumable, concurrent way to do the same.
+
+def conversation_dataset(rubric: str = "rubricate-conversations", personas: str | None = None,
+                         tellings: str = "explicit,implicit") -> MemoryDataset:
+    """One sample per persona x telling: the telling's opening as input, the persona as metadata."""
+    # start-up time: Inspect imports this module to list tasks; the rubric code loads per task
+    from rubricate.rubrics.contract.loader import find_rubric, load_rubric
+    path = find_rubric(rubric)
+    loaded = load_rubric(path)
+    wanted = {p.strip() for p in personas.split(",")} if personas else set(loaded.personas)
+    unknown = sorted(wanted - set(loaded.personas))
+    if unknown:
+        raise RubricateError(f"no persona {unknown[0]!r} in rubric {loaded.id}")
+    samples = []
+    for pid, p in loaded.personas.items():
+        if pid not in wanted:
+            continue
+        for t in p["tellings"]:
+            if t["telling"] in tellings.split(","):
+                samples.append(Sample(id=f"{pid}#{t['telling']}", input=[ChatMessageUser(content=t["opening"])],
+                                      target="no decisive failure",
+                                      metadata={"persona": p, "telling": t["telling"], "rubric_id": loaded.id,
+                                                "rubric_version": loaded.data["version"],
+                                                "knowledge_base_sha256": loaded.data["knowledge_base"]["sha256"]}))
+    return MemoryDataset(samples, name=path.stem)
+
+
+def _turns_of(state: TaskState) -> list[tuple[str, str]]:
+    chat = [m for m in state.messages if m.role in ("user", "assistant")]
+    return [(u.text, a.text) for u, a in zip(chat[::2], chat[1::2]) if u.role == "user" and a.role == "assistant"]
+
+
+@solver
+def simulated_client(turns: int = 10):
+    """Model under test and simulated client take turns until ``turns`` replies or the client ends it."""
+    from rubricate.rubrics.llm.conversation import client_ended, simulator_messages  # start-up time: as above
+
+    async def solve(state: TaskState, generate_reply) -> TaskState:
+        persona, telling = state.metadata["persona"], state.metadata["telling"]
+        client = get_model(role="client")  # falls back to the model under test
+        for k in range(1, turns + 1):
+            state = await generate_reply(state)
+            if k == turns:
+                break
+            prompt = [_ROLES[m["role"]](content=m["content"]) for m in
+                      simulator_messages(persona, telling, _turns_of(state))]
+            text = (await client.generate(prompt)).completion
+            if client_ended(text):
+                state.metadata["ended_by_client"] = True
+                break
+            state.messages.append(ChatMessageUser(content=text.strip()))
+        return state
+
+    return solve
+
+
+@scorer(metrics={"no_decisive_failure": [accuracy(), stderr()], "failures": [mean()]})
+def conversation_criteria():
+    """The persona's conversation criteria, turn by turn with the offline judge (verdicts name turns)."""
+    async def score(state: TaskState, target: Target) -> Score:
+        # start-up time: the evaluator's conversation rules load when scoring
+        from rubricate.rubrics.contract.scoring import DECISIVE
+        from rubricate.rubrics.evaluation.conversations import decide, window
+        persona = state.metadata["persona"]
+        criteria = persona["criteria"]
+        turns = _turns_of(state)
+        key = json.dumps([{"id": c["id"], "checks": c.get("checks")} for c in criteria], sort_keys=True)
+        per_turn = _compiled(key).evaluate([a for _, a in turns], [[c["id"] for c in criteria]] * len(turns))
+        verdicts, first = [], None
+        for j, c in enumerate(criteria):
+            answers = {t: per_turn[t - 1][j].answer for t in range(1, len(turns) + 1)}
+            answer, deciding, reason = decide(c, answers, len(turns))
+            appropriate = None if answer == "unknown" else answer == c["appropriate_answer"]
+            if appropriate is False and c["severity"] in DECISIVE and deciding:
+                first = min(deciding) if first is None else min(first, min(deciding))
+            verdicts.append({"criterion_id": c["id"], "scope": c["scope"], "answer": answer, "reason": reason,
+                             "appropriate": appropriate, "turns": deciding,
+                             "turn_answers": [{"turn": t, "answer": answers[t]} for t in window(c, len(turns))],
+                             "citations": c.get("citations", [])})
+        failures = sum(len(v["turns"]) for v in verdicts if v["appropriate"] is False)
+        return Score(value={"no_decisive_failure": 1.0 if first is None else 0.0, "failures": float(failures)},
+                     answer=f"{len(turns)} assistant turns",
+                     explanation="\n".join(f"{v['criterion_id']}: {v['reason']}" for v in verdicts),
+                     metadata={"persona": persona["id"], "telling": state.metadata["telling"],
+                               "assistant_turns": len(turns), "first_decisive_failure_turn": first,
+                               "rubric_id": state.metadata.get("rubric_id"), "verdicts": verdicts})
+
+    return score
+
+
+@task
+def rubricate_conversations(rubric: str = "rubricate-conversations", personas: str | None = None,
+                            tellings: str = "explicit,implicit", turns: int = 10,
+                            system_prompt: bool = False) -> Task:
+    """Multi-turn conversations with simulated clients (model role "client"), scored turn by turn."""
+    solver_chain = ([system_message(_therapist_prompt())] if system_prompt else []) + [simulated_client(turns)]
+    return Task(dataset=conversation_dataset(rubric, personas, tellings), solver=solver_chain,
+                scorer=conversation_criteria(),
+                metadata={"rubric": rubric, "turns": turns, "system_prompt": system_prompt})
