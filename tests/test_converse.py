@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rubricate.compiler.compile import CONVERSATIONS_FILE, RUBRICS_DIR
+from rubricate.rubrics.contract.validation import verdict_errors
 from rubricate.rubrics.evaluation.results import iter_jsonl
 from tests.conversation_servers import FAILING_TURN, escalating_client, failing_model, judge_naming_turn
 
@@ -52,6 +53,7 @@ def test_converse_holds_both_tellings_and_the_verdicts_name_the_failing_turn(mak
     sim = [r.body for r in client.completions]
     assert sim and sim[0]["messages"][0]["role"] == "system" and "farm" in sim[0]["messages"][0]["content"]
     verdicts = list(iter_jsonl(tmp_path / "c" / "results" / "verdicts.jsonl"))
+    assert len(verdicts) == 2 * 3 and all(verdict_errors(v) == [] for v in verdicts)  # the published schema
     means = [v for v in verdicts if v["criterion_id"] == f"{PERSONA}.no-means"]
     assert len(means) == 2
     for v in means:
