@@ -967,7 +967,7 @@ def respond(ctx, rubric_path, system_prompt, samples, out, batch, batch_fallback
 @click.option("--system-prompt", default="none", show_default=True,
               help="System prompt of the model under test: none | therapist | FILE")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for transcripts.jsonl and results/ (default: conversations in the workspace); "
+              help="Folder for transcripts.jsonl and results/ (default: out/conversations in the workspace); "
                    "re-running the same command continues where it stopped.")
 @click.option("--client-model", required=True, help="Model that plays the client (simulated user).")
 @click.option("--client-base-url", default=None, help="Its OpenAI-compatible endpoint (default: --base-url's).")

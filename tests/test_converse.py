@@ -88,6 +88,15 @@ def test_the_simulator_ending_the_conversation_ends_it(make_server, tmp_path):
     assert len((tmp_path / "c" / "transcripts.jsonl").read_text().splitlines()) == len(lines)
 
 
+def test_without_out_the_conversations_go_to_the_workspace(make_server, tmp_path):
+    client, model = make_server(escalating_client), make_server(failing_model)
+    args = converse_args(client, model, tmp_path / "unused", "--telling", "implicit", "--turns", "1", "--judge", "none")
+    del args[args.index("--out"):args.index("--out") + 2]
+    res = run_cli("--workspace", str(tmp_path / "ws"), *args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert len(transcripts(tmp_path / "ws" / "out" / "conversations")) == 1
+
+
 def test_the_llm_judge_names_turns_and_keeps_only_quotes_found_in_them(make_server, tmp_path):
     client, model, judge = make_server(escalating_client), make_server(failing_model), make_server(judge_naming_turn)
     res = run_cli(*converse_args(client, model, tmp_path / "c", "--telling", "explicit", "--judge", "llm",

@@ -30,6 +30,7 @@ LAYOUT: dict[str, str] = {
     "imports": "build",                      # `rubricate import <study>` -> build/<study>
     "run": "out",                            # `rubricate run`: kb/, rubrics/, results/, report/
     "results": "out/results",                # `rubricate evaluate` / `trace`
+    "conversations": "out/conversations",    # `rubricate converse`: transcripts.jsonl, results/
     "stigma": "results/stigma",              # `rubricate stigma score`
     "cache": ".cache",                       # parse cache (parsed/) and LLM judge cache (llm/)
     "calibration": "calibration",            # `rubricate calibrate`: per-criterion judge agreement
