@@ -1003,7 +1003,7 @@ def converse(ctx, rubric_ref, personas, telling, conversations, turns, system_pr
                                      "api_key_env": judge_api_key_env or o.get("api_key_env")})
         warning = same_family_warning(client_ep.model, judge_ep.model)
         if warning:
-            click.echo(f"warning: {warning}", err=True)
+            echo(f"warning: {warning}", err=True)
     cache = open_cache(o.get("cache_dir"), o.get("no_cache", False))
     rubric = load_rubric(rubric_ref)
     prompt = _system_prompt(system_prompt)
@@ -1019,19 +1019,19 @@ def converse(ctx, rubric_ref, personas, telling, conversations, turns, system_pr
         if kind == "done":
             finished[0] += 1
             end = "the client ended it" if detail == "client" else "turn limit"
-            click.echo(f"[{finished[0]}/{len(plans)}] {t.conversation_id}: {len(t.turns)} turns ({end})", err=True)
+            echo(f"[{finished[0]}/{len(plans)}] {t.conversation_id}: {len(t.turns)} turns ({end})", err=True)
         elif kind == "failed":
-            click.echo(f"stopped {t.conversation_id} after turn {len(t.turns)}: {detail}", err=True)
+            echo(f"stopped {t.conversation_id} after turn {len(t.turns)}: {detail}", err=True)
 
     counts, stats = run_conversations(plans, client_ep, model_ep, transcripts, max_turns=turns, system_prompt=prompt,
                                       rubric_id=rubric.id, cache=cache, on_event=event)
-    click.echo(f"{rubric.id}: {counts.conversations} conversations ({counts.already_complete} already complete), "
+    echo(f"{rubric.id}: {counts.conversations} conversations ({counts.already_complete} already complete), "
                f"{counts.turns_before} turns kept, {counts.turns_written} written, "
                f"{counts.ended_by_client} ended by the client; transcripts: {transcripts}")
     for cause, n in counts.errors.items():
-        click.echo(f"error: {n} call(s) failed: {cause}", err=True)
+        echo(f"error: {n} call(s) failed: {cause}", err=True)
     if counts.failed:
-        click.echo(f"error: {counts.failed} conversation(s) stopped early; re-run the same command to continue "
+        echo(f"error: {counts.failed} conversation(s) stopped early; re-run the same command to continue "
                    "them (nothing is judged until all are complete)", err=True)
         ctx.exit(EXIT_FAILED)
     if judge == "none":
@@ -1048,18 +1048,18 @@ def _judge_conversations(rubric, transcripts: Path, results: Path, judge: str, e
     _interrupt_note_for(results)
     summary = judge_conversations(rubric, transcripts, results, judges, resume=resume)
     for line in summary_lines(summary):
-        click.echo(line)
+        echo(line)
     for p in (summary.get("skipped_input") or {}).get("first", []):
-        click.echo(f"warning: {transcripts}:{p['line']}: skipped: {p['message']}", err=True)
-    click.echo(f"results: {results}/verdicts.jsonl, {results}/summary.json")
+        echo(f"warning: {transcripts}:{p['line']}: skipped: {p['message']}", err=True)
+    echo(f"results: {results}/verdicts.jsonl, {results}/summary.json")
     failed = summary.get("failed") or {"count": 0, "by_cause": {}}
     for cause, n in failed["by_cause"].items():
-        click.echo(f"error: {n} LLM judgement(s) failed: {cause}", err=True)
+        echo(f"error: {n} LLM judgement(s) failed: {cause}", err=True)
     if summary["verdicts"] == 0:
-        click.echo(f"error: {transcripts}: no conversation was judged", err=True)
+        echo(f"error: {transcripts}: no conversation was judged", err=True)
         sys.exit(EXIT_FAILED)
     if failed["count"]:
-        click.echo("error: some judgements failed; re-run to ask them again", err=True)
+        echo("error: some judgements failed; re-run to ask them again", err=True)
         sys.exit(EXIT_FAILED)
 
 
@@ -1117,7 +1117,7 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
             for client in sorted(c for c in clients if c):
                 warning = same_family_warning(client, endpoint.model)
                 if warning:
-                    click.echo(f"warning: {warning}", err=True)
+                    echo(f"warning: {warning}", err=True)
         cache = open_cache(llm.get("cache_dir"), llm.get("no_cache", False)) if endpoint is not None else None
         return _judge_conversations(rubric, responses_path, out, judge, endpoint, cache, resume=resume)
     with make_judge(judge, rubric, workers=workers, **llm) as judges:
@@ -1477,7 +1477,7 @@ def report(results, out, rubric_path, responses_path, max_failures, calibration_
         from rubricate.rubrics.report.conversation_page import write_conversation_report
         paths = write_conversation_report(results, out, rubric_path, responses_path, max_failures)
         for key, path in paths.items():
-            click.echo(f"{key if key in ('html', 'markdown') else 'plot'}: {path}")
+            echo(f"{key if key in ('html', 'markdown') else 'plot'}: {path}")
         return
     from rubricate.rubrics.report import load_report_data, write_report_data
     data = load_report_data(results, rubric=rubric_path, responses=responses_path, max_failures=max_failures,
