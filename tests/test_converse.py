@@ -194,3 +194,23 @@ def test_sigkill_at_any_point_then_resume_gives_the_uninterrupted_run(make_serve
         assert again.returncode == 0, (name, again.stderr)
         assert _sorted_lines(out / "transcripts.jsonl") == expected_turns, name
         assert _sorted_lines(out / "results" / "verdicts.jsonl", LINE) == expected_verdicts, name
+
+
+@pytest.mark.slow
+def test_a_failing_model_stops_conversations_early_and_a_rerun_continues_them(make_server, tmp_path):
+    from tests.openai_server import Fault, FaultRule
+    client = make_server(escalating_client)
+    broken = make_server(failing_model, rules=[FaultRule("Message 4", Fault("500"), times=100)])
+    out = tmp_path / "c"
+    args = converse_args(client, broken, out, "--max-retries", "1")
+    res = run_cli(*args, cwd=tmp_path)
+    assert res.returncode == 1
+    assert "stopped early; re-run the same command to continue" in res.stderr
+    assert "nothing is judged until all are complete" in res.stderr and not (out / "results").exists()
+    kept = transcripts(out)
+    assert all([t["turn"] for t in turns] == [1, 2, 3] for turns in kept.values())  # turn 4 failed
+    healthy = make_server(failing_model)
+    again = run_cli(*converse_args(client, healthy, out), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "6 turns kept, 4 written" in again.stdout
+    assert all([t["turn"] for t in turns] == [1, 2, 3, 4, 5] for turns in transcripts(out).values())
