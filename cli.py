@@ -262,6 +262,75 @@ def guidelines_update(doc_id: str, file: Path, replace: str, role: str, registry
     _register(file, doc_id, role, registry, meta, replace)
 
 
+@guidelines.command("fetch")
+@click.argument("doc_ids", nargs=-1)
+@click.option("--url", default=None, help="Download from this URL instead of the registry's (one ID only); "
+              "recorded as the document's pdf_url once the file checked out.")
+@click.option("--sha256", "pin", default=None, help="The SHA-256 the file must have (one ID only).")
+@click.option("--update", is_flag=True, help="Register a file that differs from the registered source "
+              "edition as its new edition (the earlier edition is kept).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds without data before giving up.")
+@REGISTRY_OPTION
+def guidelines_fetch(doc_ids: tuple[str, ...], url: str | None, pin: str | None, update: bool,
+                     timeout: float, registry: Path | None) -> None:
+    """Download the public PDF of documents (default: every one with a URL) into the workspace's
+    sources/ folder and register it as the document's source edition (SHA-256, size, URL and
+    time recorded). Documents without a public URL need your own copy (`guidelines add`)."""
+    from rubricate.guidelines.sources.fetch import fetch_document, fetch_url, needs_own_copy
+    from rubricate.guidelines.sources.registry import load_registry
+    reg = load_registry(registry)
+    if (url or pin) and len(doc_ids) != 1:
+        raise click.UsageError("--url and --sha256 need exactly one document id")
+    docs = [reg.get(d) for d in doc_ids] if doc_ids else [d for d in reg.documents if fetch_url(d)]
+    sources = _ws("sources") if registry is None else reg.path.parent / "sources"
+    failed = 0
+    for doc in docs:
+        on_interrupt(lambda: "interrupted; the partial download was removed and the registry is unchanged")
+        bar = _ByteProgress(f"fetching {doc.id}")
+        try:
+            got = fetch_document(reg, doc.id, sources, url=url, pin=pin, update=update, timeout=timeout,
+                                 progress=bar, page_progress=_page_progress(f"reading {doc.id}"))
+        except RubricateError as exc:
+            bar.close()
+            click.echo(f"error: {exc}", err=True)
+            failed += 1
+            continue
+        bar.close()
+        d = got.download
+        pages = f"{got.pages} pages, " if got.pages else ""
+        click.echo(f"{doc.id}: {got.path} {got.status} ({pages}{d.size:,} bytes, sha256 {d.sha256[:12]}, "
+                   f"from {d.final_url}, {d.retrieved})")
+    own = needs_own_copy(reg)
+    if own and not doc_ids:
+        click.echo(f"need your own copy ({len(own)}; copyrighted or no public URL): "
+                   f"{', '.join(d.id for d in own)}; add each with `rubricate guidelines add FILE --id ID`")
+    if failed:
+        click.echo(f"{failed} of {len(docs)} document(s) not fetched", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+class _ByteProgress:
+    """A ``progress(bytes done, bytes expected)`` callback drawing a bar on stderr (when the
+    server said how long the file is); ``close`` ends the bar whatever happened."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.bar = label, None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if not total:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(max(0, min(done, total) - self.bar.pos))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 PROGRESS_MIN_PAGES = 8  # documents this long show a progress bar while they are read
 
 

@@ -23,7 +23,8 @@ from rubricate.guidelines.sources.anchor import SourceAnchor, anchor, source_tex
 from rubricate.ontology.linked_data import (add_annotations, add_extracted_text, add_review_activities,
                                             add_skos_concepts)
 from rubricate.ontology.mapping_review import Cell, load_mapping_review
-from rubricate.ontology.reviewed import add_adjudications, add_editions, add_reanchorings, reanchor_links
+from rubricate.ontology.reviewed import (add_adjudications, add_editions, add_reanchorings, add_retrievals,
+                                        reanchor_links)
 from rubricate.ontology.namespaces import (DCTERMS, OA, PDF_FRAGMENT, PROV, RBC, RDF, RDFS, SKOS, XSD, agent_iri,
                                  condition_iri, document_iri, evidence_iri, file_iri, method_iri,
                                  passage_iri, principle_id, principle_iri)
@@ -309,6 +310,7 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
     current, result.reanchored = reanchor_links(current, result.passages)
     add_reanchorings(g, result.reanchored)
     add_editions(g, reg)
+    add_retrievals(g, reg)
     for link in current:
         reviewed[(link.doc_id, link.principle)].append(link)
     for doc_id, n in sorted(held.items()):

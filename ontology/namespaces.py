@@ -32,6 +32,7 @@ class RBC(DefinedNamespace):
     Adjudication: URIRef
     ExtractedText: URIRef
     Review: URIRef
+    Retrieval: URIRef
     # properties
     concernsCondition: URIRef
     studyColumn: URIRef
@@ -74,6 +75,7 @@ class RBC(DefinedNamespace):
     inExtractedText: URIRef
     sourceAnchored: URIRef
     characters: URIRef
+    byteSize: URIRef
 
 
 OA = Namespace("http://www.w3.org/ns/oa#")

@@ -121,6 +121,30 @@ def add_editions(g: Graph, reg: Registry) -> None:
                 newer = old
 
 
+def add_retrievals(g: Graph, reg: Registry) -> None:
+    """Each downloaded file (``guidelines fetch``) and earlier edition: a ``rbc:Retrieval``
+    activity that used its URL and generated the file, ended at the retrieval time."""
+    for doc in reg.documents:
+        for f in doc.files:
+            items = [(f.sha256, f.url, f.retrieved, f.final_url, f.size)]
+            items += [(e.sha256, e.url, e.retrieved, None, None) for e in f.previous]
+            for sha, url, when, final_url, size in items:
+                if not (sha and url and when):
+                    continue
+                a = URIRef(ACTIVITY_BASE + "retrieval-" + hashlib.sha256(
+                    f"{sha}\x1f{url}\x1f{when}".encode()).hexdigest()[:16])
+                g.add((a, RDF.type, PROV.Activity))
+                g.add((a, RDF.type, RBC.Retrieval))
+                g.add((a, PROV.used, URIRef(url)))
+                if final_url:
+                    g.add((a, PROV.used, URIRef(final_url)))
+                g.add((a, PROV.endedAtTime, Literal(when, datatype=XSD.dateTime)))
+                g.add((a, PROV.generated, file_iri(sha)))
+                g.add((file_iri(sha), PROV.wasGeneratedBy, a))
+                if size is not None:
+                    g.add((file_iri(sha), RBC.byteSize, Literal(int(size), datatype=XSD.integer)))
+
+
 def adjudication_iri(activity: str) -> URIRef:
     return URIRef(ACTIVITY_BASE + activity)
 

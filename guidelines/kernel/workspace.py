@@ -24,6 +24,7 @@ PACKAGE_PREFIX = "package:"
 #: What goes where inside a workspace (the README's "Workspace" section shows the same table).
 LAYOUT: dict[str, str] = {
     "registry": "registry.yaml",            # documents added or overridden (overlays the bundled registry)
+    "sources": "sources",                    # `guidelines fetch`: downloaded source files
     "decisions": "reviews/decisions.jsonl",  # reviewer decisions, append-only
     "kb": "build/kb",                        # `rubricate build`
     "rubrics": "build/rubrics",              # `rubricate compile`; looked up before the bundled rubrics

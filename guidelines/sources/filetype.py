@@ -54,6 +54,11 @@ def sniff(data: bytes) -> str:
     return "text"
 
 
+def describe(kind: str) -> str:
+    """``sniff``'s answer as words for a message ("an HTML page (...)", "a PNG image")."""
+    return _DESCRIBE.get(kind, kind)
+
+
 def media_type(path: Path, data: bytes, plugins: Mapping[str, str] | None = None) -> str:
     """The media type to parse ``path`` as, after checking that its bytes match its
     extension and that text is UTF-8; raises RubricateError otherwise.

@@ -53,6 +53,8 @@ class Edition:
     sha256: str
     path: str
     replaced: str | None = None  # ISO 8601 date/time the next edition was registered
+    url: str | None = None  # where it was downloaded from (`guidelines fetch`)
+    retrieved: str | None = None
 
 
 @dataclass
@@ -62,6 +64,11 @@ class FileEntry:
     sha256: str | None = None  # recorded at registration; a mismatch means the file changed
     media_type: str | None = None
     previous: list[Edition] = field(default_factory=list)  # earlier editions, oldest first
+    # where and when `guidelines fetch` downloaded it (absent for a file added by hand)
+    url: str | None = None
+    final_url: str | None = None  # after redirects, when different
+    size: int | None = None  # bytes
+    retrieved: str | None = None  # ISO 8601 UTC
     # the folder `path` is relative to when it is not the registry's own (a bundled document
     # seen through the workspace overlay); never written
     base_dir: Path | None = field(default=None, repr=False, compare=False)
@@ -394,19 +401,24 @@ def _hash_if_present(path: Path) -> str | None:
         return None
 
 
+_ORIGIN = ("url", "final_url", "size", "retrieved")
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 def register_file(reg: Registry, path: Path, doc_id: str, role: str = "source",
                   metadata: dict | None = None, known_conditions: Iterable[str] | None = None,
-                  replace: str | None = None, checked: Registration | None = None) -> str:
+                  replace: str | None = None, checked: Registration | None = None,
+                  origin: dict | None = None) -> str:
     """Add ``path`` to document ``doc_id`` (creating the document when metadata allows), or
     make it the new edition of a registered file.
 
     Returns what happened: "added", "unchanged" or "new edition (was sha256 ...)". Nothing is
     written when a check fails. The caller parses the file between
     :func:`check_registration` and this call, so an unreadable file never reaches the registry.
+    ``origin`` (url, final_url, size, retrieved) says where a downloaded file came from.
     """
     r = checked or check_registration(reg, path, doc_id, role, metadata, known_conditions, replace)
     meta = _meta(metadata)
@@ -418,16 +430,20 @@ def register_file(reg: Registry, path: Path, doc_id: str, role: str = "source",
         for key, value in meta.items():
             setattr(doc, key, value)
     old = r.replaces
+    origin = {k: v for k, v in (origin or {}).items() if k in _ORIGIN}
     if old is None:
-        doc.files.append(FileEntry(path=r.rel, role=role, sha256=r.sha256))
+        doc.files.append(FileEntry(path=r.rel, role=role, sha256=r.sha256, **origin))
         status = "added"
     elif old.sha256 == r.sha256 and old.path == r.rel:
         status = "unchanged"
     else:
         was = old.sha256[:12] if old.sha256 else "unrecorded"
         if old.sha256 and old.sha256 != r.sha256:
-            old.previous.append(Edition(sha256=old.sha256, path=old.path, replaced=_now()))
+            old.previous.append(Edition(sha256=old.sha256, path=old.path, replaced=_now(),
+                                        url=old.url, retrieved=old.retrieved))
         old.sha256, old.path, old.role, old.base_dir = r.sha256, r.rel, role, None
+        for key in _ORIGIN:
+            setattr(old, key, origin.get(key))
         status = f"new edition (was sha256 {was}; the earlier edition is kept in the registry)"
     if status != "unchanged" or meta:
         save_registry(reg)
