@@ -155,12 +155,19 @@ def guidelines() -> None:
 @guidelines.command("list")
 @REGISTRY_OPTION
 def guidelines_list(registry: Path | None) -> None:
-    """One line per registered document: id, year, kind, files."""
+    """One line per registered document: id, year, kind, file roles, how many of its digest
+    evidence statements have a reviewer-accepted passage in its source file ("verified 5/17"),
+    title."""
     from rubricate.guidelines.sources.registry import load_registry
+    from rubricate.guidelines.evidence.align import coverage
+    from rubricate.guidelines.evidence.review import accepted_evidence, load_decisions
     reg = load_registry(registry)
+    covered = {c.doc_id: c for c in coverage(reg, accepted_evidence(load_decisions(_ws("decisions"))))}
     for doc in reg.documents:
         roles = ",".join(sorted({f.role for f in doc.files})) or "-"
-        echo(f"{doc.id}\t{doc.year or '-'}\t{doc.kind}\t{roles}\t{doc.title}")
+        c = covered[doc.id]
+        verified = f"{c.verified}/{c.statements}" if c.statements is not None else "-"
+        echo(f"{doc.id}\t{doc.year or '-'}\t{doc.kind}\t{roles}\tverified {verified}\t{doc.title}")
 
 
 @guidelines.command("show")
@@ -293,20 +300,20 @@ def guidelines_fetch(doc_ids: tuple[str, ...], url: str | None, pin: str | None,
                                  progress=bar, page_progress=_page_progress(f"reading {doc.id}"))
         except RubricateError as exc:
             bar.close()
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             failed += 1
             continue
         bar.close()
         d = got.download
         pages = f"{got.pages} pages, " if got.pages else ""
-        click.echo(f"{doc.id}: {got.path} {got.status} ({pages}{d.size:,} bytes, sha256 {d.sha256[:12]}, "
+        echo(f"{doc.id}: {got.path} {got.status} ({pages}{d.size:,} bytes, sha256 {d.sha256[:12]}, "
                    f"from {d.final_url}, {d.retrieved})")
     own = needs_own_copy(reg)
     if own and not doc_ids:
-        click.echo(f"need your own copy ({len(own)}; copyrighted or no public URL): "
+        echo(f"need your own copy ({len(own)}; copyrighted or no public URL): "
                    f"{', '.join(d.id for d in own)}; add each with `rubricate guidelines add FILE --id ID`")
     if failed:
-        click.echo(f"{failed} of {len(docs)} document(s) not fetched", err=True)
+        echo(f"{failed} of {len(docs)} document(s) not fetched", err=True)
         sys.exit(EXIT_FAILED)
 
 
@@ -559,6 +566,67 @@ def extract(doc_ids: tuple[str, ...], fmt: str, out: Path | None, include: tuple
         echo(f"wrote {len(cands)} candidate(s) to {out}", err=True)
 
 
+def _alignment_candidates(registry: Path | None, doc_ids: tuple[str, ...], top: int):
+    """Source passages and alignment proposals (one sheet row per passage x feature, best kept)."""
+    from rubricate.guidelines.evidence.align import align_document
+    from rubricate.guidelines.sources.registry import load_registry
+    if not doc_ids:
+        raise click.UsageError("--from align needs --doc ID (a document with a source file)")
+    reg = load_registry(registry)
+    best: dict[tuple[str, str], object] = {}
+    for doc_id in doc_ids:
+        for p in align_document(reg, doc_id, top):
+            key = (p.passage.id, p.statement.feature)
+            if key not in best or p.score > best[key].score:
+                best[key] = p
+    return [p.passage for p in best.values()], [p.candidate() for p in best.values()]
+
+
+@main.command()
+@click.option("--doc", "doc_id", required=True, help="Document id (with a registered source file).")
+@click.option("--top", type=click.IntRange(min=1), default=3, show_default=True, help="Proposals per statement.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@REGISTRY_OPTION
+def align(doc_id: str, top: int, fmt: str, out: Path | None, registry: Path | None) -> None:
+    """Propose, for each digest evidence statement of a document, the passages of the real
+    document that say it (meaning words, feature patterns, section context; recommendation
+    text over contents and front matter). Review them with `review export --from align`."""
+    import json
+    from rubricate.guidelines.evidence.align import align_document
+    from rubricate.guidelines.kernel.fileio import atomic_write_text
+    from rubricate.guidelines.sources.registry import load_registry
+    props = align_document(load_registry(registry), doc_id, top)
+    if fmt == "jsonl":
+        text = "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in props)
+    else:
+        lines, last = [], None
+        for p in props:
+            st = p.statement
+            if st.id != last:
+                lines.append(f"{st.feature}: {_clip(st.text, 110)}")
+                last = st.id
+            d = p.to_dict()
+            where = f"p.{d['page_label'] or d['page']}" if d["page"] else "-"
+            section = " > ".join(d["section"][-2:]) or "-"
+            lines.append(f"  {p.rank}. {p.score:.3f}  {where:7} [{d['kind']}] {_clip(section, 50)}: "
+                         f"{_clip(p.passage.text, 90)}")
+            lines.append(f"       {'; '.join(p.reasons)}")
+        n = len({p.statement.id for p in props})
+        text = "\n".join(lines) + f"\n{n} statement(s), {len(props)} proposal(s)\n"
+    if out is None:
+        echo(text, nl=False)
+    else:
+        atomic_write_text(out, text)
+        echo(f"wrote {len(props)} proposal(s) to {out}", err=True)
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n - 1] + "\u2026"
+
+
 @main.group()
 def review() -> None:
     """Reviewer decisions on extraction candidates: export a sheet, import it, compare reviewers."""
@@ -570,9 +638,14 @@ def review() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for review-<reviewer>[-<doc>].csv and .jsonl.")
 @click.option("--force", is_flag=True, help="Overwrite an existing sheet of the same name.")
+@click.option("--from", "source", type=click.Choice(["extract", "align"]), default="extract", show_default=True,
+              help="extract: lexicon proposals; align: the real document's passages that best match each "
+                   "digest evidence statement (`rubricate align`).")
+@click.option("--top", type=click.IntRange(min=1), default=3, show_default=True,
+              help="With --from align: proposals per statement.")
 @INCLUDE_OPTION
 @REGISTRY_OPTION
-def review_export(reviewer: str, doc_ids: tuple[str, ...], out_dir: Path, force: bool,
+def review_export(reviewer: str, doc_ids: tuple[str, ...], out_dir: Path, force: bool, source: str, top: int,
                   include: tuple[str, ...], registry: Path | None) -> None:
     """Write a review sheet (CSV + JSONL) of candidates with empty decision columns."""
     from rubricate.guidelines.evidence.review import check_reviewer, export_sheet
@@ -580,8 +653,12 @@ def review_export(reviewer: str, doc_ids: tuple[str, ...], out_dir: Path, force:
     reviewer = check_reviewer(reviewer)
     for doc_id in doc_ids:
         check_identifier(doc_id, "document id")
-    passages, cands = _candidates(registry, doc_ids, include)
-    name = f"review-{reviewer}" + (f"-{doc_ids[0]}" if len(doc_ids) == 1 else "")
+    if source == "align":
+        passages, cands = _alignment_candidates(registry, doc_ids, top)
+    else:
+        passages, cands = _candidates(registry, doc_ids, include)
+    name = f"review-{reviewer}" + (f"-{doc_ids[0]}" if len(doc_ids) == 1 else "") + \
+        ("-align" if source == "align" else "")
     csv_path, jsonl_path = export_sheet(cands, passages, reviewer, out_dir, name=name, force=force)
     echo(f"wrote {len(cands)} candidate(s) to {csv_path} and {jsonl_path}; fill decision "
                "(accept/reject/relabel), relabel_to, note, then `rubricate review import`")
