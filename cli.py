@@ -1592,14 +1592,21 @@ def run(out, responses_path, rubric_path, judge, **kw):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Rubric to resolve the criterion in (default: the one the run used).")
-def trace(verdict_id, results, fmt, rubric_path):
-    """Follow a verdict back to its guideline passages: response, criterion, principle, documents."""
+@click.option("--open", "open_page", is_flag=True,
+              help="Also write RESULTS/trace/VERDICT.html: response with evidence spans, criterion, cited "
+                   "passages, each PDF citation linked to its page of the registered file.")
+def trace(verdict_id, results, fmt, rubric_path, open_page):
+    """Follow a verdict back to its guideline passages: response, criterion, principle, and per
+    citation the document, edition, file (path in the workspace, SHA-256), page, section and quote."""
     import json as _json
     from rubricate.rubrics.evaluation.runs import default_results
     from rubricate.rubrics.evaluation.trace import render_text, trace as run_trace
     results = results or default_results(_ws("run"))
     t = run_trace(results, verdict_id, rubric_path)
     echo(_json.dumps(t, indent=2, ensure_ascii=False) if fmt == "json" else render_text(t), nl=fmt == "json")
+    if open_page:
+        from rubricate.rubrics.report.trace_page import write_trace_page
+        echo(f"page: {write_trace_page(t, Path(results) / 'trace')}", err=True)
 
 
 @main.command()

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from rubricate.cli import main
 from tests.align_paraphrases import APA, DOCUMENTS, NICE, plain_sections, truths
+from tests.conftest import REPO
 
 
 def letters(text: str) -> str:
@@ -95,7 +96,7 @@ def test_table_output_and_errors(ws):
 
 
 @pytest.mark.slow
-def test_reviewed_alignments_make_the_rubric_cite_verified_pages(ws):
+def test_reviewed_alignments_make_the_rubric_cite_verified_pages_and_trace_reaches_them(ws):
     ws, env, layouts = ws
     res = invoke(ws, env, "review", "export", "--reviewer", "alice", "--doc", NICE, "--from", "align",
                  "--out", str(ws / "review"))
@@ -141,3 +142,35 @@ def test_reviewed_alignments_make_the_rubric_cite_verified_pages(ws):
         assert c["section_path"][-1] == where.section_path[-1]
     # the digest is only the fallback: no citation of this document points into it any more
     assert cited and all(c["link_method"] == "human-review" for c in cited)
+
+    # the auditor's trace: from a verdict on an OCD item to the page of the registered PDF
+    samples = [json.loads(l) for l in (REPO / "rubrics" / "samples" / "default_responses.jsonl")
+               .read_text(encoding="utf-8").splitlines() if l.strip()]
+    ocd = [s for s in samples if s["item_id"].startswith("ocd-")]
+    hostile = dict(ocd[0], response="\x1b[31mRED\x1b[0m <script>alert(1)</script> " + ocd[0]["response"],
+                   response_id="hostile-1")
+    responses = ws / "responses.jsonl"
+    responses.write_text("".join(json.dumps(r) + "\n" for r in ocd + [hostile]), encoding="utf-8")
+    res = invoke(ws, env, "evaluate", "--rubric", str(ws / "build" / "rubrics" / "rubricate-default.json"),
+                 "--responses", str(responses), "--out", str(ws / "out" / "results"))
+    assert res.exit_code in (0, 1), res.output
+    verdicts = [json.loads(l) for l in (ws / "out" / "results" / "verdicts.jsonl").read_text().splitlines()]
+    criteria = {cr["id"]: cr for item in rubric["items"] for cr in item["criteria"]}
+    nice_cited = [v for v in verdicts if any(c["document"] == NICE for c in criteria[v["criterion_id"]]["citations"])]
+    v = next((v for v in nice_cited if v["response_id"] == "hostile-1"), nice_cited[0])
+    res = invoke(ws, env, "trace", v["verdict_id"], "--open")
+    assert res.exit_code == 0, res.output
+    text = res.stdout
+    cit = next(c for c in criteria[v["criterion_id"]]["citations"] if c["document"] == NICE)
+    pdf_rel = f"sources/{NICE}.pdf"
+    assert f"file     {pdf_rel} [source] sha256 {cit['file_sha256']} (ok)" in text
+    assert f"printed page {cit['page_label']} (physical page {cit['page']}); verified" in text
+    assert "edition: CG31, published 29 November 2005" in text
+    assert "\x1b" not in text and "\\u001b[31m" in text
+    page = ws / "out" / "results" / "trace" / f"{v['verdict_id']}.html"
+    assert page.is_file() and str(page) in res.stderr
+    html = page.read_text(encoding="utf-8")
+    assert f'href="../../../{pdf_rel}#page={cit["page"]}"' in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "\x1b" not in html and "[U+001B][31m" in html
+    assert (page.parent / f"../../../{pdf_rel}").resolve() == (ws / pdf_rel).resolve()

@@ -1,12 +1,20 @@
-"""Follow one verdict back to the guideline: response -> criterion -> principle -> passages -> documents."""
+"""Follow one verdict back to the guideline: response -> criterion -> principle -> passages -> documents.
+
+For an auditor each citation also says which file it was read from: the document's edition,
+the file as the workspace names it (``sources/...pdf``, ``package:guidelines/digests/...``),
+its SHA-256 and whether the file on disk still has it, so the quote can be checked on the
+printed page of that very file. Text that comes from data (responses, quotes, titles) is
+shown with control characters escaped, so a response cannot move the terminal's cursor or
+recolour the output (the CLI's echo, kernel/textsafe.py).
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.workspace import resolve_location
-from rubricate.guidelines.sources.registry import sha256_file
+from rubricate.guidelines.kernel.workspace import record_location, resolve_location, workspace_root
+from rubricate.guidelines.sources.registry import Registry, load_registry, sha256_file
 from rubricate.rubrics.evaluation.responses import Response, read_responses
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
 from rubricate.rubrics.contract.loader import load_rubric
@@ -49,7 +57,7 @@ def trace(results_dir: Path, vid: str, rubric_path: Path | None = None) -> dict:
     resp, note = response_at(resolve_location(manifest.get("responses_path") or "", results.path),
                              v.get("response_line", 0),
                              manifest.get("responses_sha256"))
-    citations = criterion.get("citations") or []
+    citations = [dict(c, file=source_file(c)) for c in criterion.get("citations") or []]
     return {
         "verdict": v,
         "response": {"id": v["response_id"], "model": v["model"], "text": resp.text if resp else None,
@@ -86,7 +94,7 @@ def _conversation_trace(v: dict, results: ResultsDir, rubric, criterion: dict, p
         turns.append({"turn": n, "client": client, "assistant": assistant, "deciding": n in info["turns"],
                       "evidence": evidence})
     persona = rubric.personas.get(v["item_id"], {})
-    citations = criterion.get("citations") or []
+    citations = [dict(c, file=source_file(c)) for c in criterion.get("citations") or []]
     return {
         "verdict": v,
         "conversation": {"id": v["response_id"], "model": v["model"], "persona": v["item_id"],
@@ -99,6 +107,43 @@ def _conversation_trace(v: dict, results: ResultsDir, rubric, criterion: dict, p
         "passages": citations,
         "documents": _documents(citations),
     }
+
+
+def _registry() -> Registry | None:
+    try:
+        return load_registry()
+    except RubricateError:
+        return None
+
+
+def source_file(cit: dict, reg: Registry | None = None) -> dict:
+    """Which registered file (and edition) a citation's ``file_sha256`` is: its location as the
+    workspace names it, the document's edition, and whether the file on disk still matches."""
+    reg = reg or _registry()
+    sha = cit.get("file_sha256")
+    out = {"path": None, "sha256": sha, "edition": None, "role": cit.get("source_kind"), "state": "not registered",
+           "media_type": None}
+    doc = next((d for d in (reg.documents if reg else []) if d.id == cit.get("document")), None)
+    if doc is None or not sha:
+        return out
+    out["edition"] = doc.edition
+    for f in doc.files:
+        path = reg.resolve(f)
+        current = f.sha256 or (sha256_file(path) if path.is_file() else None)
+        if current == sha:
+            state = "ok" if path.is_file() and (not f.sha256 or sha256_file(path) == sha) else \
+                ("missing" if not path.is_file() else "changed on disk since registration")
+            out.update(path=record_location(path, workspace_root()), role=f.role, state=state,
+                       media_type="application/pdf" if path.suffix.lower() == ".pdf" else None)
+            return out
+        for e in f.previous:
+            if e.sha256 == sha:
+                older = resolve_location(e.path, f.base_dir or reg.path.parent)
+                out.update(path=record_location(older, workspace_root()), role=f.role,
+                           state=f"earlier edition (replaced {e.replaced or '-'}); rebuild to cite the current one",
+                           media_type="application/pdf" if older.suffix.lower() == ".pdf" else None)
+                return out
+    return out
 
 
 def highlight(text: str, spans: list[dict], on: str = "[[", off: str = "]]") -> str:
@@ -152,14 +197,19 @@ def render_text(t: dict) -> str:
     p = t["principle"]
     lines += ["", f"principle {p['id']}: {p.get('label')}", f"  {p.get('definition')}", "", "passages"]
     for i, cit in enumerate(t["passages"], 1):
-        where = []
+        f = cit.get("file") or {}
+        page = "no page"
         if cit.get("page"):
-            where.append(f"page {cit['page']}" + (f" (printed {cit['page_label']})" if cit.get("page_label") else ""))
-        if cit.get("section_path"):
-            where.append("section " + " > ".join(cit["section_path"]))
+            page = (f"printed page {cit['page_label']} (physical page {cit['page']})" if cit.get("page_label")
+                    else f"physical page {cit['page']} (no printed number)")
         flag = "verified" if cit.get("locator_verified") else f"UNVERIFIED locator ({cit.get('source_kind')})"
         lines += [f"  [{i}] {cit.get('document_title') or cit['document']} ({cit.get('year')})",
-                  f"      passage {cit['passage']}; {'; '.join(where) or 'no page'}; {flag}",
+                  f"      document {cit['document']}; edition: {f.get('edition') or '-'}",
+                  f"      file     {f.get('path') or '-'} [{f.get('role') or '-'}] sha256 {cit.get('file_sha256')}"
+                  f" ({f.get('state', 'not registered')})",
+                  f"      page     {page}; {flag}",
+                  f"      section  {' > '.join(cit.get('section_path') or []) or '-'}",
+                  f"      passage  {cit['passage']}",
                   f"      \"{cit['quote']}\""]
         if cit.get("url"):
             lines.append(f"      {cit['url']}")
