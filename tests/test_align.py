@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from rubricate.cli import main
+from rubricate.guidelines.kernel.workspace import set_workspace
 from tests.align_paraphrases import APA, DOCUMENTS, NICE, plain_sections, truths
 from tests.conftest import REPO
 
@@ -43,7 +44,10 @@ def ws(tmp_path_factory):
 
 
 def invoke(ws, env, *args):
-    return CliRunner(env={**env, "RUBRICATE_REGISTRY": None}).invoke(main, ["--workspace", str(ws), *args])
+    try:
+        return CliRunner(env={**env, "RUBRICATE_REGISTRY": None}).invoke(main, ["--workspace", str(ws), *args])
+    finally:
+        set_workspace(None)  # --workspace sets it for the process: later tests must not inherit it
 
 
 def proposals(ws, env, doc: str, top: int = 3) -> list[dict]:
@@ -167,10 +171,13 @@ def test_reviewed_alignments_make_the_rubric_cite_verified_pages_and_trace_reach
     assert f"printed page {cit['page_label']} (physical page {cit['page']}); verified" in text
     assert "edition: CG31, published 29 November 2005" in text
     assert "\x1b" not in text and "\\u001b[31m" in text
+    kb_sha = rubric["knowledge_base"]["sha256"]
+    assert f"made with knowledge base sha256 {kb_sha}; rubric rubricate-default" in text
     page = ws / "out" / "results" / "trace" / f"{v['verdict_id']}.html"
     assert page.is_file() and str(page) in res.stderr
     html = page.read_text(encoding="utf-8")
     assert f'href="../../../{pdf_rel}#page={cit["page"]}"' in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "\x1b" not in html and "[U+001B][31m" in html
+    assert re.search(r'id="provenance">Produced by: knowledge base sha256 ' + kb_sha, html)
     assert (page.parent / f"../../../{pdf_rel}").resolve() == (ws / pdf_rel).resolve()

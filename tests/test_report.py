@@ -307,3 +307,28 @@ def test_two_judges_flags_and_usage(tmp_path):
     assert "scripted/1" in html and '<span class="badge flag">disagreement</span>' in html
     md = paths["markdown"].read_text()
     assert "#### LLM usage" in md and "### Judge: llm" in md
+
+
+def test_overview_keeps_responses_apart_from_criteria_and_says_what_produced_it(built):
+    results, paths = built
+    html, md = paths["html"].read_text(), paths["markdown"].read_text()
+    verdicts = [json.loads(l) for l in (results / "verdicts.jsonl").read_text().splitlines()]
+    summary = json.loads((results / "summary.json").read_text())
+    failed = [v for v in verdicts if v["appropriate"] is False]
+    bad_responses = {v["response_id"] for v in failed}
+    line = (f"{len(failed)} failed criteria in {len(bad_responses)} inappropriate responses of "
+            f"{summary['responses']} (judge rules)")
+    assert len(failed) > len(bad_responses) >= 1  # the two counts differ on this fixture
+    assert f"<strong>{line}</strong>" in html and f"**{line}**" in md
+    # HealthBench-style: the clipped score beside the unclipped mean and the share below 0
+    pts = summary["by_judge"]["rules"]["points"]["overall"]
+    assert pts["mean_unclipped"] < 0 == pts["score"] and pts["share_below_zero"] > 0
+    assert f"<td class=\"num\">{pts['mean_unclipped']:.2f}</td>" in html
+    assert f"{pts['share_below_zero']:.1%} ({pts['below_zero']})" in html
+    assert "mean (unclipped)" in md and "below 0" in md
+    # which knowledge base, rubric and judge versions produced the page
+    rubric_sha = json.loads((results / "run.json").read_text())["rubric_sha256"]
+    judge_version = verdicts[0]["judge_version"]
+    prov = re.search(r'id="provenance">Produced by: ([^<]*)<', html).group(1)
+    assert "f" * 64 in prov and rubric_sha in prov and judge_version in prov and "report-test v1.2.3" in prov
+    assert rubric_sha in md

@@ -209,7 +209,10 @@ def finalize(part: dict, seed: int = 0, n_resamples: int = 1000) -> dict:
                  "by_judge": {}}
     for judge in sorted(part["by_judge"]):
         sec = part["by_judge"][judge]
-        section: dict = {"overall": rate(sec["overall"])}
+        section: dict = {"overall": rate(sec["overall"]),
+                         # responses with at least one inappropriate answer, and those answers
+                         "responses_inappropriate": sec["overall"][1],
+                         "criteria_failed": sum(c[1] for c in sec["by_criterion"].values())}
         for g in GROUPS:
             section[f"by_{g}"] = {k: rate(v) for k, v in sorted(sec[f"by_{g}"].items())}
         section["by_model_condition"] = {m: {c: rate(v) for c, v in sorted(cs.items())}
@@ -245,9 +248,15 @@ def _stability(counts: dict[str, list]) -> dict:
 
 
 def _clipped(histogram: dict[str, int], n_resamples: int, seed: int) -> dict:
-    est, low, high = mean_ci_from_histogram({float(k): v for k, v in histogram.items()}, n_resamples, seed)
+    """HealthBench's score (the mean clipped to [0, 1]) and, beside it, what clipping hides:
+    the unclipped mean and the share of responses scoring below 0 (net negative points)."""
+    values = {float(k): v for k, v in histogram.items()}
+    est, low, high = mean_ci_from_histogram(values, n_resamples, seed)
     clip = (lambda x: None if nan_to_none(x) is None else min(1.0, max(0.0, x)))
-    return {"n": sum(histogram.values()), "score": clip(est), "ci_low": clip(low), "ci_high": clip(high)}
+    n = sum(histogram.values())
+    below = sum(c for x, c in values.items() if x < 0)
+    return {"n": n, "score": clip(est), "ci_low": clip(low), "ci_high": clip(high),
+            "mean_unclipped": nan_to_none(est), "below_zero": below, "share_below_zero": below / n if n else None}
 
 
 class _Rows:

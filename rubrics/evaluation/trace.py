@@ -59,6 +59,9 @@ def trace(results_dir: Path, vid: str, rubric_path: Path | None = None) -> dict:
                              manifest.get("responses_sha256"))
     citations = [dict(c, file=source_file(c)) for c in criterion.get("citations") or []]
     return {
+        "made_with": {"knowledge_base_sha256": (rubric.data.get("knowledge_base") or {}).get("sha256"),
+                      "rubric": rubric.id, "rubric_version": rubric.data.get("version"),
+                      "rubric_sha256": rubric.sha256, "judge": v.get("judge"), "judge_version": v.get("judge_version")},
         "verdict": v,
         "response": {"id": v["response_id"], "model": v["model"], "text": resp.text if resp else None,
                      "evidence": v.get("evidence", []), "note": note},
@@ -146,6 +149,14 @@ def source_file(cit: dict, reg: Registry | None = None) -> dict:
     return out
 
 
+def made_with(t: dict) -> str:
+    """The knowledge base, rubric and judge versions behind a trace, in one line (hashes)."""
+    m = t.get("made_with") or {}
+    return (f"knowledge base sha256 {m.get('knowledge_base_sha256') or 'unknown'}; rubric {m.get('rubric')} "
+            f"v{m.get('rubric_version') or '?'} (file sha256 {m.get('rubric_sha256')}); "
+            f"judge {m.get('judge')} {m.get('judge_version')}")
+
+
 def highlight(text: str, spans: list[dict], on: str = "[[", off: str = "]]") -> str:
     out, pos = [], 0
     for s in sorted(spans, key=lambda s: (s["start"], s["end"])):
@@ -175,6 +186,7 @@ def _conversation_lines(c: dict) -> list[str]:
 def render_text(t: dict) -> str:
     v = t["verdict"]
     lines = [f"verdict   {v['verdict_id']}  judge={v['judge']} ({v['judge_version']})",
+             f"made with {made_with(t)}",
              f"answer    {v['answer']} (appropriate answer: {v['appropriate_answer']}) -> "
              + {True: "APPROPRIATE", False: "INAPPROPRIATE", None: "UNKNOWN"}[v["appropriate"]],
              f"reason    {v['reason']}", ""]

@@ -80,6 +80,28 @@ class ReportData:
     def rubric_data(self) -> dict:
         return self.rubric.data if self.rubric else {}
 
+    def overview_lines(self) -> list[str]:
+        """Per judge, responses kept apart from criterion verdicts: "67 failed criteria in 34
+        inappropriate responses of 60 (judge rules)"."""
+        out = []
+        n = int(self.summary.get("responses") or 0)
+        for judge, sec in (self.summary.get("by_judge") or {}).items():
+            if "criteria_failed" not in sec:
+                continue  # a summary written before these counts existed
+            out.append(f"{sec['criteria_failed']:,} failed criteria in {sec['responses_inappropriate']:,} "
+                       f"inappropriate responses of {n:,} (judge {judge})")
+        return out
+
+    def provenance(self) -> str:
+        """Which knowledge base, rubric and judge versions produced the results (hashes)."""
+        r = self.rubric_data
+        kb = (r.get("knowledge_base") or {}).get("sha256") or "unknown"
+        rid = r.get("rubric_id") or self.manifest.get("rubric_id") or "unknown rubric"
+        sha = self.rubric_source.recorded_sha256 or "unknown"
+        judges = "; ".join(f"{j} {', '.join(vs)}" for j, vs in self.judge_versions.items()) or "none"
+        return (f"knowledge base sha256 {kb}; rubric {rid} v{r.get('version') or '?'} (file sha256 {sha}); "
+                f"judge {judges}")
+
     def condition_label(self, cid: str) -> str:
         for c in self.rubric_data.get("conditions") or []:
             if isinstance(c, dict) and c.get("id") == cid and c.get("label"):

@@ -82,7 +82,7 @@ def _header(data: ReportData) -> str:
     kb = (r.get("knowledge_base") or {}).get("sha256")
     n_skipped = (s.get("skipped_input") or {}).get("count", len(data.problems))
     counts = [("responses", s.get("responses", 0), ""), ("verdicts", s.get("verdicts", 0), ""),
-              ("failures (inappropriate)", data.n_failures, " bad" if data.n_failures else ""),
+              ("failed criteria (inappropriate answers)", data.n_failures, " bad" if data.n_failures else ""),
               ("unknown answers", data.n_unknown, ""), ("skipped input lines", n_skipped, " bad" if n_skipped else "")]
     boxes = "".join(f'<div class="count{cls}"><b>{n:,}</b><span>{e(label)}</span></div>' for label, n, cls in counts)
     boot = s.get("bootstrap") or {}
@@ -106,7 +106,8 @@ def _header(data: ReportData) -> str:
             '<nav class="toc"><a href="#overview">Overview</a><a href="#plots">Plots</a>'
             '<a href="#summary">Tables</a><a href="#run">Flags and input</a><a href="#failures">Failures</a></nav>'
             f'</header>{warnings}<section id="overview"><h2>Overview</h2><div class="counts">{boxes}</div>'
-            f'{_facts(facts)}</section>')
+            + "".join(f'<p class="overview-line"><strong>{e(line)}</strong></p>' for line in data.overview_lines())
+            + f'{_facts(facts)}<p class="note" id="provenance">Produced by: {e(data.provenance())}</p></section>')
 
 
 def _file_fact(path, sha: str | None) -> str:

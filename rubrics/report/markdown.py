@@ -45,8 +45,10 @@ def render_markdown(data: ReportData, judge_tables: list[JudgeTables], run_table
            f"- Knowledge base SHA-256: {md(kb)}",
            "- Judges: " + ("; ".join(f"{md(j)} ({', '.join(md(x) for x in vs)})"
                                       for j, vs in data.judge_versions.items()) or "none"),
-           f"- Responses: {s.get('responses', 0):,}; verdicts: {s.get('verdicts', 0):,}; failures: "
+           f"- Rubric file SHA-256: {md(data.rubric_source.recorded_sha256 or 'unknown')}",
+           f"- Responses: {s.get('responses', 0):,}; criterion verdicts: {s.get('verdicts', 0):,}; failed criteria: "
            f"{data.n_failures:,}; unknown answers: {data.n_unknown:,}; skipped input lines: {n_skipped:,}",
+           *(f"- **{md(line)}**" for line in data.overview_lines()),
            f"- Calibration: {md(calibration_line(data))}",
            f"- Full report with highlighted evidence and guideline passages: [{md(html_name)}]({html_name})", ""]
     for w in data.warnings:

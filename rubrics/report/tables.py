@@ -98,15 +98,21 @@ def _model_condition(key: str, s: dict, conds: list[str], labels: list[str]) -> 
 
 
 def _points(key: str, p: dict) -> Table:
-    t = Table(key, "HealthBench-style points", ["model", "n", "score", "95% CI"], [False, True, True, True],
-              note="Score = points earned / positive points available per response, mean clipped to [0, 1]"
+    t = Table(key, "HealthBench-style points", ["model", "n", "score (clipped)", "95% CI", "mean (unclipped)",
+                                                 "below 0"], [False, True, True, True, True, True],
+              note="Score = points earned / positive points available per response; HealthBench reports the "
+                   "mean clipped to [0, 1], which hides net-negative responses, so the unclipped mean and the "
+                   "share of responses scoring below 0 stand beside it"
                    + (f"; {p['responses_without_positive_points']} responses of items without positive "
                       "criteria have no score." if p.get("responses_without_positive_points") else "."))
     rows = list((p.get("by_model") or {}).items())
     if p.get("overall"):
         rows.append(("all models", p["overall"]))
     for model, r in rows:
-        t.rows.append([model, str(r.get("n", 0)), fmt_num(r.get("score")), fmt_ci(r.get("ci_low"), r.get("ci_high"))])
+        share = r.get("share_below_zero")
+        t.rows.append([model, str(r.get("n", 0)), fmt_num(r.get("score")), fmt_ci(r.get("ci_low"), r.get("ci_high")),
+                       fmt_num(r.get("mean_unclipped")),
+                       "-" if share is None else f"{share:.1%} ({r.get('below_zero', 0):,})"])
     return t
 
 

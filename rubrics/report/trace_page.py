@@ -18,6 +18,7 @@ from markupsafe import Markup
 from rubricate.guidelines.kernel.textsafe import mark_unsafe
 from rubricate.guidelines.kernel.fileio import atomic_write_text
 from rubricate.guidelines.kernel.workspace import resolve_location, workspace_root
+from rubricate.rubrics.evaluation.trace import made_with
 from rubricate.rubrics.report.highlight import highlight_html, place_evidence
 from rubricate.rubrics.report.html import CSP, CSS_PATH
 
@@ -60,7 +61,7 @@ def render_trace_page(t: dict, page_dir: Path) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.ChainableUndefined, finalize=_shown)
     return env.get_template("trace.html.j2").render(
-        t=t, v=t["verdict"], response_html=Markup(response_html), cut=cut, notes=notes, passages=passages,
+        t=t, v=t["verdict"], made_with=made_with(t), response_html=Markup(response_html), cut=cut, notes=notes, passages=passages,
         csp=CSP, css=CSS_PATH.read_text(encoding="utf-8"))
 
 
