@@ -50,3 +50,18 @@ def test_source_file_names_the_edition_a_citation_was_read_from(tmp_path, monkey
         assert digest["state"] == "not registered" and digest["path"] is None
     finally:
         set_workspace(None)
+
+
+def test_the_trace_page_of_a_conversation_verdict_shows_its_turns(tmp_path):
+    t = {"made_with": {"rubric": "r"}, "passages": [],
+         "verdict": {"verdict_id": "v-2", "judge": "rules", "judge_version": "1", "answer": "yes",
+                     "appropriate_answer": "no", "appropriate": False, "reason": "turn 2"},
+         "conversation": {"id": "c-1", "model": "m", "persona": "p", "note": None, "turns": [
+             {"turn": 1, "client": "hello", "assistant": "hi there", "deciding": False, "evidence": []},
+             {"turn": 2, "client": "<i>again</i>", "assistant": "take the bridge", "deciding": True,
+              "evidence": [{"start": 9, "end": 15, "text": "bridge", "source": "detector"}]}]},
+         "criterion": {"id": "c-1", "criterion": "C", "question": "Q?"}, "principle": {"id": "p"}}
+    html = render_trace_page(t, tmp_path)
+    assert 'id="conversation"' in html and 'id="response"' not in html
+    assert "turn 2, assistant (deciding):" in html and "take the <mark" in html and ">bridge</mark>" in html
+    assert "&lt;i&gt;again&lt;/i&gt;" in html

@@ -59,9 +59,7 @@ def trace(results_dir: Path, vid: str, rubric_path: Path | None = None) -> dict:
                              manifest.get("responses_sha256"))
     citations = [dict(c, file=source_file(c)) for c in criterion.get("citations") or []]
     return {
-        "made_with": {"knowledge_base_sha256": (rubric.data.get("knowledge_base") or {}).get("sha256"),
-                      "rubric": rubric.id, "rubric_version": rubric.data.get("version"),
-                      "rubric_sha256": rubric.sha256, "judge": v.get("judge"), "judge_version": v.get("judge_version")},
+        "made_with": _made_with(rubric, v),
         "verdict": v,
         "response": {"id": v["response_id"], "model": v["model"], "text": resp.text if resp else None,
                      "evidence": v.get("evidence", []), "note": note},
@@ -72,6 +70,13 @@ def trace(results_dir: Path, vid: str, rubric_path: Path | None = None) -> dict:
         "passages": citations,
         "documents": _documents(citations),
     }
+
+
+def _made_with(rubric, v: dict) -> dict:
+    """The knowledge base, rubric and judge versions behind a verdict (see ``made_with``)."""
+    return {"knowledge_base_sha256": (rubric.data.get("knowledge_base") or {}).get("sha256"),
+            "rubric": rubric.id, "rubric_version": rubric.data.get("version"), "rubric_sha256": rubric.sha256,
+            "judge": v.get("judge"), "judge_version": v.get("judge_version")}
 
 
 def _documents(citations: list[dict]) -> list[dict]:
@@ -99,6 +104,7 @@ def _conversation_trace(v: dict, results: ResultsDir, rubric, criterion: dict, p
     persona = rubric.personas.get(v["item_id"], {})
     citations = [dict(c, file=source_file(c)) for c in criterion.get("citations") or []]
     return {
+        "made_with": _made_with(rubric, v),
         "verdict": v,
         "conversation": {"id": v["response_id"], "model": v["model"], "persona": v["item_id"],
                          "title": persona.get("title"), "telling": info.get("telling"), "scope": info["scope"],

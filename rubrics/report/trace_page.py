@@ -50,18 +50,23 @@ def _shown(value):
 
 
 def render_trace_page(t: dict, page_dir: Path) -> str:
-    r = t["response"]
+    r = t.get("response") or {}
     response_html, cut = "", 0
     notes: list[str] = []
     if r.get("text") is not None:
         spans, notes = place_evidence(r["text"], r.get("evidence") or [])
         response_html, cut = highlight_html(r["text"], spans)
+    turns = []  # a conversation verdict: each assistant turn with its evidence marked
+    for turn in (t.get("conversation") or {}).get("turns") or []:
+        spans, turn_notes = place_evidence(turn["assistant"], turn.get("evidence") or [])
+        notes += turn_notes
+        turns.append(dict(turn, assistant_html=Markup(highlight_html(turn["assistant"], spans)[0])))
     passages = [dict(c, file_link=_file_link(c, page_dir), web_link=_web_link(c.get("url")))
                 for c in t["passages"]]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.ChainableUndefined, finalize=_shown)
     return env.get_template("trace.html.j2").render(
-        t=t, v=t["verdict"], made_with=made_with(t), response_html=Markup(response_html), cut=cut, notes=notes, passages=passages,
+        t=t, v=t["verdict"], made_with=made_with(t), turns=turns, response_html=Markup(response_html), cut=cut, notes=notes, passages=passages,
         csp=CSP, css=CSS_PATH.read_text(encoding="utf-8"))
 
 
