@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath, PureWindowsPath
 
@@ -19,7 +20,7 @@ from rubricate.guidelines.sources.model import ParsedDocument, Passage
 from rubricate.guidelines.sources.parse import parse_many
 from rubricate.guidelines.sources.passages import make_passages
 from rubricate.guidelines.sources.registry import Registry, load_registry, sha256_file
-from rubricate.guidelines.sources.anchor import SourceAnchor, anchor, source_texts
+from rubricate.guidelines.sources.anchor import SourceAnchor, anchor_parts, source_texts
 from rubricate.ontology.linked_data import (add_annotations, add_extracted_text, add_review_activities,
                                             add_skos_concepts)
 from rubricate.ontology.mapping_review import Cell, load_mapping_review
@@ -153,18 +154,21 @@ def _add_file(g: Graph, parsed: ParsedDocument, role: str, rel_path: str) -> Non
         g.add((f, PROV.wasAttributedTo, agent_iri("rubricate")))
 
 
-def add_passage(g: Graph, p: Passage, source: SourceAnchor | None = None, text: URIRef | None = None) -> None:
+def add_passage(g: Graph, p: Passage, source: Sequence[SourceAnchor] = (), text: URIRef | None = None) -> None:
     """A passage as a W3C Web Annotation SpecificResource of its source file.
 
-    Its selectors select from the file itself: a TextQuoteSelector and TextPositionSelector
-    into the file's own text (``source``; for PDFs into the page's text layer, refining the
-    page FragmentSelector). The same span in rubricate's extracted text is a second
-    SpecificResource (``rbc:inExtractedText``) whose source is the extracted text (``text``)
-    and whose position selector's offsets index it.
+    Its selectors select from the file itself (``source``, from ``anchor_parts``): a
+    TextQuoteSelector and TextPositionSelector into the file's own text (for PDFs into the
+    page's text layer, refining the page FragmentSelector). A PDF passage that runs on to
+    the next page has no one quote in any page's text: it is then not itself a
+    SpecificResource but the whole of its parts (``dcterms:hasPart``), each an
+    ``rbc:PassagePart`` SpecificResource of the file that selects one page's part the same
+    way (``rbc:partIndex`` gives their order). The same span in rubricate's extracted text is
+    a further SpecificResource (``rbc:inExtractedText``) whose source is the extracted text
+    (``text``) and whose position selector's offsets index it.
     """
     n = passage_iri(p.id)
     g.add((n, RDF.type, RBC.Passage))
-    g.add((n, RDF.type, OA.SpecificResource))
     g.add((n, OA.hasSource, file_iri(p.sha256)))
     g.add((n, RBC.document, document_iri(p.doc_id)))
     g.add((n, RBC.text, Literal(p.text)))
@@ -176,23 +180,20 @@ def add_passage(g: Graph, p: Passage, source: SourceAnchor | None = None, text: 
     g.add((n, RBC.passageKind, Literal(p.kind)))
     if p.lead_in:
         g.add((n, RBC.leadIn, Literal(p.lead_in)))
-    outer = n
     if p.page is not None:
         g.add((n, RBC.page, Literal(p.page, datatype=XSD.integer)))
-        frag = passage_iri(p.id + "#page")
-        g.add((n, OA.hasSelector, frag))
-        g.add((frag, RDF.type, OA.FragmentSelector))
-        g.add((frag, RDF.value, Literal(f"page={p.page}")))
-        g.add((frag, DCTERMS.conformsTo, PDF_FRAGMENT))
-        outer = frag
     if p.page_label is not None:
         g.add((n, RBC.pageLabel, Literal(p.page_label)))
-    link = OA.refinedBy if outer != n else OA.hasSelector
-    if source is not None:
-        _quote(g, passage_iri(p.id + "#source-quote"), outer, link, source.exact, source.prefix, source.suffix)
-        _position(g, passage_iri(p.id + "#source-position"), outer, link, source.start, source.end)
-    else:  # e.g. a PDF paragraph that runs on to the next page: no single-page quote exists
-        g.add((n, RBC.sourceAnchored, Literal(False)))
+    if len(source) > 1:
+        for i, part in enumerate(source, start=1):
+            r = passage_iri(f"{p.id}#part-{i}")
+            g.add((n, DCTERMS.hasPart, r))
+            g.add((r, DCTERMS.isPartOf, n))
+            g.add((r, RDF.type, RBC.PassagePart))
+            g.add((r, RBC.partIndex, Literal(i)))
+            _select_in_file(g, r, f"{p.id}#part-{i}-", p.sha256, part.page, part)
+    else:
+        _select_in_file(g, n, f"{p.id}#", p.sha256, p.page, source[0] if source else None)
     x = passage_iri(p.id + "#extracted")
     g.add((n, RBC.inExtractedText, x))
     g.add((x, RDF.type, OA.SpecificResource))
@@ -200,6 +201,26 @@ def add_passage(g: Graph, p: Passage, source: SourceAnchor | None = None, text: 
         g.add((x, OA.hasSource, text))
     _quote(g, passage_iri(p.id + "#quote"), x, OA.hasSelector, p.text, p.prefix, p.suffix)
     _position(g, passage_iri(p.id + "#position"), x, OA.hasSelector, p.start, p.end)
+
+
+def _select_in_file(g: Graph, r: URIRef, stem: str, sha256: str, page: int | None,
+                    source: SourceAnchor | None) -> None:
+    """``r`` as a SpecificResource of the file: the page FragmentSelector (PDFs) refined by
+    the quote and position selectors of ``source`` in that page's text."""
+    g.add((r, RDF.type, OA.SpecificResource))
+    g.add((r, OA.hasSource, file_iri(sha256)))
+    outer, link = r, OA.hasSelector
+    if page is not None:
+        g.add((r, RBC.page, Literal(page, datatype=XSD.integer)))
+        frag = passage_iri(stem + "page")
+        g.add((r, OA.hasSelector, frag))
+        g.add((frag, RDF.type, OA.FragmentSelector))
+        g.add((frag, RDF.value, Literal(f"page={page}")))
+        g.add((frag, DCTERMS.conformsTo, PDF_FRAGMENT))
+        outer, link = frag, OA.refinedBy
+    if source is not None:
+        _quote(g, passage_iri(stem + "source-quote"), outer, link, source.exact, source.prefix, source.suffix)
+        _position(g, passage_iri(stem + "source-position"), outer, link, source.start, source.end)
 
 
 def _quote(g: Graph, q: URIRef, parent: URIRef, link: URIRef, exact: str, prefix: str, suffix: str) -> None:
@@ -285,18 +306,21 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
         text = add_extracted_text(g, parsed, BUILD_ACTIVITY)
         texts = source_texts(path, parsed.media_type)
         seen: dict[tuple, int] = defaultdict(int)
-        unanchored = 0
+        missing: list[Passage] = []
         for p in make_passages(parsed, verified=(role == "source")):
-            result.passages[p.id] = p
             k = (p.page, p.text)
-            src = anchor(p.text, texts, p.page, seen[k])
+            parts = anchor_parts(p.text, texts, p.page, seen[k])
             seen[k] += 1
-            unanchored += src is None
-            add_passage(g, p, src, text)
-        if unanchored:
-            result.warnings.append(f"{rel}: {unanchored} passage(s) not found on their page of the file's own "
-                                   "text (e.g. a paragraph running on to the next page); they are marked "
-                                   "rbc:sourceAnchored false and quoted in the extracted text only")
+            if parts is None:  # a quote must select it from the file: not cited without one
+                missing.append(p)
+                continue
+            result.passages[p.id] = p
+            add_passage(g, p, parts, text)
+        if missing:
+            pages = sorted({p.page for p in missing if p.page is not None})
+            where = f" on page(s) {', '.join(map(str, pages))}" if pages else ""
+            result.warnings.append(f"{rel}: {len(missing)} passage(s){where} not found in the file's own text; "
+                                   "left out of the knowledge base (no quote selects them from the file)")
 
     # Passages that support each (document, principle): reviewer-accepted first, then digests.
     reviewed: dict[tuple[str, str], list[AcceptedLink]] = defaultdict(list)

@@ -5,7 +5,8 @@
   ``skos:topConceptOf``).
 - Annotation stores and clients that exchange only W3C Web Annotations get one
   ``oa:Annotation`` per evidence link (motivation ``oa:classifying``, body the principle's
-  SKOS concept, target the passage), beside the ``rbc:Evidence`` node it restates.
+  SKOS concept, target the passage, or each page part of a passage that runs on to the next
+  page), beside the ``rbc:Evidence`` node it restates.
 - The text rubricate extracted from a file is a resource of its own (``rbc:ExtractedText``:
   SHA-256, extractor and version, ``prov:wasDerivedFrom`` the file), which the passage's
   position selector indexes.
@@ -74,7 +75,11 @@ def add_annotations(g: Graph) -> int:
             g.add((a, RDF.type, OA.Annotation))
             g.add((a, OA.motivatedBy, OA.classifying))
             g.add((a, OA.hasBody, principle))
-            g.add((a, OA.hasTarget, p))
+            # a passage split at a page break is targeted through its page parts (one
+            # SpecificResource each): the body classifies each of them (WADM 3.2: several
+            # targets are each related to the body)
+            for target in sorted(g.objects(p, DCTERMS.hasPart)) or [p]:
+                g.add((a, OA.hasTarget, target))
             g.add((a, PROV.wasDerivedFrom, e))
             for agent in agents:
                 g.add((a, DCTERMS.creator, agent))

@@ -25,6 +25,7 @@ class RBC(DefinedNamespace):
     Document: URIRef
     SourceFile: URIRef
     Passage: URIRef
+    PassagePart: URIRef
     Evidence: URIRef
     Method: URIRef
     Edition: URIRef
@@ -73,7 +74,7 @@ class RBC(DefinedNamespace):
     reviewPolicy: URIRef
     extractedText: URIRef
     inExtractedText: URIRef
-    sourceAnchored: URIRef
+    partIndex: URIRef
     characters: URIRef
     byteSize: URIRef
 
