@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent
 def echo(message: object = "", **kw) -> None:
     """click.echo for everything a command prints: text from data (responses, model names,
     ids, a server's messages) may hold terminal escapes or bidi overrides, so those are
-    shown escaped (\\u001b)."""
-    click.echo(terminal_safe(message if isinstance(message, str) else str(message)), **kw)
+    shown escaped (\\u001b), and no registered secret is printed."""
+    from rubricate.guidelines.kernel.redaction import redact
+    click.echo(terminal_safe(redact(message if isinstance(message, str) else str(message))), **kw)
 
 
 EXIT_FAILED = 1  # the command ran but what it was for failed (nothing judged, too many failed calls)
@@ -93,7 +94,8 @@ class _TerminalSafeFormatter(logging.Formatter):
     """Log lines quote servers and data: escaped like everything else ``echo`` prints."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return terminal_safe(super().format(record))
+        from rubricate.guidelines.kernel.redaction import redact
+        return terminal_safe(redact(super().format(record)))
 
 
 def on_interrupt(note) -> None:
@@ -446,7 +448,7 @@ def _kb_graph(kb_path: Path | None):
 @REGISTRY_OPTION
 @click.option("--decisions", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Reviewer decisions log (default: reviews/decisions.jsonl in the workspace, if present).")
-@click.option("--workers", type=int, default=None, help="Parallel document parsers (default: CPUs).")
+@click.option("--workers", type=click.IntRange(1), default=None, help="Parallel document parsers (default: CPUs).")
 @POLICY_OPTIONS
 def build(out: Path | None, registry: Path | None, decisions: Path | None, workers: int | None, policy: str | None,
           adjudicator: str | None) -> None:
@@ -932,6 +934,10 @@ def _summary_lines(summary: dict) -> list[str]:
         if st and st["n"]:
             lines.append(f"[{judge}] repeated judging: {st['unstable']} of {st['n']} verdicts unstable "
                          f"({st['share_unstable']:.1%}), mean agreement between repeats {st['agreement']:.1%}")
+    refusals = summary.get("refusals") or {}
+    if refusals.get("responses"):
+        lines.append(f"refusals by the model under test: {refusals['responses']} response(s) ("
+                     + ", ".join(f"{m}: {n}" for m, n in refusals["by_model"].items()) + "; not in the rates)")
     if summary.get("flags"):
         lines.append("flags: " + ", ".join(f"{k}={v}" for k, v in summary["flags"].items()))
     for judge, models in (summary.get("usage_by_judge") or {}).items():
@@ -1052,7 +1058,8 @@ def _system_prompt(value: str) -> str | None:
 def _report_counts(ctx: click.Context, label: str, counts: dict, out: Path) -> None:
     """What a respond/probe run did; exit 1 when calls failed (a re-run retries only those)."""
     echo(f"{label}: {counts['requests']} requests, {counts['already_done']} already in {out}, "
-               f"{counts['written']} written, {counts['failed']} failed")
+               f"{counts['written']} written, {counts['failed']} failed"
+               + (f", {counts['refusals']} refusals (written as refusals)" if counts.get("refusals") else ""))
     for cause, n in counts["errors"].items():
         echo(f"error: {n} call(s) failed: {cause}", err=True)
     if counts["failed"]:
@@ -1275,10 +1282,26 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
-    for line in _summary_lines(summary):
+    for line in _summary_lines(summary) + _llm_stats_lines(judges):
         echo(line)
     echo(f"results: {out}/verdicts.jsonl, {out}/summary.json")
     _exit_if_failed(summary, responses_path, max_failure_rate)
+
+
+def _llm_stats_lines(judges) -> list[str]:
+    """Requests sent per call (retries included) of each LLM judge: bounded, and shown."""
+    members = getattr(judges, "members", None)
+    if not isinstance(members, dict):  # one judge, or repeats of one (a list of members)
+        members = {getattr(judges, "name", "judge"): judges}
+    lines = []
+    for name, judge in members.items():
+        st = getattr(judge, "stats", None)
+        if st is None or not getattr(st, "calls", 0):
+            continue
+        lines.append(f"[{name}] {st.calls} calls, {st.requests} requests ({st.requests / st.calls:.3f} per call), "
+                     f"{st.retries} retries, {st.cache_hits} cache hits"
+                     + (f"; cache disabled: {st.cache_disabled}" if st.cache_disabled else ""))
+    return lines
 
 
 LLM_JUDGES = ("llm", "ensemble")  # the registered judges that call a model
@@ -1336,8 +1359,6 @@ def _exit_if_failed(summary: dict, responses_path: Path, max_failure_rate: float
     if failed["count"]:
         echo(f"warning: {failed['count']} LLM judgement(s) failed and are not counted; "
                    "ask them again with --retry-errors", err=True)
-
-
 
 
 def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers):
@@ -1472,17 +1493,17 @@ def label(results, log, port, sample, seed, rubric_path, responses_path, export_
         if not src.is_file():
             raise RubricateError("no labels yet", path=str(src))
         n = export_labels(src, export_path)
-        click.echo(f"{n} label(s) written to {export_path}")
+        echo(f"{n} label(s) written to {export_path}")
         return
     session = open_session(results, log, rubric_path, responses_path, sample, seed)
     for note in session.notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     try:
         sock = bind(port)
     except OSError as exc:
         raise RubricateError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port") from None
-    click.echo(f"labelling {len(session.units)} response x criterion pair(s) of {results}; labels go to {session.log}")
-    click.echo(f"open http://127.0.0.1:{sock.getsockname()[1]}/  (Ctrl-C stops; every label is already saved)",
+    echo(f"labelling {len(session.units)} response x criterion pair(s) of {results}; labels go to {session.log}")
+    echo(f"open http://127.0.0.1:{sock.getsockname()[1]}/  (Ctrl-C stops; every label is already saved)",
                nl=True)
     sys.stdout.flush()
     on_interrupt(lambda: f"stopped; labels are in {session.log}")
@@ -1532,10 +1553,10 @@ def calibrate(rubric_ref, label_paths, columns, results_dirs, out, seed, n_resam
         reported_ceiling={"kappa": reported_ceiling, "source": reported_ceiling_source}
         if reported_ceiling is not None else None)
     for note in notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     write_calibration(doc, target)
-    click.echo(_json.dumps(doc, indent=2) if fmt == "json" else render(doc), nl=fmt == "json")
-    click.echo(f"calibration: {target}", err=fmt == "json")
+    echo(_json.dumps(doc, indent=2) if fmt == "json" else render(doc), nl=fmt == "json")
+    echo(f"calibration: {target}", err=fmt == "json")
 
 
 @main.command()

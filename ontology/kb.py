@@ -11,9 +11,9 @@ from typing import Callable
 from rdflib import Graph, Literal
 
 from rubricate.guidelines.evidence.review import (REREVIEW_COLUMNS, load_decisions, load_policy, rereview_rows, resolve,
-                                                  write_sheet)
+                                                  sheet_csv)
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.fileio import atomic_write_text, interrupts_deferred, sha256_file
+from rubricate.guidelines.kernel.fileio import sha256_file
 from rubricate.guidelines.kernel.workspace import ws_path
 from rubricate.guidelines.sources.registry import FileEntry, Registry, load_registry
 from rubricate.ontology.build import BUILD_ACTIVITY, SHAPES, VOCABULARY, AcceptedLink, BuildResult, build_kb
@@ -84,28 +84,27 @@ def build(registry: Path | None = None, decisions: Path | None = None, workers: 
     digest = kb_hash(result.graph)
     paths: dict[str, Path] = {}
     if out is not None and result.ok and validation.conforms:
-        with interrupts_deferred():  # Ctrl-C here: the whole new KB is written first, then it stops
-            paths = write_kb(result.graph, Path(out))
-            lost = [(r.link, r.passage, r.score) for r in result.reanchored if r.status == "lost" and r.passage]
-            sheet = Path(out) / REREVIEW_SHEET
-            if lost:
-                write_sheet(rereview_rows(lost), sheet, columns=REREVIEW_COLUMNS)
-                paths["rereview"] = sheet
-            elif sheet.exists():
-                sheet.unlink()  # from an earlier build: nothing needs re-review now
-            report = {
-                "inputs_sha256": inputs,
-                "kb_sha256": digest,
-                "documents": {d: [{"sha256": p.sha256, "extractor": p.extractor,
-                                   "extractor_version": p.extractor_version, "path": p.path}
-                                  for p in parsed] for d, parsed in sorted(result.documents.items())},
-                "passages": len(result.passages),
-                "triples": len(result.graph),
-                "warnings": result.warnings,
-                "review": review_report(resolution, result),
-            }
-            paths["report"] = Path(out) / REPORT
-            atomic_write_text(paths["report"], json.dumps(report, indent=2, sort_keys=True) + "\n")
+        report = {
+            "inputs_sha256": inputs,
+            "kb_sha256": digest,
+            "documents": {d: [{"sha256": p.sha256, "extractor": p.extractor,
+                               "extractor_version": p.extractor_version, "path": p.path}
+                              for p in parsed] for d, parsed in sorted(result.documents.items())},
+            "passages": len(result.passages),
+            "triples": len(result.graph),
+            "warnings": result.warnings,
+            "review": review_report(resolution, result),
+        }
+        extra = {REPORT: json.dumps(report, indent=2, sort_keys=True) + "\n"}
+        lost = [(r.link, r.passage, r.score) for r in result.reanchored if r.status == "lost" and r.passage]
+        if lost:
+            extra[REREVIEW_SHEET] = sheet_csv(rereview_rows(lost), REREVIEW_COLUMNS)
+        # the knowledge base, its build report and the re-review sheet as one set: a kill or a
+        # Ctrl-C leaves the old set or the new one; a sheet from an earlier build is dropped
+        paths = write_kb(result.graph, Path(out), extra=extra, drop=(REREVIEW_SHEET,))
+        paths["report"] = paths.pop(REPORT)
+        if lost:
+            paths["rereview"] = paths.pop(REREVIEW_SHEET)
     return PipelineResult(result, validation, digest, paths, resolution)
 
 

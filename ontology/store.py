@@ -8,7 +8,7 @@ from pathlib import Path
 from rdflib import Graph
 
 from rubricate.guidelines.kernel.errors import RubricateError
-from rubricate.guidelines.kernel.fileio import atomic_write_text
+from rubricate.guidelines.kernel.fileio import replace_folder
 
 KB_TURTLE = "kb.ttl"
 KB_JSONLD = "kb.jsonld"
@@ -58,12 +58,14 @@ def to_jsonld(g: Graph) -> str:
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_kb(g: Graph, out_dir: Path) -> dict[str, Path]:
-    out_dir = Path(out_dir)
-    paths = {"turtle": out_dir / KB_TURTLE, "jsonld": out_dir / KB_JSONLD}
-    atomic_write_text(paths["turtle"], to_turtle(g))
-    atomic_write_text(paths["jsonld"], to_jsonld(g))
-    return paths
+def write_kb(g: Graph, out_dir: Path, extra: dict[str, str] | None = None,
+             drop: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Write kb.ttl, kb.jsonld (and ``extra`` files) as one set: a kill never mixes builds;
+    files named in ``drop`` are not carried over from the previous set."""
+    written = replace_folder(Path(out_dir), {KB_TURTLE: to_turtle(g), KB_JSONLD: to_jsonld(g), **(extra or {})},
+                             drop)
+    return {"turtle": written[KB_TURTLE], "jsonld": written[KB_JSONLD],
+            **{name: written[name] for name in extra or {}}}
 
 
 def load_kb(path: Path) -> Graph:

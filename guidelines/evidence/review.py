@@ -240,15 +240,20 @@ def export_sheet(candidates: Iterable[Candidate], passages: Iterable[Passage], r
     return csv_path, jsonl_path
 
 
-def write_sheet(rows: list[dict], csv_path: Path, jsonl_path: Path | None = None,
-                columns: tuple[str, ...] = SHEET_COLUMNS) -> None:
-    """A sheet as CSV (and JSONL), atomically."""
+def sheet_csv(rows: list[dict], columns: tuple[str, ...] = SHEET_COLUMNS) -> str:
+    """A sheet's CSV text (for writers that put it into a set of files)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow({k: "" if r.get(k) is None else r.get(k) for k in columns})
-    atomic_write_text(csv_path, buf.getvalue())
+    return buf.getvalue()
+
+
+def write_sheet(rows: list[dict], csv_path: Path, jsonl_path: Path | None = None,
+                columns: tuple[str, ...] = SHEET_COLUMNS) -> None:
+    """A sheet as CSV (and JSONL), atomically."""
+    atomic_write_text(csv_path, sheet_csv(rows, columns))
     if jsonl_path is not None:
         atomic_write_text(jsonl_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 

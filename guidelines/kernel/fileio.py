@@ -5,6 +5,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -15,6 +16,7 @@ from typing import BinaryIO, Iterator
 import yaml
 
 from rubricate.guidelines.kernel.errors import InputError, RubricateError
+from rubricate.guidelines.kernel.redaction import redact
 from rubricate.guidelines.kernel.textsafe import repair, repair_text
 
 
@@ -77,8 +79,8 @@ def sha256_file(path: Path) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write text atomically; a lone surrogate from data becomes U+FFFD instead of a crash."""
-    atomic_write_bytes(path, repair_text(text)[0].encode("utf-8"))
+    """Write text atomically, without any registered secret (kernel.redaction) or lone surrogate."""
+    atomic_write_bytes(path, repair_text(redact(text))[0].encode("utf-8"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -98,6 +100,42 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def replace_folder(folder: Path, files: dict[str, str], drop: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Write ``files`` (name -> text) as one set: into a sibling folder, then swapped in.
+
+    A kill at any moment leaves either the old set or the new one, never a mix (kb.ttl new,
+    kb.jsonld old); other files already in ``folder`` are carried over, except those named
+    in ``drop``. The swap is two renames, with Ctrl-C held between them; a SIGKILL there
+    leaves the old set in a hidden sibling (``.NAME.old-*``).
+    """
+    folder = Path(folder)
+    here = Path.cwd().resolve()
+    if folder.is_dir() and (folder.resolve() == here or folder.resolve() in here.parents):
+        raise RubricateError("cannot replace this folder as a set: it holds the current folder; "
+                             "write to a folder of its own", path=str(folder))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.new-"))
+    try:
+        os.chmod(new, 0o777 & ~_umask())
+        for name, text in files.items():
+            atomic_write_text(new / name, text)
+        if folder.is_dir():
+            for other in folder.iterdir():
+                if other.name not in files and other.name not in drop and not (new / other.name).exists():
+                    shutil.copytree(other, new / other.name) if other.is_dir() else os.link(other, new / other.name)
+            old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
+            with interrupts_deferred():
+                os.replace(folder, old / folder.name)
+                os.replace(new, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(new, folder)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    return {name: folder / name for name in files}
 
 
 def _umask() -> int:

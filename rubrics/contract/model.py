@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
 Answer = Literal["yes", "no"]
-JudgeAnswer = Literal["yes", "no", "unknown"]
+JudgeAnswer = Literal["yes", "no", "unknown", "refused"]  # refused: the model under test declined
 Severity = Literal["critical", "major", "minor"]
 
 

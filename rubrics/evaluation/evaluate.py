@@ -17,6 +17,7 @@ from rubricate.guidelines.kernel.fileio import atomic_write_text, check_input_fi
 from rubricate.guidelines.kernel.workspace import record_location
 from rubricate.rubrics.evaluation.responses import InputProblem, read_responses
 from rubricate.rubrics.evaluation.results import AppendLog, ResultsDir, iter_jsonl, verdict_id
+from rubricate.rubrics.contract.integrity import check_integrity
 from rubricate.rubrics.contract.model import Rubric, Verdict
 from rubricate.rubrics.evaluation import runs
 from rubricate.rubrics.evaluation.summary import summarize
@@ -87,8 +88,9 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path,
     failures.jsonl, not to the verdicts: ``resume`` asks it again (with everything not yet
     judged), ``retry_errors`` asks only those.
     """
-    panel = Ensemble.of(judges)
     check_input_file(responses_path, "responses file")  # missing, unreadable, a symlink loop or empty
+    check_integrity(rubric.data, str(rubric.path))  # duplicate ids, citations outside its KB
+    panel = Ensemble.of(judges)
     results = ResultsDir(Path(out_dir))
     # Locations relative to the results folder (bundled files as package:...): `trace`,
     # `report` and `compare` find the files from any working directory; no machine path.
@@ -105,7 +107,17 @@ def evaluate(rubric: Rubric, responses_path: Path, out_dir: Path,
     described = _describe(panel)
     if described:
         manifest["llm_judges"] = described  # the effective endpoint of each LLM judge (no key)
-    done = results.open_for_run(manifest, resume)
+    done = results.open_for_run(manifest, resume)  # locks the folder until the run ends
+    try:
+        return _evaluate(rubric, responses_path, results, manifest, previous, panel, done, strict,
+                         resume, retry_errors, progress)
+    finally:
+        results.unlock()
+
+
+def _evaluate(rubric: Rubric, responses_path: Path, results: ResultsDir, manifest: dict, previous: dict | None,
+              panel: Ensemble, done: set[str], strict: bool, resume: bool, retry_errors: bool,
+              progress: Callable[[int], None] | None) -> dict:
     judge_versions: dict[str, set[str]] = {name: set((previous or {}).get("judges", {}).get(name, []))
                                            for name in panel.members}
     failed_before = results.failed_ids(done) if resume else set()

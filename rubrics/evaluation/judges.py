@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, ru
 
 from rubricate.guidelines.kernel.errors import ConfigurationError
 from rubricate.guidelines.kernel.plugins import Registry, callables
+from rubricate.rubrics.evaluation.responses import REFUSAL_FLAG
 
 if TYPE_CHECKING:
     from rubricate.rubrics.contract.loader import Rubric
@@ -41,7 +42,7 @@ class Task:
 class Outcome:
     """A judge's answer to one task (the evaluator turns it into a verdict record)."""
 
-    answer: str  # yes | no | unknown
+    answer: str  # yes | no | unknown | refused
     reason: str
     judge_version: str
     evidence: list[dict] = field(default_factory=list)
@@ -140,8 +141,13 @@ class Ensemble:
         outcomes: dict[str, dict[int, Outcome]] = {}
         for name, judge in self.members.items():
             todo = [i for i, t in enumerate(tasks) if pending(name, t)]
+            # a response the model under test refused is not judged: it gets the state "refused"
+            refused = [i for i in todo if REFUSAL_FLAG in tasks[i].response.flags]
+            todo = [i for i in todo if REFUSAL_FLAG not in tasks[i].response.flags]
+            if refused:
+                outcomes[name] = {i: refusal_outcome(tasks[i]) for i in refused}
             if todo:
-                outcomes[name] = dict(zip(todo, judge([tasks[i] for i in todo])))
+                outcomes.setdefault(name, {}).update(zip(todo, judge([tasks[i] for i in todo])))
         if len(self.members) > 1:
             _flag_disagreements(len(tasks), outcomes)
         return outcomes
@@ -212,6 +218,12 @@ class Repeated(JudgeBase):
     def close(self) -> None:
         for member in self.members:
             member.close()
+
+
+def refusal_outcome(t: Task) -> Outcome:
+    """The model under test refused: a verdict state of its own, counted per model."""
+    return Outcome("refused", f"the model under test refused: {t.response.text[:300]}", "refusal",
+                   flags=[REFUSAL_FLAG])
 
 
 def _flag_disagreements(n_tasks: int, outcomes: dict[str, dict[int, Outcome]]) -> None:

@@ -3,7 +3,8 @@
 Shared by ``rubricate respond`` (rubric items -> a responses file ``evaluate`` reads) and
 ``rubricate stigma probe``. The output file is append-only: each reply is written as one
 complete line as soon as it arrives; a re-run skips the (item, sample) pairs already in the
-file, so it sends only the rest. Failed calls are not written (counted; the next run retries).
+file, so it sends only the rest. Failed calls (null content included) are not written
+(counted; the next run retries). A refusal is written with its text in ``refusal``.
 """
 from __future__ import annotations
 
@@ -82,6 +83,9 @@ def run_requests(requests: list[Request], endpoint: Any, out: str | Path, text_f
                 counts["errors"][cause] = counts["errors"].get(cause, 0) + 1
                 return
             extra = {"finish_reason": g.finish_reason}
+            if g.refusal is not None:  # kept as a refusal, never as an empty answer
+                extra["refusal"] = g.refusal
+                counts["refusals"] = counts.get("refusals", 0) + 1
             if g.model and g.model != endpoint.model:
                 extra["served_model"] = g.model
             sink.write([{"model": endpoint.model, **by_key[(g.key, g.sample)].record, text_field: g.text, **extra}])

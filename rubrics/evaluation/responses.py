@@ -18,9 +18,10 @@ from rubricate.guidelines.kernel.textsafe import unsafe_characters
 MAX_RESPONSE_CHARS = 200_000  # longer responses are refused: no judge reads a 1 MB reply honestly
 TEXT_FIELDS = ("response", "output", "completion", "text")
 ITEM_FIELDS = ("item_id", "stimulus_id")
+REFUSAL_FLAG = "refusal"
 REPAIRED_FLAG = "repaired-text"
 CONTROL_FLAG = "control-characters"
-KNOWN = {"response_id", "model", *TEXT_FIELDS, *ITEM_FIELDS}
+KNOWN = {"response_id", "model", "refusal", *TEXT_FIELDS, *ITEM_FIELDS}
 
 
 @dataclass
@@ -141,6 +142,10 @@ def read_responses(path: Path, known_items: set[str] | None = None,
             continue
         item = next((str(rec[f]) for f in ITEM_FIELDS if rec.get(f) not in (None, "")), None)
         text = next((rec[f] for f in TEXT_FIELDS if rec.get(f) is not None), None)
+        refusal = rec.get("refusal") if isinstance(rec.get("refusal"), str) and rec["refusal"].strip() else None
+        refused = refusal is not None and not (isinstance(text, str) and text.strip())
+        if refused:
+            text = refusal  # the model under test declined: judged as a refusal, not as empty
         if item is None:
             yield InputProblem(str(path), n, "missing field item_id (or stimulus_id)")
             continue
@@ -170,7 +175,7 @@ def read_responses(path: Path, known_items: set[str] | None = None,
             continue
         seen.add(rid)
         meta = {k: v for k, v in rec.items() if k not in KNOWN}
-        flags = []
+        flags = [REFUSAL_FLAG] if refused else []
         if getattr(rec, "repaired", False):
             flags.append(REPAIRED_FLAG)  # lone surrogates replaced by U+FFFD
         if unsafe_characters(text) or unsafe_characters(model):

@@ -7,6 +7,7 @@ never writes the same verdict twice.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
@@ -17,6 +18,7 @@ from typing import Iterable, Iterator
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import TORN_TAIL, atomic_write_text, read_jsonl
+from rubricate.guidelines.kernel.redaction import redact
 from rubricate.guidelines.kernel.textsafe import repair_text
 
 VERDICTS = "verdicts.jsonl"
@@ -24,6 +26,9 @@ PROBLEMS = "problems.jsonl"
 FAILURES = "failures.jsonl"
 MANIFEST = "run.json"
 SUMMARY = "summary.json"
+LOCK = ".lock"
+# What must match for --resume to continue a run (and, for an LLM judge, judge_identity).
+RESUME_KEYS = ("rubric_id", "rubric_sha256", "responses_sha256", "judge")
 
 
 def verdict_id(rubric_id: str, response_id: str, criterion_id: str, judge: str) -> str:
@@ -102,19 +107,67 @@ class ResultsDir:
     def summary(self) -> Path:
         return self.path / SUMMARY
 
-    def open_for_run(self, manifest: dict, resume: bool) -> set[str]:
-        """Prepare the folder; return the verdict ids already written (when resuming)."""
+    def lock(self) -> None:
+        """Hold an advisory lock on the folder for this process's run (``.lock``, with the pid).
+
+        A second run into the same folder - two ``--resume`` runs, say - would interleave
+        duplicate verdicts; it is refused in one line instead. The lock goes with the process
+        (even a SIGKILLed one), so a stale lock file never blocks a later run.
+        """
         self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise RubricateError(f"another run (pid {holder}) is writing to this results folder; wait for it "
+                                 "or choose another --out", path=str(self.path)) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        fd = getattr(self, "_lock_fd", None)
+        if fd is not None:
+            os.close(fd)  # closing releases the flock
+            self._lock_fd = None
+
+    def open_for_run(self, manifest: dict, resume: bool) -> set[str]:
+        """Prepare (and lock) the folder; return the verdict ids already written (when resuming).
+
+        ``--resume`` continues only the same run: the same rubric, responses and judge (for an
+        LLM judge also its model, endpoint and protocol), recorded in run.json.
+        """
+        self.lock()
+        try:
+            return self._prepare(manifest, resume)
+        except BaseException:  # refused (or interrupted): the folder is not held
+            self.unlock()
+            raise
+
+    def _prepare(self, manifest: dict, resume: bool) -> set[str]:
         existing = any(p.exists() and p.stat().st_size > 0 for p in (self.verdicts, self.failures))
         if existing and not resume:
             raise RubricateError("results already exist here; pass --resume to continue that run "
                                  "or choose another --out", path=str(self.path))
         if existing:
-            old = json.loads(self.manifest.read_text()) if self.manifest.exists() else {}
-            for key in ("rubric_id", "rubric_sha256", "responses_sha256", "judge"):
+            if not self.manifest.exists():
+                raise RubricateError("cannot resume: run.json is missing, so nothing says which run these "
+                                     "verdicts belong to; choose another --out", path=str(self.path))
+            try:
+                old = json.loads(self.manifest.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                raise RubricateError("cannot resume: run.json is not valid JSON", path=str(self.manifest)) from None
+            mine, theirs = judge_identity(manifest), judge_identity(old)
+            for key in RESUME_KEYS:
                 if key in old and old[key] != manifest.get(key):
                     raise RubricateError(f"cannot resume: {key} differs from the interrupted run "
-                                         f"({old[key]!r} vs {manifest.get(key)!r})", path=str(self.manifest))
+                                         f"({old.get(key)!r} vs {manifest.get(key)!r})", path=str(self.manifest))
+            for name in sorted(set(mine) & set(theirs)):
+                if mine[name] != theirs[name]:
+                    raise RubricateError(f"cannot resume: the {name} judge differs from the interrupted run "
+                                         f"({theirs[name]} vs {mine[name]})", path=str(self.manifest))
             _cut_torn_tail(self.verdicts)
             _cut_torn_tail(self.problems)
             _cut_torn_tail(self.failures)
@@ -127,17 +180,28 @@ class ResultsDir:
         return done
 
 
+def judge_identity(manifest: dict) -> dict[str, dict]:
+    """What --resume must find unchanged of each LLM judge in run.json's ``llm_judges``: the
+    same model at the same endpoint, asked by the same protocol (not its timeout or usage)."""
+    out = {}
+    for name, d in (manifest.get("llm_judges") or {}).items():
+        ep = d.get("endpoint") or {}
+        out[name] = {"model": ep.get("model"), "base_url": ep.get("base_url"), "protocol": d.get("protocol")}
+    return out
+
+
 def json_line(record: dict) -> str:
     """One record as strict JSON: NaN/Infinity become null, a lone surrogate U+FFFD.
 
     Either could reach a record from outside (a judge's reply, a metadata field) and must
     not crash the writer and lose the batch, nor produce a line other tools cannot read.
+    A registered secret (the API key, echoed by a server) never reaches the file.
     """
     try:
         text = json.dumps(record, ensure_ascii=False, sort_keys=True, allow_nan=False)
     except ValueError:
         text = json.dumps(finite(record), ensure_ascii=False, sort_keys=True, allow_nan=False)
-    return repair_text(text)[0]
+    return redact(repair_text(text)[0])
 
 
 def finite(value):

@@ -74,6 +74,7 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
     usage = defaultdict(float)
     usage_by: dict[str, dict[str, dict[str, float]]] = {}  # judge -> judge model -> sums
     per_judge: dict[str, int] = defaultdict(int)
+    refused: dict[str, set[str]] = defaultdict(set)  # model -> responses it refused
     n_verdicts = 0
     for v in verdicts:
         n_verdicts += 1
@@ -104,6 +105,8 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
             st[0] += 1
             st[1] += len(set(reps)) > 1
             st[2] += _pairwise_agreement(reps)
+        if v["answer"] == "refused":
+            refused[v["model"]].add(v["response_id"])
         for f in v.get("flags") or []:
             flags[f] += 1
         u = v.get("usage") or {}
@@ -117,6 +120,8 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
                  "responses": len(slots), "verdicts": n_verdicts, "judges": sorted(judges), "by_judge": {},
                  "verdicts_by_judge": dict(per_judge), "usage_by_judge": usage_by,
                  "flags": dict(flags), "usage": dict(usage),
+                 # refusals by the model under test: outside the rates, counted per model
+                 "refused": {m: len(r) for m, r in refused.items()},
                  "problems": None if problems is None else {"count": len(problems),
                                                             "first": list(problems[:MAX_PROBLEMS_SHOWN])}}
     for judge in sorted(judges):
@@ -187,6 +192,7 @@ def merge(partials: Iterable[dict]) -> dict:
         out["usage"] = _add(out["usage"], p["usage"])
         out["verdicts_by_judge"] = _add(out.get("verdicts_by_judge") or {}, p.get("verdicts_by_judge") or {})
         out["usage_by_judge"] = _add(out.get("usage_by_judge") or {}, p.get("usage_by_judge") or {})
+        out["refused"] = _add(out.get("refused") or {}, p.get("refused") or {})
         if p.get("problems") is not None:
             mine = out.get("problems") or {"count": 0, "first": []}
             out["problems"] = {"count": mine["count"] + p["problems"]["count"],
@@ -226,6 +232,8 @@ def finalize(part: dict, seed: int = 0, n_resamples: int = 1000) -> dict:
             section["stability"] = _stability(sec["stability"])
         out["by_judge"][judge] = section
     out["flags"] = dict(sorted(part.get("flags", {}).items()))
+    refused = part.get("refused") or {}
+    out["refusals"] = {"responses": sum(refused.values()), "by_model": dict(sorted(refused.items()))}
     if part.get("usage"):
         out["usage"] = dict(sorted(part["usage"].items()))
     if part.get("usage_by_judge"):

@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import openai
 
@@ -67,6 +67,7 @@ class _Call:
     protocol: str
     online: tuple  # (messages, settings, response_format, plain, structured key) for a fallback
     futures: list[asyncio.Future] = field(default_factory=list)
+    accept: Callable[[str], bool] | None = None  # whether a reply is usable (cached only then)
 
 
 class Ledger:
@@ -124,16 +125,17 @@ class BatchRunner(Runner):
 
     async def complete(self, messages: list[dict], *, protocol: str, version: str,
                        response_format: dict | None = None, temperature: float | None = None,
-                       sample: int = 0) -> Completion:
+                       sample: int = 0, accept: Callable[[str], bool] | None = None,
+                       max_tokens: int | None = None) -> Completion:
         self.stats.calls += 1
-        settings = self.settings(temperature, sample)
+        settings = self.settings(temperature, sample, max_tokens)
         plain, structured, hit = self._cached(messages, protocol, version, settings, response_format)
         if hit is not None:
             return hit
         rf = response_format if self.structured_ok else None
         body = self.params.body(self.endpoint.model, messages, settings, rf, self.endpoint.extra_body)
         call = _Call(structured if rf else plain, body, rf is not None, protocol,
-                     (messages, settings, response_format, plain, structured))
+                     (messages, settings, response_format, plain, structured), accept=accept)
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
         self._waiting.append((call, fut))
         self._maybe_flush()
@@ -197,7 +199,7 @@ class BatchRunner(Runner):
         if todo and self.options.fallback == "online":
             log.warning("%d call(s) failed in the batch; asking them online (--batch-fallback online)", len(todo))
             online = await asyncio.gather(*(self._request(c.online[0], c.protocol, c.online[1], c.online[2],
-                                                          c.online[3], c.online[4]) for c in todo.values()))
+                                                          c.online[3], c.online[4], c.accept) for c in todo.values()))
             results.update(dict(zip(todo, online)))
         for key in calls:
             if key not in results:
@@ -296,7 +298,8 @@ class BatchRunner(Runner):
                 return
             call = calls.get(cid)
             protocol = call.protocol if call else ""
-            results[cid] = self._succeeded(reply, 0.0, 1, cid, protocol, batch=True)
+            results[cid] = self._succeeded(reply, 0.0, 1, cid, protocol, batch=True,
+                                           accept=call.accept if call else None)
             return
         body = resp.get("body") if isinstance(resp.get("body"), dict) else {}
         e = body.get("error") if isinstance(body.get("error"), dict) else (rec.get("error") or {})

@@ -19,6 +19,7 @@ from typing import Any
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.workspace import cache_dir as workspace_cache_dir
+from rubricate.guidelines.kernel.redaction import redact
 
 CACHE_FILENAME = "llm-cache.sqlite3"
 
@@ -83,7 +84,7 @@ class Cache:
             self._db.execute(
                 "INSERT OR REPLACE INTO completions (key, text, usage, model, protocol, created)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (key, text, json.dumps(usage, sort_keys=True), model, protocol, time.time()))
+                (key, redact(text), json.dumps(usage, sort_keys=True), model, protocol, time.time()))
 
     def __len__(self) -> int:
         with self._lock:

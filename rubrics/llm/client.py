@@ -7,6 +7,7 @@ instead of a crash deep inside the library.
 """
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -14,7 +15,7 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import openai
 from openai import AsyncOpenAI
@@ -24,7 +25,7 @@ try:  # openai >= 3 runs on httpx2; older releases on httpx
 except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx as _httpx
 
-from rubricate.guidelines.kernel.textsafe import terminal_safe
+from rubricate.guidelines.kernel.textsafe import repair_text, terminal_safe
 
 from .endpoint import EndpointConfig, redact
 from .retry import CallError, parse_retry_after
@@ -38,6 +39,7 @@ class Reply:
     usage: dict[str, int] = field(default_factory=dict)
     finish_reason: str | None = None
     model: str | None = None
+    refusal: str | None = None  # the model declined (message.refusal); ``text`` is then ""
 
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
@@ -69,8 +71,11 @@ def make_client(endpoint: EndpointConfig) -> AsyncOpenAI:
                                                          default.max_keepalive_connections or 0),
                            keepalive_expiry=default.keepalive_expiry)
     http_client = openai.DefaultAioHttpClient if _aiohttp_usable() else openai.DefaultAsyncHttpxClient
+    # Redirects are not followed: a loop would count as a retryable connection error, and a
+    # redirect to another origin would carry the Authorization header there (see send()).
     return AsyncOpenAI(api_key=endpoint.api_key(), base_url=endpoint.url, timeout=endpoint.timeout,
-                       max_retries=0, http_client=http_client(limits=limits, timeout=endpoint.timeout))
+                       max_retries=0, http_client=http_client(limits=limits, timeout=endpoint.timeout,
+                                                              follow_redirects=False))
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -135,8 +140,15 @@ async def send(client: AsyncOpenAI, endpoint: EndpointConfig, body: dict[str, An
         # the same request, auth, timeout and error classes, but without the typed-params
         # transform (it walks every message against the TypedDicts, ~1 ms of CPU per call)
         # or a response wrapper; the body is parsed by parse_body below.
-        raw = await client.post("/chat/completions", cast_to=_httpx.Response, body=body)
-        text = raw.text
+        # ``timeout`` bounds each gap between bytes; the deadline bounds the whole request, so a
+        # server trickling one byte a second cannot hold a call for minutes.
+        async with asyncio.timeout(endpoint.timeout):
+            raw = await client.post("/chat/completions", cast_to=_httpx.Response, body=body)
+            text = raw.text
+    except TimeoutError:
+        host = urlsplit(endpoint.url).netloc or endpoint.url
+        raise CallError("timeout", f"request timed out: no complete reply from {host} within "
+                                   f"{endpoint.timeout:g}s (total deadline)") from None
     except openai.OpenAIError as exc:
         raise translate_error(exc, endpoint, key) from None
     return parse_body(text, key)
@@ -147,6 +159,8 @@ def translate_error(exc: BaseException, endpoint: EndpointConfig, key: Any = "")
     key = key if isinstance(key, str) else ""
     if isinstance(exc, openai.APIConnectionError):  # APITimeoutError is a subclass
         return classify_connection_error(exc, endpoint)
+    if isinstance(exc, openai.APIStatusError) and 300 <= exc.status_code < 400:
+        return _redirect_error(exc, endpoint, key)
     if isinstance(exc, openai.APIStatusError):
         msg, param = _server_error(exc)
         msg = redact(msg, key)
@@ -162,10 +176,35 @@ def translate_error(exc: BaseException, endpoint: EndpointConfig, key: Any = "")
     return CallError("bad-body", redact(f"unexpected reply ({type(exc).__name__}: {exc})"[:300], key))
 
 
+def _redirect_error(exc: openai.APIStatusError, endpoint: EndpointConfig, key: str) -> CallError:
+    """A 3xx is never followed: same-origin it names where to point --base-url; another
+    origin (or a loop back to itself) is refused outright. Either way the run stops
+    (CallError.fatal): every call would get the same answer."""
+    location = redact(exc.response.headers.get("location") or "", key)
+    target = urljoin(endpoint.url + "/", location) if location else ""
+    here, there = urlsplit(endpoint.url), urlsplit(target)
+    if not target:
+        what = "a redirect without a Location"
+    elif (there.scheme, there.netloc) != (here.scheme, here.netloc):
+        what = f"a cross-origin redirect to {there.scheme}://{there.netloc} (not followed: the API key would go there)"
+    elif there.path.rstrip("/") == f"{here.path.rstrip('/')}/chat/completions":
+        what = "a redirect loop (to the same address)"
+    else:
+        what = f"a redirect to {there.path} (not followed: set --base-url to the final address)"
+    return CallError("http", f"HTTP {exc.status_code}: {what}", exc.status_code)
+
+
 def parse_body(text: str, key: str = "") -> Reply:
-    """Read a chat.completion JSON body; anything else is a retryable ``bad-body``."""
+    """Read a chat.completion JSON body; anything else is a retryable ``bad-body``.
+
+    The text is repaired (lone surrogates) and redacted (an echoed key) here, so nothing
+    downstream - cache, results, reports - ever holds either. Null content without a
+    refusal is a failed call (``bad-body``), not an empty answer.
+    """
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise CallError("bad-body", "reply JSON is nested too deeply") from None
     except ValueError:
         snippet = redact(" ".join(text[:60].split()), key)
         raise CallError("bad-body", f"reply body is not JSON ({len(text)} bytes: {snippet!r})") from None
@@ -174,10 +213,26 @@ def parse_body(text: str, key: str = "") -> Reply:
         message = choice["message"]
     except (KeyError, IndexError, TypeError):
         raise CallError("bad-body", "reply JSON has no choices[0].message") from None
-    usage = data.get("usage") or {}
+    if not isinstance(message, dict):
+        raise CallError("bad-body", "reply JSON has no choices[0].message")
+    content, refusal = message.get("content"), message.get("refusal")
+    if not isinstance(refusal, str) or not refusal.strip():
+        refusal = None
+    if not isinstance(content, str) and refusal is None:
+        raise CallError("bad-body", "reply has no content (null) and no refusal")
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+
+    def clean(value: object) -> str:
+        return redact(repair_text(value)[0], key) if isinstance(value, str) else ""
+
+    def count(value: object) -> int:
+        return value if isinstance(value, int) and 0 <= value < 10 ** 12 else 0
+
+    model = data.get("model")
     return Reply(
-        text=message.get("content") or "",
-        usage={k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")},
-        finish_reason=choice.get("finish_reason"),
-        model=data.get("model"),
+        text=clean(content) if refusal is None else "",
+        usage={k: count(usage.get(k)) for k in ("prompt_tokens", "completion_tokens", "total_tokens")},
+        finish_reason=clean(choice.get("finish_reason")) or None,
+        model=clean(model) or None,
+        refusal=clean(refusal) if refusal is not None else None,
     )

@@ -6,13 +6,16 @@ itself, so it can be printed, logged and written into reports without leaking a 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rubricate.guidelines.kernel.errors import ConfigurationError
+from rubricate.guidelines.kernel.redaction import redact as redact_secrets, register_secret
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 BATCH_DISCOUNT = 0.5  # OpenAI, Together: a request through the batch API costs half the online price
@@ -84,8 +87,13 @@ class EndpointConfig:
             raise ConfigurationError("endpoint: model name is empty")
         if self.max_concurrency < 1:
             raise ConfigurationError(f"endpoint: max_concurrency must be >= 1, got {self.max_concurrency}")
-        if self.max_retries < 0 or self.timeout <= 0:
-            raise ConfigurationError("endpoint: max_retries must be >= 0 and timeout > 0")
+        if self.max_retries < 0 or not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ConfigurationError(f"endpoint: max_retries must be >= 0 and timeout a finite number > 0 "
+                                     f"(got {self.timeout!r})")
+        if self.temperature is not None and not (math.isfinite(self.temperature) and 0 <= self.temperature <= 2):
+            raise ConfigurationError(f"endpoint: temperature must be a number from 0 to 2, got {self.temperature!r}")
+        if self.base_url is not None:
+            check_base_url(self.base_url)
 
     @property
     def url(self) -> str:
@@ -96,6 +104,7 @@ class EndpointConfig:
         """The key from the environment; a placeholder for a local server that needs none."""
         key = os.environ.get(self.api_key_env, "")
         if key:
+            register_secret(key)  # every writer now removes it (and its fragments)
             return key
         if self.base_url and self.url != OPENAI_BASE_URL:
             return PLACEHOLDER_KEY
@@ -190,16 +199,34 @@ def endpoint_from_options(llm_model: str | None, base_url: str | None = None,
     return cfg
 
 
+def check_base_url(url: str) -> None:
+    """An http(s) URL with a host and no credentials in it (a user:password@ in the URL would
+    be sent to the server and written into run manifests and reports)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a non-numeric port
+    except ValueError as exc:
+        raise ConfigurationError(f"endpoint: base URL is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError("endpoint: base URL must start with http:// or https:// and name a host")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError("endpoint: base URL must not hold credentials (user:password@); put the key in "
+                                 "the environment variable named by --api-key-env")
+
+
 _SECRETISH = re.compile(r"((?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{3,}|Bearer\s+\S+)")
 
 
 def redact(text: str, *secrets: str) -> str:
     """Remove key-like strings from text that may reach logs, results or exceptions.
 
-    Servers echo bad keys in error messages ("Incorrect API key provided: sk-..."), so any
-    message taken from a reply passes through here before it is stored.
+    Servers echo bad keys in error messages ("Incorrect API key provided: sk-...") and
+    sometimes in completions, so any text taken from a reply passes through here before it
+    is stored: the key, any 8+ character fragment of it (kernel.redaction), and anything
+    shaped like a key or a bearer token.
     """
-    for secret in secrets:
-        if secret and secret != PLACEHOLDER_KEY and len(secret) >= 4:
+    real = [s for s in secrets if s and s != PLACEHOLDER_KEY]
+    for secret in real:
+        if len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
-    return _SECRETISH.sub("[redacted]", text)
+    return _SECRETISH.sub("[redacted]", redact_secrets(text, *real))

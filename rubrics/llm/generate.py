@@ -46,6 +46,7 @@ class Generation:
     model: str = ""
     finish_reason: str | None = None
     flags: list[str] = field(default_factory=list)
+    refusal: str | None = None  # the model declined; its text (``text`` is then "")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,8 +66,10 @@ async def generate_many(tasks: list[GenerateTask], endpoint: EndpointConfig,
         task, sample = units[i]
         c = await runner.complete(task.messages, protocol=PROTOCOL, version=VERSION, sample=sample)
         g = Generation(task.key, sample, c.text, c.error, c.cause, dict(c.usage), c.latency_s, c.cached,
-                       c.attempts, c.model or endpoint.model, c.finish_reason)
-        if c.text == "":
+                       c.attempts, c.model or endpoint.model, c.finish_reason, refusal=c.refusal)
+        if c.refusal is not None:
+            g.flags.append("refusal")
+        elif c.text == "":
             g.flags.append("empty-response")
         if c.error:
             g.flags.append("generation-error")

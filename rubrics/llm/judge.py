@@ -25,6 +25,11 @@ from .session import run_all
 from .steering import FLAG as STEERING_FLAG, detect
 
 
+TRUNCATED_FLAG = "judge-reply-truncated"
+MAX_REPLY_CHARS = 32_000  # a reply longer than this is treated as capped, whatever the server said
+MAX_EXPLANATION_CHARS = 2_000  # kept in a verdict; the rest of a long explanation is dropped
+
+
 @dataclass
 class JudgeTask:
     """One response to judge: its stimulus conversation and the criterion dict(s)."""
@@ -111,8 +116,10 @@ async def _ask(runner: Runner, proto: Protocol, task: JudgeTask,
     """Ask once; if some answers are unreadable and the protocol allows, re-ask once."""
     messages = proto.build(task.messages, task.response, group)
     rf = proto.response_format(group) if proto.response_format else None
+    # only replies that read as an answer are cached: an empty or unreadable one is re-asked
     call = dict(protocol=proto.name, version=proto.version, response_format=rf,
-                temperature=proto.temperature)
+                temperature=proto.temperature, accept=lambda text: bool(proto.parse(text, group)),
+                max_tokens=proto.max_tokens)
     first = await runner.complete(messages, **call)
     if first.text is None:
         return {}, [first]
@@ -141,18 +148,20 @@ async def _judge_group(runner: Runner, proto: Protocol, task: JudgeTask, group: 
                         f"{proto.temperature:g}, so it ran at the model's default; these verdicts are "
                         f"flagged {NOT_PROTOCOL} (not the study's protocol)")
         flags.append(NOT_PROTOCOL)
+    if any(c.finish_reason == "length" or len(c.text or "") > MAX_REPLY_CHARS for c in calls):
+        flags.append(TRUNCATED_FLAG)  # the judge hit its token cap: its answer may be cut short
     usage = _merge_usage(calls, len(group), runner.endpoint)
     common = dict(usage=usage, cached=all(x.cached for x in calls),
                   latency_s=sum(x.latency_s for x in calls), attempts=sum(x.attempts for x in calls),
                   protocol=proto.name, protocol_version=proto.version, model=runner.endpoint.model,
-                  raw=next((x.text for x in reversed(calls) if x.text is not None), None))
+                  raw=next((x.text[:MAX_REPLY_CHARS] for x in reversed(calls) if x.text is not None), None))
     results = []
     for c in group:
         r = JudgeResult(task.key, c["id"], "unknown", flags=list(flags),
                         steering=[dict(h) for h in steering], **{**common, "usage": dict(usage)})
         v = verdicts.get(c["id"])
         if v is not None:
-            r.answer, r.explanation = v.answer, v.explanation
+            r.answer, r.explanation = v.answer, v.explanation[:MAX_EXPLANATION_CHARS]
             r.evidence, r.unmatched_quotes = map_quotes(v.quotes, task.response)
             if r.unmatched_quotes:
                 r.flags.append("evidence-not-found")
@@ -160,6 +169,9 @@ async def _judge_group(runner: Runner, proto: Protocol, task: JudgeTask, group: 
             r.error = f"judge call failed: {error}"
             r.cause = calls[-1].cause or error
             r.flags.append("judge-error")
+        elif calls[-1].refusal is not None:
+            r.error = f"the judge refused: {calls[-1].refusal[:300]}"
+            r.flags.append("judge-refused")
         else:
             r.cause = UNPARSEABLE
             r.error = "judge reply could not be read as an answer" + \

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .retry import CallError
+from .retry import CallError, CircuitBreaker
 
 log = logging.getLogger("rubricate.llm")
 
@@ -64,7 +64,8 @@ class Change:
 
 @dataclass
 class ParamPolicy:
-    """Parameters omitted or renamed for one model during one run."""
+    """Parameters omitted or renamed for one model during one run, and whether the run was
+    stopped (``fatal``: a reply every call would get, or the circuit breaker)."""
 
     model: str
     omit: set[str] = field(default_factory=set)
@@ -74,6 +75,7 @@ class ParamPolicy:
     said: set[str] = field(default_factory=set)  # one-time notices already shown
     fatal: str | None = None  # set when a call failed in a way every call would: the rest are not sent
     fatal_cause: str = ""
+    breaker: CircuitBreaker | None = None  # the run's circuit breaker; when it opens, ``fatal`` is set
 
     @classmethod
     def for_model(cls, model: str, explicit: frozenset[str] = frozenset()) -> "ParamPolicy":

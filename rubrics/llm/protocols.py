@@ -180,6 +180,9 @@ class Protocol:
     response_format: Callable[[list[dict]], dict] | None = None
     corrective: Callable[[list[str], list[dict]], str] | None = None  # None: no re-ask
     temperature: float | None = None  # forced by the protocol, else the endpoint's
+    # A cap on the judge's answer when the endpoint sets none: a runaway reply costs tokens
+    # and time but never carries more of an answer than this (a capped reply is flagged).
+    max_tokens: int = 1024
 
     def groups(self, criteria: list[dict]) -> list[list[dict]]:
         return [[c] for c in criteria] if self.per_criterion else [list(criteria)]
@@ -192,9 +195,10 @@ PROTOCOLS.register("criterion", Protocol("criterion", prompts()["criterion"]["ve
                                          build_criterion, parse_criterion, schema_criterion,
                                          corrective_criterion))
 PROTOCOLS.register("item", Protocol("item", prompts()["item"]["version"], False, build_item,
-                                    parse_item, schema_item, corrective_item))
+                                    parse_item, schema_item, corrective_item, max_tokens=4096))
 PROTOCOLS.register("moore2025", Protocol("moore2025", prompts()["moore2025"]["version"], True,
-                                         build_moore, parse_moore, None, None, temperature=0.0))
+                                         build_moore, parse_moore, None, None, temperature=0.0,
+                                         max_tokens=256))
 
 
 def get_protocol(name: str) -> Protocol:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -18,6 +19,7 @@ FATAL_STATUS = frozenset({401, 403, 404})  # same answer for every call: stop th
 # (a status with the server's message), bad-body (a reply that is not a completion).
 KINDS = ("refused", "dns", "tls", "timeout", "connection", "http", "bad-body", "batch")
 UNREACHABLE_FATAL = frozenset({"dns", "tls"})  # retrying cannot help: stop the run
+RETRY_BUDGET_SHARE = 0.1  # retries allowed per call across a run (plus 2 x concurrency)
 REFUSED_RETRIES = 2  # a refused connection may be a server restarting: retry a little, not 6x
 
 
@@ -52,7 +54,9 @@ class CallError(Exception):
 
     @property
     def fatal(self) -> bool:
-        return (self.kind == "http" and self.status in FATAL_STATUS) or self.kind in UNREACHABLE_FATAL
+        """Same answer for every call: stop the run (auth, wrong path, any redirect, no such host, TLS)."""
+        return (self.kind == "http" and self.status is not None
+                and (self.status in FATAL_STATUS or 300 <= self.status < 400)) or self.kind in UNREACHABLE_FATAL
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -92,3 +96,43 @@ class RetryPolicy:
         if retry_after is not None:
             wait = max(wait, retry_after * (1 + rng.random() / 10))
         return wait
+
+    @staticmethod
+    def budget_spent(run_retries: int, run_calls: int, concurrency: int) -> bool:
+        """A retry budget for the whole run: retries stay a bounded share of the calls (plus
+        one wave per connection), so a failing endpoint cannot multiply the requests sent
+        per judgement however many retries each call may take."""
+        return run_retries >= RETRY_BUDGET_SHARE * run_calls + 2 * concurrency
+
+
+class CircuitBreaker:
+    """Stop a run against an endpoint that keeps failing, with one line saying why.
+
+    Opens after ``consecutive`` failed requests in a row (more than one full wave of
+    concurrent requests, so a single blip does not trip it), or when over the last
+    ``window`` requests more than ``max_rate`` failed. A success resets the run of
+    failures. Once open it stays open: the caller stops sending.
+    """
+
+    def __init__(self, concurrency: int, consecutive: int | None = None, window: int = 100,
+                 max_rate: float = 0.5) -> None:
+        self.consecutive = consecutive or max(10, 2 * concurrency)
+        self.window, self.max_rate = window, max_rate
+        self._recent: deque[bool] = deque(maxlen=window)
+        self._run = 0
+        self.opened: str | None = None
+
+    def record(self, ok: bool, reason: str = "") -> str | None:
+        """Note one request's outcome; return the reason when this opens the breaker."""
+        self._recent.append(ok)
+        self._run = 0 if ok else self._run + 1
+        if self.opened or ok:
+            return None
+        failed = self._recent.count(False)
+        if self._run >= self.consecutive:
+            self.opened = (f"circuit breaker: stopped after {self._run} failed requests in a row "
+                           f"(last: {reason})")
+        elif len(self._recent) == self.window and failed > self.max_rate * self.window:
+            self.opened = (f"circuit breaker: stopped, {failed} of the last {self.window} requests "
+                           f"failed (last: {reason})")
+        return self.opened

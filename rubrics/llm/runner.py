@@ -21,10 +21,9 @@ from .endpoint import BATCH_DISCOUNT, EndpointConfig
 from .limiter import AdaptiveLimiter
 from .params import ParamPolicy
 from .progress import Progress
-from .retry import REFUSED_RETRIES, CallError, RetryPolicy
+from .retry import REFUSED_RETRIES, CallError, CircuitBreaker, RetryPolicy
 
 log = logging.getLogger("rubricate.llm")
-
 
 @dataclass
 class RunStats:
@@ -49,9 +48,13 @@ class RunStats:
     batch_savings_usd: float | None = None  # what those answers would have cost online, less
     param_changes: list[dict] = field(default_factory=list)
     cache_disabled: str | None = None  # why the cache was turned off mid-run (a full disk), if it was
+    refusals: int = 0  # replies where the model declined (message.refusal)
+    breaker: str | None = None  # why the circuit breaker stopped the run, if it did
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["requests_per_call"] = round(self.requests / self.calls, 4) if self.calls else None
+        return out
 
     def failed(self, cause: str) -> None:
         self.failures += 1
@@ -72,6 +75,7 @@ class Completion:
     finish_reason: str | None = None
     cause: str | None = None  # the error's cause, the same for every call that hit it
     batch: bool = False  # answered through a batch (billed at the batch discount)
+    refusal: str | None = None  # the model declined: its text (``text`` is then "")
 
 
 class Runner:
@@ -91,6 +95,8 @@ class Runner:
         # What this model accepts, learned from 400s; a caller that runs in several batches
         # (the evaluator) passes one policy for all of them, so each change is said once.
         self.params = params or ParamPolicy.for_model(endpoint.model, endpoint.explicit_params())
+        if self.params.breaker is None:  # one breaker per run, like the policy
+            self.params.breaker = CircuitBreaker(endpoint.max_concurrency)
         self._client = None
         self._limiter: AdaptiveLimiter | None = None
         self._t0 = 0.0
@@ -117,17 +123,23 @@ class Runner:
         if self._client is not None:
             await self._client.close()
 
-    def settings(self, temperature: float | None = None, sample: int = 0) -> dict[str, Any]:
+    def settings(self, temperature: float | None = None, sample: int = 0,
+                 max_tokens: int | None = None) -> dict[str, Any]:
         """What the caller asks for: a protocol's fixed temperature (moore2025: 0), else the
-        user's, else 0.
+        user's, else 0; ``max_tokens`` is the caller's default cap on a reply (a judge
+        protocol's), used when the user set no length limit and the model's family does not
+        count reasoning tokens in it (there a cap would cut the answer, not bound it).
 
         These settings (not what a model's rules later drop) address the cache, so keys stay
         the same whatever the server turned out to accept.
         """
         ep = self.endpoint
         temp = temperature if temperature is not None else (ep.temperature if ep.temperature is not None else 0.0)
+        cap = ep.max_tokens
+        if cap is None and ep.max_completion_tokens is None and "max_tokens" not in self.params.rename:
+            cap = max_tokens
         out = {"temperature": temp, "seed": None if ep.seed is None else ep.seed + sample,
-               "max_tokens": ep.max_tokens, "sample": sample, "extra_body": ep.extra_body or None}
+               "max_tokens": cap, "sample": sample, "extra_body": ep.extra_body or None}
         for name in ("max_completion_tokens", "reasoning_effort"):  # in the key only when set
             if getattr(ep, name) is not None:
                 out[name] = getattr(ep, name)
@@ -166,19 +178,25 @@ class Runner:
 
     async def complete(self, messages: list[dict], *, protocol: str, version: str,
                        response_format: dict | None = None, temperature: float | None = None,
-                       sample: int = 0) -> Completion:
-        """One logical call with cache and retries; never raises for server faults."""
+                       sample: int = 0, accept: Callable[[str], bool] | None = None,
+                       max_tokens: int | None = None) -> Completion:
+        """One logical call with cache and retries; never raises for server faults.
+
+        ``accept`` says whether a reply is usable (a judge: it can be read as an answer);
+        only usable, non-empty replies are cached, so a re-run asks again for the others.
+        """
         self.stats.calls += 1
-        settings = self.settings(temperature, sample)
+        settings = self.settings(temperature, sample, max_tokens)
         if self.cache is None:  # keys only address the cache: no need to hash every prompt
-            return await self._request(messages, protocol, settings, response_format, "", None)
+            return await self._request(messages, protocol, settings, response_format, "", None, accept)
         plain, structured, hit = self._cached(messages, protocol, version, settings, response_format)
         if hit is not None:
             return hit
-        return await self._request(messages, protocol, settings, response_format, plain, structured)
+        return await self._request(messages, protocol, settings, response_format, plain, structured, accept)
 
     async def _request(self, messages: list[dict], protocol: str, settings: dict,
-                       response_format: dict | None, plain: str, structured: str | None) -> Completion:
+                       response_format: dict | None, plain: str, structured: str | None,
+                       accept: Callable[[str], bool] | None = None) -> Completion:
         assert self._client is not None and self._limiter is not None, "use 'async with Runner'"
         attempts = retries = 0
         while True:
@@ -198,11 +216,20 @@ class Runner:
                     reply, err = None, exc
                 latency = time.monotonic() - t0
             if reply is not None:
-                return self._succeeded(reply, latency, attempts, structured if rf else plain, protocol)
+                self.params.breaker.record(True)
+                return self._succeeded(reply, latency, attempts, structured if rf else plain, protocol,
+                                       accept=accept)
             assert err is not None
             if err.status in (400, 422) and self._adapt(err, body):
                 continue
             give_up = self._give_up_reason(err, retries)
+            # the breaker watches an endpoint that answers badly; one that cannot be reached
+            # (refused, DNS, TLS) is stopped by its own rule above, with its own message
+            tripped = None if err.unreachable else self.params.breaker.record(False, err.reason)
+            if tripped and not self.params.fatal:  # the rest of the run is not sent
+                self.params.fatal = self.stats.breaker = tripped
+                self.params.fatal_cause = _cause(err)  # counted under the error that tripped it
+                log.warning("%s", tripped)
             if give_up:
                 self.stats.failed(_cause(err))
                 return Completion(None, latency_s=latency, attempts=attempts, error=give_up, cause=_cause(err))
@@ -248,10 +275,12 @@ class Runner:
                     f"{self.policy.max_retry_after:.0f}s limit")
         if retries >= self.policy.max_retries:
             return f"{err.reason} (gave up after {retries + 1} attempts)"
+        if self.policy.budget_spent(self.stats.retries, self.stats.calls, self.endpoint.max_concurrency):
+            return f"{err.reason} (run's retry budget spent: {self.stats.retries} retries for {self.stats.calls} calls)"
         return None
 
     def _succeeded(self, reply: Reply, latency: float, attempts: int, key: str,
-                   protocol: str, batch: bool = False) -> Completion:
+                   protocol: str, batch: bool = False, accept: Callable[[str], bool] | None = None) -> Completion:
         assert self._limiter is not None
         self._limiter.on_success()
         pt, ct = reply.usage.get("prompt_tokens", 0), reply.usage.get("completion_tokens", 0)
@@ -265,10 +294,15 @@ class Runner:
                 cost *= 1 - BATCH_DISCOUNT
         if cost is not None:
             self.stats.cost_usd = (self.stats.cost_usd or 0.0) + cost
-        if self.cache is not None:
+        if reply.refusal is not None:
+            self.stats.refusals += 1
+        # only a usable reply is cached (not a refusal, not empty, readable by the caller), so
+        # a re-run asks again for the others instead of replaying them
+        usable = reply.refusal is None and reply.text.strip() and (accept is None or accept(reply.text))
+        if self.cache is not None and usable:
             self._cache_put(key, reply, protocol)
-        return Completion(reply.text, dict(reply.usage), latency, False, attempts,
-                          model=reply.model, finish_reason=reply.finish_reason, batch=batch)
+        return Completion(reply.text, dict(reply.usage), latency, False, attempts, model=reply.model,
+                          finish_reason=reply.finish_reason, batch=batch, refusal=reply.refusal)
 
     def _cache_put(self, key: str, reply: Reply, protocol: str) -> None:
         """Best effort: a full disk or a locked file disables the cache with one warning; the

@@ -34,11 +34,38 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((p["id"], re.compile(p["regex"], re.I | re.M)) for p in data["patterns"])
 
 
+# Invisible characters (zero-width space/joiners, word joiner, soft hyphen, BOM) and a hyphen
+# or hyphen-and-line-break between letters are dropped before matching a second time, so
+# "ig\u200bnore the ru-\nbric" is read as "ignore the rubric". Spans stay on the original text.
+_HIDDEN = re.compile(r"[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]|(?<=\w)[-\u2010\u2011]\s*(?=\w)")
+
+
+def _normalized(text: str) -> tuple[str, list[int]]:
+    """``text`` without hidden characters and letter-joining hyphens, with each kept
+    character's offset in the original."""
+    kept, where, last = [], [], 0
+    for m in _HIDDEN.finditer(text):
+        kept.append(text[last:m.start()])
+        where.extend(range(last, m.start()))
+        last = m.end()
+    kept.append(text[last:])
+    where.extend(range(last, len(text)))
+    return "".join(kept), where
+
+
 def detect(text: str) -> list[SteeringHit]:
-    """Every steering pattern match in ``text``, in order of position."""
-    hits = [SteeringHit(pid, m.start(), m.end(), m.group(0))
-            for pid, rx in _patterns() for m in rx.finditer(text or "")]
-    return sorted(hits, key=lambda h: (h.start, h.end))
+    """Every steering pattern match in ``text``, in order of position (also through hidden
+    characters and hyphen-split words)."""
+    text = text or ""
+    found = {(pid, m.start(), m.end()) for pid, rx in _patterns() for m in rx.finditer(text)}
+    flat, where = _normalized(text)
+    if flat != text:
+        for pid, rx in _patterns():
+            for m in rx.finditer(flat):
+                if m.end() > m.start():
+                    found.add((pid, where[m.start()], where[m.end() - 1] + 1))
+    hits = [SteeringHit(pid, a, b, text[a:b]) for pid, a, b in found]
+    return sorted(hits, key=lambda h: (h.start, h.end, h.pattern))
 
 
 def flags_for(text: str) -> list[str]:

@@ -249,6 +249,8 @@ def _score_record(rec: dict[str, Any], instrument: Instrument, parser: str,
     mapping = [own.get(normalize_text(o)) for o in shown]
     if any(m is None for m in mapping):
         raise ValueError(f"options {shown} differ from instrument question '{question.id}'")
+    if "output" not in rec:  # no answer was recorded: not an empty answer to score
+        raise ValueError("missing 'output' (no model answer recorded on this line)")
     output = rec.get("output")
     if output is not None and not isinstance(output, str):
         raise ValueError("'output' must be a string or null")
