@@ -18,6 +18,8 @@ import itertools
 import re
 from collections.abc import Iterable
 
+import numpy
+from spacy.attrs import NORM
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
@@ -152,10 +154,10 @@ class TermMatcher:
 
     def _add_sequences(self, key: str, sequences: list[tuple[str, ...]]) -> None:
         docs = []
-        for words in sequences:
+        strings = self.nlp.vocab.strings
+        for words in sequences:  # NORM written as one array, not through a Token object per word
             doc = Doc(self.nlp.vocab, words=list(words))
-            for token, word in zip(doc, words):
-                token.norm_ = word
+            doc.from_array([NORM], numpy.asarray([strings.add(w) for w in words], dtype="uint64").reshape(-1, 1))
             docs.append(doc)
         if docs:
             self.phrases.add(key, docs)

@@ -26,10 +26,11 @@ def _settings() -> tuple[dict[str, str], tuple[str, ...]]:
 
 @functools.lru_cache(maxsize=1)
 def _lemma_table():
-    """The English lookup lemma table from spacy-lookups-data (no download), loaded once."""
-    from spacy.lookups import load_lookups  # start-up time: the lookup tables load on first use
+    """The English lookup lemma table from spacy-lookups-data (no download), loaded once and
+    shared with the pipeline's lemmatizer."""
+    from rubricate.guidelines.kernel.lemmatizer import lemma_lookup  # start-up time: loads on first use
 
-    return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+    return lemma_lookup("en")
 
 
 def fold(word: str) -> str:

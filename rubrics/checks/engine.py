@@ -203,11 +203,14 @@ def _unique_names(built: list[tuple[str, Detector]], where: str) -> None:
                              f"(give each a 'name'): {', '.join(duplicates)}")
 
 
-def compile_checks(criteria: Iterable[dict], nlp: Language | None = None) -> CompiledChecks:
+def compile_checks(criteria: Iterable[dict], nlp: Language | None = None,
+                   schema_valid: bool = False) -> CompiledChecks:
     """Validate and compile the ``checks`` of every criterion (matchers built once).
 
     Each criterion is a mapping with ``id`` and optionally ``checks``; a criterion without
-    checks compiles to a check that always answers "unknown".
+    checks compiles to a check that always answers "unknown". ``schema_valid``: the criteria
+    come from a rubric already validated against the rubric schema (which holds the checks
+    schema), so the per-criterion schema check is skipped; the detectors still check params.
     """
     nlp = nlp or get_nlp()
     bank = MatcherBank(nlp)
@@ -232,7 +235,8 @@ def compile_checks(criteria: Iterable[dict], nlp: Language | None = None) -> Com
             checks[cid] = CompiledCheck(cid)
             continue
         where = f"criterion {cid}: checks"
-        validate_checks(spec, where)
+        if not schema_valid:
+            validate_checks(spec, where)
         detectors = _build(spec["detectors"], bank, where + ".detectors")
         vetoes = {name: _build(entry.get("unless") or [], bank, f"{where}.detectors[{n}].unless")
                   for n, (entry, (name, _)) in enumerate(zip(spec["detectors"], detectors))

@@ -8,7 +8,7 @@ from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.paths import package_path
 from rubricate.guidelines.kernel.workspace import ws_path
 from rubricate.rubrics.contract.model import Rubric
-from rubricate.rubrics.contract.validation import parse_rubric, read_rubric_bytes, validate_rubric
+from rubricate.rubrics.contract.validation import parse_rubric, read_rubric_bytes, validate_rubric_once
 
 RUBRICS_DIR = package_path("rubrics")  # the bundled compiled rubrics (read-only)
 DEFAULT_ID = "rubricate-default"
@@ -34,13 +34,13 @@ def find_rubric(ref: str | Path | None = None) -> Path:
 
 def load_rubric(path: Path | str | None = None, validate: bool = True) -> Rubric:
     """The rubric at ``path``, or of an id (default: rubricate-default, the workspace's compile
-    before the bundled one), checked against the schema unless ``validate`` is False, with its
-    response items and criteria indexed."""
+    before the bundled one), checked against the schema unless ``validate`` is False (once per
+    content: see validation.validate_rubric_once), with its response items and criteria indexed."""
     path = find_rubric(path) if path is None or not Path(path).suffix else Path(path)
     raw = read_rubric_bytes(path)
     data = parse_rubric(raw, path)
     if validate:
-        validate_rubric(data, str(path))
+        validate_rubric_once(data, raw, str(path))
     items: dict = {}
     criteria: dict = {}
     criterion_item: dict[str, str] = {}
@@ -63,4 +63,5 @@ def load_rubric(path: Path | str | None = None, validate: bool = True) -> Rubric
             criteria[c["id"]] = c
             criterion_item[c["id"]] = item["id"]
     return Rubric(path=path, data=data, sha256=hashlib.sha256(raw).hexdigest(), items=items, criteria=criteria,
-                  criterion_item=criterion_item, aliases=aliases, personas=personas)
+                  criterion_item=criterion_item, aliases=aliases, personas=personas,
+                  schema_valid=validate)

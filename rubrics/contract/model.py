@@ -249,6 +249,7 @@ class Rubric:
     criterion_item: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # stimulus id -> item id
     personas: dict[str, PersonaItem] = field(default_factory=dict)  # persona items (kind "persona")
+    schema_valid: bool = False  # checked against the rubric schema (its checks too) when loaded
 
     @property
     def id(self) -> str:

@@ -3,17 +3,25 @@
 The rubric schema references the offline judge's checks schema by its ``$id``; both are
 served to ``jsonschema`` from this package through a ``referencing`` registry (no network).
 Reading a rubric file is rubricate.rubrics.contract.loader's job (the one ``load_rubric``).
+
+Validating the default rubric takes a few tenths of a second, a large part of a one-response
+``evaluate``; ``validate_rubric_once`` remembers in the workspace cache (``validated/``, one
+empty file per rubric) that these exact bytes passed these exact schemas, so a rubric is
+validated once per content, schema and jsonschema version, not on every run.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+from importlib.metadata import version as _dist_version
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from rubricate.guidelines.kernel.errors import InputError, RubricFormatError, RubricateError
+from rubricate.guidelines.kernel.workspace import cache_dir
 from rubricate.rubrics.checks.detectors import DETECTORS  # plug-in detector types are valid too
 from rubricate.rubrics.checks.spec import schema_with_types
 
@@ -99,6 +107,39 @@ def validate_rubric(rubric: dict, path: str | None = None) -> None:
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise RubricFormatError(f"not a valid rubric: {errors[0]}{more}", path=path)
+
+
+@functools.lru_cache(maxsize=8)
+def _schema_fingerprint(detector_types: tuple[str, ...]) -> bytes:
+    """What a rubric's validity depends on besides its bytes: both schemas and the validator."""
+    digest = hashlib.sha256(RUBRIC_SCHEMA.read_bytes())
+    digest.update(json.dumps(schema_with_types(detector_types), sort_keys=True).encode())
+    digest.update(_dist_version("jsonschema").encode())
+    return digest.digest()
+
+
+def _validated_marker(raw: bytes) -> Path | None:
+    """The cache file saying these rubric bytes passed the current schemas (None: no cache)."""
+    try:
+        key = hashlib.sha256(_schema_fingerprint(tuple(DETECTORS.names())) + raw).hexdigest()
+        return cache_dir("validated") / key
+    except (OSError, RubricateError):  # no usable workspace: validate every time
+        return None
+
+
+def validate_rubric_once(rubric: dict, raw: bytes, path: str | None = None) -> None:
+    """``validate_rubric``, skipped when these bytes already passed the same schemas (the
+    workspace cache); a failure is never remembered, so errors are reported every time."""
+    marker = _validated_marker(raw)
+    if marker is not None and marker.is_file():
+        return
+    validate_rubric(rubric, path)
+    if marker is not None:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:  # a read-only workspace: the next run validates again
+            pass
 
 
 def read_rubric_bytes(path: str | Path) -> bytes:

@@ -47,7 +47,7 @@ class RulesJudge(JudgeBase):
 
     def __init__(self, rubric: Rubric) -> None:
         from rubricate.rubrics.checks.engine import compile_checks  # start-up time: spaCy only for the offline judge
-        self.engine = compile_checks(list(rubric.criteria.values()))
+        self.engine = compile_checks(list(rubric.criteria.values()), schema_valid=rubric.schema_valid)
         self.version = self.engine.version
 
     def __call__(self, tasks: list[Task]) -> list[Outcome]:
@@ -57,10 +57,11 @@ class RulesJudge(JudgeBase):
 _WORKER_ENGINE = None
 
 
-def _init_worker(rubric_path: str) -> None:
+def _init_worker(rubric_path: str, schema_valid: bool = False) -> None:
     global _WORKER_ENGINE
     from rubricate.rubrics.checks.engine import compile_checks  # start-up time: spaCy only for the offline judge
-    _WORKER_ENGINE = compile_checks(list(load_rubric(rubric_path, validate=False).criteria.values()))
+    _WORKER_ENGINE = compile_checks(list(load_rubric(rubric_path, validate=False).criteria.values()),
+                                    schema_valid=schema_valid)
 
 
 def _work(chunk: list[tuple[str, str, str]]) -> list[tuple[str, str, str, list[dict]]]:
@@ -81,7 +82,7 @@ class ParallelRulesJudge(JudgeBase):
         from rubricate.rubrics.checks.engine import OFFLINE_JUDGE_VERSION
         self.workers = workers
         self.version = OFFLINE_JUDGE_VERSION
-        self.pool = make_pool(workers, _init_worker, (str(rubric.path),))
+        self.pool = make_pool(workers, _init_worker, (str(rubric.path), rubric.schema_valid))
 
     def __call__(self, tasks: list[Task]) -> list[Outcome]:
         pairs = _pairs(tasks)  # a response's criteria stay together: tasks come grouped by response
