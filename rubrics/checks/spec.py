@@ -11,13 +11,14 @@ import copy
 import functools
 import json
 from pathlib import Path
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+from typing import TYPE_CHECKING
 
 from rubricate.guidelines.kernel.errors import RubricFormatError, RubricateError
 from rubricate.guidelines.kernel.paths import package_path
 from rubricate.rubrics.checks.detectors import DETECTORS
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_PATH = package_path("rubrics", "contract", "schema", "checks.schema.json")
 
@@ -47,6 +48,8 @@ def schema_with_types(types: tuple[str, ...]) -> dict:
 
 @functools.lru_cache(maxsize=8)
 def _validator_for(types: tuple[str, ...]) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # start-up time: not loaded for a rubric known valid
+
     return Draft202012Validator(schema_with_types(types))
 
 
@@ -74,6 +77,8 @@ def validate_checks(checks, where: str = "checks") -> None:
     errors = list(_validator().iter_errors(checks))
     if not errors:
         return
+    from jsonschema.exceptions import best_match  # start-up time: only on an invalid checks object
+
     error = _most_specific(errors) if len(errors) > 1 or errors[0].context else best_match(errors)
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     raise RubricFormatError(f"{where}{path}: {error.message}")

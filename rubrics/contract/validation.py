@@ -16,14 +16,15 @@ import hashlib
 import json
 from importlib.metadata import version as _dist_version
 from pathlib import Path
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING
 
 from rubricate.guidelines.kernel.errors import InputError, RubricFormatError, RubricateError
 from rubricate.guidelines.kernel.workspace import cache_dir
 from rubricate.rubrics.checks.detectors import DETECTORS  # plug-in detector types are valid too
 from rubricate.rubrics.checks.spec import schema_with_types
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 RUBRIC_SCHEMA = SCHEMA_DIR / "rubric.schema.json"
@@ -47,6 +48,9 @@ def validator() -> Draft202012Validator:
 
 @functools.lru_cache(maxsize=8)
 def _validator(detector_types: tuple[str, ...]) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # start-up time: not loaded when the rubric is known valid
+    from referencing import Registry, Resource  # start-up time: as above
+
     rubric = _load(RUBRIC_SCHEMA)
     resources = [Resource.from_contents(rubric)]
     if CHECKS_SCHEMA.is_file():
@@ -67,6 +71,8 @@ def _where(error) -> str:
 @functools.lru_cache(maxsize=4)
 def _record_validator(path: Path) -> Draft202012Validator:
     """A validator of one self-contained record schema (verdict, label, calibration)."""
+    from jsonschema import Draft202012Validator  # start-up time: loaded when a record is checked
+
     schema = _load(path)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
