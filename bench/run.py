@@ -7,7 +7,8 @@ The full run takes about 13 minutes on 2 cores, 9 of them parsing 8 x 200-page P
 section runs in its own child process, one after the other, so none measures in a heap or
 garbage collector loaded by another.
 
-Sections: kb_build (bundled corpus cold/warm, a generated PDF against plain pdfplumber,
+Sections: startup (`rubricate --help` and a one-response `evaluate` beside `python -c pass`
+and a bare spaCy import, interleaved, medians and spread), kb_build (bundled corpus cold/warm, a generated PDF against plain pdfplumber,
 parallel parsing), offline_judge (responses/s of `evaluate` with the rules judge beside a
 bare nlp.pipe pass, one process and two), llm_judge (a local OpenAI-compatible server
 answering after 50 ms, at four concurrency limits, and a cached re-run), scale (peak memory
@@ -33,19 +34,22 @@ from _common import REPO, anchor_dir, has_anchor, load_average, machine, rounded
 
 RESULTS = REPO / "bench" / "results"
 
-FULL = {"pdf_pages": 200, "pdf_documents": 8, "judge_responses": 6300, "judge_repeat": 2,
+FULL = {"pdf_pages": 200, "pdf_documents": 8, "judge_responses": 6300, "judge_repeat": 2, "startup_repeat": 5,
         "scale_sizes": (10, 10_000, 100_000), "llm_quick": False, "compile_repeat": 3, "kb_repeat": 3}
-QUICK = {"pdf_pages": 3, "pdf_documents": 2, "judge_responses": 600, "judge_repeat": 1,
+QUICK = {"pdf_pages": 3, "pdf_documents": 2, "judge_responses": 600, "judge_repeat": 1, "startup_repeat": 1,
          "scale_sizes": (500, 2000), "llm_quick": True, "compile_repeat": 1, "kb_repeat": 1}
 
 
-SECTIONS = ("kb_build", "pdf", "compile", "offline_judge", "llm_judge", "scale")
+SECTIONS = ("startup", "kb_build", "pdf", "compile", "offline_judge", "llm_judge", "scale")
 SHARED_ENV = "RUBRICATE_BENCH_SHARED"
 
 
 def section(name: str, quick: bool) -> dict:
     """One section's figures, measured in this (fresh) process."""
     sizes = QUICK if quick else FULL
+    if name == "startup":
+        import startup
+        return startup.measure(sizes["startup_repeat"])
     if name == "kb_build":
         import kb_build
         return kb_build.measure(sizes["kb_repeat"])
@@ -116,7 +120,7 @@ def collect_targets(out: dict) -> dict:
     for rubric in ("default", "study"):
         for name, t in ((judge.get(rubric) or {}).get("targets") or {}).items():
             targets[f"offline_judge.{rubric}.{name}"] = t
-    for section in ("llm_judge", "scale"):
+    for section in ("startup", "llm_judge", "scale"):
         for name, t in ((out.get(section) or {}).get("targets") or {}).items():
             targets[f"{section}.{name}"] = t
     for name, t in (((out.get("kb_build") or {}).get("pdf") or {}).get("targets") or {}).items():
@@ -151,6 +155,19 @@ def markdown(r: dict) -> str:
     def row(stage, figure, baseline, result):
         lines.append(f"| {stage} | {figure} | {baseline} | {result} |")
 
+    st = r.get("startup") or {}
+    if "help" in st:
+        base = st["baseline"]
+        row("Start-up", f"`rubricate --help`, median of {st['help']['runs']} (load average "
+            f"{_f(st.get('load_avg_1m_before'))} before, {_f(st.get('load_avg_1m_after'))} after)",
+            f"`python -c pass` {_f(base['python_pass']['wall_s'])} s (CPU {_f(base['python_pass']['cpu_s'])} s)",
+            f"{_f(st['help']['wall_s'])} s (CPU {_f(st['help']['cpu_s'])} s)")
+        e = st["evaluate_one"]
+        row("Start-up", "`rubricate evaluate`, one response, offline judge, warm",
+            f"`import spacy; spacy.blank('en')` {_f(base['spacy_blank_en']['wall_s'])} s "
+            f"(CPU {_f(base['spacy_blank_en']['cpu_s'])} s)",
+            f"{_f(e['wall_s'])} s (CPU {_f(e['cpu_s'])} s, x{_f(e['over_spacy_blank_cpu'])} the floor's CPU); "
+            f"cold {_f(st['evaluate_one_cold']['wall_s'])} s")
     kb = r.get("kb_build") or {}
     if "cold_s" in kb:
         row("KB build", f"bundled corpus ({kb['corpus']['documents']} documents), `rubricate build`",

@@ -10,7 +10,11 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO, anchor_dir
+
+pytestmark = pytest.mark.slow  # runs every section of the benchmark (about a minute): .ci/run's slow pass
 
 
 def _number(value) -> bool:
@@ -31,6 +35,12 @@ def test_quick_benchmark_reports_every_section(tmp_path):
         assert report["machine"][key], key
     failed = {k: v["error"] for k, v in report.items() if isinstance(v, dict) and "error" in v}
     assert not failed
+
+    startup = report["startup"]
+    for name in ("help", "evaluate_one"):
+        assert _number(startup[name]["wall_s"]) and _number(startup[name]["cpu_s"])
+    assert all(_number(b["wall_s"]) for b in startup["baseline"].values())
+    assert {"help_wall_s", "evaluate_one_wall_s"} <= set(startup["targets"])
 
     kb = report["kb_build"]
     assert all(_number(kb[k]) for k in ("cold_s", "warm_s", "cold_peak_rss_mb"))
