@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.openai_server import Fault, FaultRule
 from rubricate.rubrics.llm import EndpointConfig, GenerateTask, RunStats, generate_many, generate_many_sync
 from rubricate.rubrics.llm.progress import Progress
@@ -83,6 +85,7 @@ def test_progress_only_on_a_terminal():
     assert off.getvalue() == ""
 
 
+@pytest.mark.slow  # a benchmark smoke run (the cache's zero re-sends are also tested in test_llm_cache.py)
 def test_bench_quick_reports_json():
     run = subprocess.run([sys.executable, str(REPO / "bench" / "llm_judge.py"), "--quick"],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
