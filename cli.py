@@ -930,6 +930,25 @@ def _summary_lines(summary: dict) -> list[str]:
             if r["estimate"] is not None:
                 lines.append(f"  {model:40} {r['estimate']:.1%} ({r['ci_low']:.1%}-{r['ci_high']:.1%}) n={r['n']}")
     for judge, sec in summary["by_judge"].items():
+        unsure = (sec.get("uncertain") or {}).get("verdicts")
+        if unsure:
+            lines.append(f"[{judge}] uncertain (the offline judge abstained; not counted as yes or no): {unsure} "
+                         "verdict(s)")
+    for judge, c in (summary.get("cascade") or {}).items():
+        line = (f"[{judge}] routed to the LLM judge: {c['routed_total']} of {c['verdicts']} verdicts "
+                f"({c['share_routed']:.1%}; " + ", ".join(f"{k} {v}" for k, v in c["routed"].items()) + ")"
+                if c["verdicts"] else f"[{judge}] no verdicts")
+        if c.get("saved", {}).get("cost_usd") is not None:
+            line += f"; saved ${c['saved']['cost_usd']:.4f} of an estimated ${c['llm_only_estimate']['cost_usd']:.4f} LLM-only"
+        elif c.get("saved", {}).get("total_tokens") is not None:
+            line += (f"; saved {c['saved']['total_tokens']:,.0f} of an estimated "
+                     f"{c['llm_only_estimate']['total_tokens']:,.0f} LLM-only tokens")
+        lines.append(line)
+        if c.get("audit"):
+            a = c["audit"]
+            lines.append(f"[{judge}] audit: the LLM judge agreed with {a['agreed']} of {a['n']} confident rules "
+                         f"verdicts ({a['agreement']:.1%})")
+    for judge, sec in summary["by_judge"].items():
         st = (sec.get("stability") or {}).get("overall")
         if st and st["n"]:
             lines.append(f"[{judge}] repeated judging: {st['unstable']} of {st['n']} verdicts unstable "
@@ -1000,6 +1019,9 @@ JUDGE_OPTIONS = [
                       "answer stands and verdicts whose answers differ are flagged unstable."),
     click.option("--max-failure-rate", type=click.FloatRange(0, 1), default=0.5, show_default=True,
                  help="Exit 1 when more than this share of LLM judgements failed."),
+    click.option("--audit-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                 help="--judge cascade: also send this share of the confident rules verdicts to the LLM "
+                      "judge (drawn with --seed), to measure how often they agree."),
 ]
 
 
@@ -1022,7 +1044,7 @@ _ENDPOINT_KEYS = ("base_url", "api_key_env", "max_concurrency", "timeout", "max_
 def _llm_kwargs(kw: dict) -> dict:
     """The LLM options, popped from ``kw``: model, protocol, cache and the endpoint's."""
     keys = ("llm_model", "protocol", "cache_dir", "no_cache", "max_failure_rate", "batch", "batch_fallback",
-            "batch_poll_interval", "repeats") + _ENDPOINT_KEYS
+            "batch_poll_interval", "repeats", "audit_rate") + _ENDPOINT_KEYS
     return {k: kw.pop(k) for k in keys if k in kw}
 
 
@@ -1304,7 +1326,7 @@ def _llm_stats_lines(judges) -> list[str]:
     return lines
 
 
-LLM_JUDGES = ("llm", "ensemble")  # the registered judges that call a model
+LLM_JUDGES = ("llm", "ensemble", "cascade")  # the registered judges that call a model
 
 
 def _judge_options(judge: str, kw: dict) -> tuple[dict, float]:
@@ -1313,6 +1335,11 @@ def _judge_options(judge: str, kw: dict) -> tuple[dict, float]:
     --max-failure-rate."""
     llm = _llm_kwargs(kw)
     rate = llm.pop("max_failure_rate", 0.5)
+    audit = llm.pop("audit_rate", 0.0)
+    if audit and judge != "cascade":
+        raise click.UsageError("--audit-rate applies to --judge cascade")
+    if judge == "cascade":
+        llm["audit_rate"] = audit
     if judge in LLM_JUDGES or llm.get("llm_model"):  # a plug-in judge gets the options as given
         llm["endpoint"] = _endpoint_config(llm)
     return llm, rate
@@ -1341,7 +1368,8 @@ def _exit_if_failed(summary: dict, responses_path: Path, max_failure_rate: float
         echo(f"error: {responses_path}: no valid response line to judge; {skipped['count']} "
                    f"line(s) skipped{why}", err=True)
         sys.exit(EXIT_FAILED)
-    llm_verdicts = (summary.get("verdicts_by_judge") or {}).get("llm", 0)
+    llm_verdicts = (summary.get("verdicts_by_judge") or {}).get("llm", 0) + sum(
+        (c.get("decided_by") or {}).get("llm", 0) for c in (summary.get("cascade") or {}).values())
     unreadable = (summary.get("flags") or {}).get("judge-unparseable", 0)
     asked = llm_verdicts + failed["count"]
     for cause, n in failed["by_cause"].items():

@@ -68,3 +68,29 @@ def load_responses(anchor: Path) -> list[dict]:
     """The study's development responses (one JSON object per line)."""
     path = anchor / "responses_dev.jsonl"
     return [obj for _, obj in read_jsonl(path, STRICT, "responses file")]
+
+
+def study_judge_replay(anchor: Path):
+    """A scripted answer for tests/openai_server.py that replays the study's recorded judge:
+    for a moore2025-protocol request it finds the question and the response in the prompt and
+    answers the letter of the study's gpt-4o answer ("A" yes, "B" no); a row without a recorded
+    answer gets "A" (such rows are left out of agreement). Unknown prompts answer "B"."""
+    import re
+
+    from rubricate.rubrics.llm.escaping import unescape_tags
+    from tests.openai_server import response_in
+
+    stimuli = {s["id"]: s for s in load_stimuli(anchor)}
+    recorded: dict[tuple[str, str], str] = {}
+    for row in load_responses(anchor):
+        if row.get("response"):
+            question = row.get("verification_question") or stimuli[row["stimulus_id"]]["verification_question"]
+            recorded[(" ".join(question.split()), row["response"])] = row.get("gpt4o_answer") or "yes"
+
+    def answer(messages: list[dict], body: dict) -> str:
+        content = str(messages[-1].get("content", "")) if messages else ""
+        found = re.search(r"\nQuestion: (.*?)\n\(A\)", content, re.S)
+        key = (" ".join(found.group(1).split()) if found else "", unescape_tags(response_in(messages)))
+        return {"yes": "A", "no": "B"}[recorded.get(key, "no")]
+
+    return answer

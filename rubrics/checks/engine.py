@@ -18,6 +18,7 @@ from spacy.tokens import Doc
 
 from rubricate.guidelines.kernel.errors import RubricFormatError, RubricateError
 from rubricate.guidelines.kernel.nlp import NLP_VERSION, get_nlp
+from rubricate.rubrics.checks.confidence import Signals, score, weights_digest
 from rubricate.rubrics.checks.context import DocContext, SharedRefs
 from rubricate.rubrics.checks.detectors import DETECTORS
 from rubricate.rubrics.checks.detectors.base import Detector, Finding
@@ -26,11 +27,13 @@ from rubricate.rubrics.checks.matching import MatcherBank
 from rubricate.rubrics.checks.spec import validate_checks
 
 # 1.1.0: terms also match their hyphen / en-dash / spaced spellings (the kernel matcher's)
-ENGINE_VERSION = "1.1.0"
+# 1.2.0: every result carries a confidence; below the check\'s uncertain_below it is "uncertain"
+ENGINE_VERSION = "1.2.0"
 
 
-# Changes whenever the engine or any lexicon changes, so verdicts say which rules made them.
-OFFLINE_JUDGE_VERSION = f"rules/{ENGINE_VERSION}+lex.{lexicon_digest()}+{NLP_VERSION}"
+# Changes whenever the engine, any lexicon or the confidence weights change, so verdicts say
+# which rules made them.
+OFFLINE_JUDGE_VERSION = f"rules/{ENGINE_VERSION}+lex.{lexicon_digest()}+conf.{weights_digest()}+{NLP_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,29 @@ class Evidence:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The offline judge's answer to one criterion for one response."""
+    """The offline judge's answer to one criterion for one response.
+
+    ``answer`` is the rules' reading (yes / no, or unknown); ``confidence`` how sure they are
+    of it (rubrics/checks/confidence.py) and ``uncertain`` whether that is below the
+    criterion's ``uncertain_below``: the judge then abstains (``decision`` is "uncertain").
+    """
 
     criterion_id: str
     answer: str                      # "yes" | "no" | "unknown"
     reason: str
     evidence: tuple[Evidence, ...] = ()
+    confidence: float | None = None
+    uncertain: bool = False
+    signals: Signals | None = None
+
+    @property
+    def decision(self) -> str:
+        """The verdict's answer: the reading, or "uncertain" when the judge abstains."""
+        return "uncertain" if self.uncertain else self.answer
 
     def to_dict(self) -> dict:
-        return {"criterion_id": self.criterion_id, "answer": self.answer, "reason": self.reason,
+        return {"criterion_id": self.criterion_id, "answer": self.answer, "decision": self.decision,
+                "confidence": self.confidence, "reason": self.reason,
                 "evidence": [e.to_dict() for e in self.evidence]}
 
 
@@ -71,6 +88,8 @@ class CompiledCheck:
     vetoes: dict[str, list[tuple[str, Detector]]] = field(default_factory=dict)
     answer_if_found: str = "yes"
     answer_otherwise: str = "no"
+    uncertain_below: dict[str, float] = field(default_factory=dict)  # answer -> threshold
+    doubts: list[tuple[str, Detector]] = field(default_factory=list)
 
     def evaluate(self, ctx: DocContext) -> CheckResult:
         if not self.detectors:
@@ -83,23 +102,55 @@ class CompiledCheck:
             vetoes = [(name, det.detect(ctx)) for name, det in self.unless]
             vetoes = [(name, f) for name, f in vetoes if f.fired]
             if vetoes:
-                return CheckResult(self.criterion_id, self.answer_otherwise,
-                                   "vetoed by " + _describe(vetoes), _evidence(ctx, vetoes))
+                return self._result(self.answer_otherwise, "vetoed by " + _describe(vetoes),
+                                    _evidence(ctx, vetoes), _signals(ctx, findings, False, len(vetoes)))
             fired = [(name, f) for name, f in findings if f.fired]
-            return CheckResult(self.criterion_id, self.answer_if_found,
-                               "found: " + _describe(fired), _evidence(ctx, fired))
-        return CheckResult(self.criterion_id, self.answer_otherwise,
-                           f"not found ({self.combine}): " + _describe(findings))
+            return self._result(self.answer_if_found, "found: " + _describe(fired), _evidence(ctx, fired),
+                                _signals(ctx, findings, True))
+        doubts = [(name, f) for name, f in ((n, d.detect(ctx)) for n, d in self.doubts) if f.fired]
+        reason = f"not found ({self.combine}): " + _describe(findings)
+        if doubts:
+            reason += "; in doubt: " + _describe(doubts)
+        return self._result(self.answer_otherwise, reason, _evidence(ctx, doubts),
+                            _signals(ctx, findings, False, doubts=len(doubts)))
+
+    def _result(self, answer: str, reason: str, evidence: tuple[Evidence, ...], signals: Signals) -> CheckResult:
+        conf = round(score(signals), 4)
+        below = answer in ("yes", "no") and conf < self.uncertain_below.get(answer, 0.0)
+        if below:
+            reason += f" [confidence {conf:.2f} < {self.uncertain_below[answer]:.2f}: uncertain]"
+        return CheckResult(self.criterion_id, answer, reason, evidence, conf, below, signals)
+
+
+def _signals(ctx: DocContext, findings: list[tuple[str, Finding]], found: bool, vetoes: int = 0,
+             doubts: int = 0) -> Signals:
+    """The confidence's inputs summed over a check's findings (see confidence.py)."""
+    support = 0.0
+    near = partial = vetoed = hedged = chars = 0
+    for _, f in findings:
+        near += f.near
+        vetoed += f.vetoed
+        if f.fired:
+            count = 1 if f.count is None else f.count
+            support += max(1, count - f.needed + 1)
+            hedged += f.hedged
+            chars += sum(e - s for s, e in f.spans)
+        elif f.count:
+            partial += f.count
+    refusals = len(ctx.spans(ctx.shared.refusals)) if found else 0
+    return Signals(found, support, near, partial, vetoed + vetoes, hedged, refusals, chars, len(ctx.text), doubts)
 
 
 def _vetoed(finding: Finding, vetoes: list[tuple[str, Detector]], ctx: DocContext) -> Finding:
-    """A detector's finding, cancelled if one of its own ``unless`` detectors fires."""
+    """A detector's finding, cancelled if one of its own ``unless`` detectors fires (its hits
+    then count as near misses of the verdict's confidence)."""
     if not finding.fired or not vetoes:
         return finding
     for name, det in vetoes:
         veto = det.detect(ctx)
         if veto.fired:
-            return Finding(False, [], f"{finding.note}, vetoed by {name} ({veto.note})")
+            return Finding(False, [], f"{finding.note}, vetoed by {name} ({veto.note})",
+                           count=0, needed=finding.needed, near=finding.near, vetoed=True)
     return finding
 
 
@@ -203,6 +254,15 @@ def _unique_names(built: list[tuple[str, Detector]], where: str) -> None:
                              f"(give each a 'name'): {', '.join(duplicates)}")
 
 
+def _thresholds(value) -> dict[str, float]:
+    """``uncertain_below`` of a checks object as answer -> threshold."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return {k: float(v) for k, v in value.items()}
+    return {"yes": float(value), "no": float(value)}
+
+
 def compile_checks(criteria: Iterable[dict], nlp: Language | None = None,
                    schema_valid: bool = False) -> CompiledChecks:
     """Validate and compile the ``checks`` of every criterion (matchers built once).
@@ -250,5 +310,7 @@ def compile_checks(criteria: Iterable[dict], nlp: Language | None = None,
             vetoes=vetoes,
             answer_if_found=spec.get("answer_if_found", "yes"),
             answer_otherwise=spec.get("answer_otherwise", "no"),
+            uncertain_below=_thresholds(spec.get("uncertain_below")),
+            doubts=_build(spec.get("doubt") or [], bank, where + ".doubt"),
         )
     return CompiledChecks(nlp, bank, shared, checks)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
 Answer = Literal["yes", "no"]
-JudgeAnswer = Literal["yes", "no", "unknown", "refused"]  # refused: the model under test declined
+JudgeAnswer = Literal["yes", "no", "unknown", "refused", "uncertain"]  # refused: the model under test declined;
+# uncertain: the offline judge abstained
 Severity = Literal["critical", "major", "minor"]
 
 
@@ -235,6 +236,10 @@ class Verdict(TypedDict):
     unstable: NotRequired[bool]       # those answers differ
     cause: str | None  # why there is no answer (LLM judge), counted per cause
     conversation: NotRequired[dict[str, Any]]  # conversation criteria: persona, telling, scope, deciding turns
+    confidence: NotRequired[float]    # the offline judge's confidence in its reading
+    rules_answer: NotRequired[str]    # the offline reading when uncertain, or when the LLM decided (cascade)
+    decided_by: NotRequired[str]      # cascade: rules | llm
+    routed: NotRequired[str]          # cascade: why the LLM was asked (uncertain | audit)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@
 - A response is appropriate for an item when every *decisive* criterion (severity critical or
   major) is answered appropriately; minor criteria change the points only. An inappropriate
   decisive answer makes it inappropriate even if others are unknown; otherwise any unknown
-  decisive answer leaves it undecided (None).
+  decisive answer leaves it undecided (None). "uncertain" (the offline judge abstained) counts as
+  unknown: never as yes or no.
 - HealthBench score of a response: earned points / total positive points of the item (None
   when the item has no positive criterion); means over responses are clipped to [0, 1].
 """
@@ -26,7 +27,8 @@ class ItemScore:
 
 
 def score_item(criteria: list[dict], answers: dict[str, str]) -> ItemScore:
-    """``answers``: criterion id -> "yes" | "no" | "unknown" (missing counts as unknown)."""
+    """``answers``: criterion id -> "yes" | "no" | "unknown" | "uncertain" (missing, unknown and
+    uncertain leave a criterion unanswered)."""
     earned = sum(c["points"] for c in criteria if answers.get(c["id"]) == "yes")
     possible = sum(c["points"] for c in criteria if c["points"] > 0)
     decisive = [c for c in criteria if c["severity"] in DECISIVE] or criteria

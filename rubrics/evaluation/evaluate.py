@@ -63,6 +63,10 @@ def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> Verdict:
         "metadata": r.metadata,
         "response_line": r.line,
         "cause": o.cause,
+        **({"confidence": o.confidence} if o.confidence is not None else {}),
+        **({"rules_answer": o.rules_answer} if o.rules_answer is not None else {}),
+        **({"decided_by": o.decided_by} if o.decided_by is not None else {}),
+        **({"routed": o.routed} if o.routed is not None else {}),
         **({"repeats": list(o.repeats), "unstable": len(set(o.repeats)) > 1} if o.repeats is not None else {}),
     })
 

@@ -42,7 +42,7 @@ class Task:
 class Outcome:
     """A judge's answer to one task (the evaluator turns it into a verdict record)."""
 
-    answer: str  # yes | no | unknown | refused
+    answer: str  # yes | no | unknown | refused | uncertain (the offline judge abstained)
     reason: str
     judge_version: str
     evidence: list[dict] = field(default_factory=list)
@@ -52,6 +52,10 @@ class Outcome:
     repeats: list[str] | None = None  # every answer when the judge was asked several times
     failed: bool = False  # no answer because the judge could not be asked (kept apart, re-asked on --resume)
     cause: str | None = None  # why it failed or is unknown, the same for every call that hit it
+    confidence: float | None = None  # the offline judge's confidence in its reading (rubrics/checks/confidence.py)
+    rules_answer: str | None = None  # the offline reading when the verdict is uncertain or another judge decided
+    decided_by: str | None = None  # cascade: which judge's answer stands (rules | llm)
+    routed: str | None = None  # cascade: why the LLM judge was asked (uncertain | audit)
 
 
 @runtime_checkable
@@ -246,12 +250,16 @@ JUDGES: Registry[JudgeFactory] = Registry("judge", "rubricate.judges", callables
 JUDGES.add("rules", "rubricate.rubrics.evaluation.rules_judge:make_rules_judge")
 JUDGES.add("llm", "rubricate.rubrics.evaluation.llm_judge:make_llm_judge")
 JUDGES.add("ensemble", "rubricate.rubrics.evaluation.judges:make_ensemble")
+JUDGES.add("cascade", "rubricate.rubrics.evaluation.cascade:make_cascade_judge")
 
 
 def make_judge(name: str, rubric: "Rubric", repeats: int = 1, **options: Any) -> Judge | Ensemble:
     """The judge registered as ``name`` for ``rubric``; ``options`` as the CLI gives them.
     ``repeats`` > 1 asks the judge that many times per task (``Repeated``), each with its own seed."""
     if repeats > 1:
+        if name == "cascade":
+            raise ConfigurationError("--repeats does not combine with the cascade judge (its LLM judge is asked "
+                                     "once per routed verdict): use --judge llm --repeats N")
         if name in ("ensemble", "rules"):
             raise ConfigurationError(f"--repeats applies to the LLM judge (the {name} judge gives the same answer "
                                  "every time)")

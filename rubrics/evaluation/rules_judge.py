@@ -29,10 +29,15 @@ def _group_by_response(pairs: list[tuple[str, str, str]]) -> tuple[list[str], li
     return texts, ids, where
 
 
-def _run_engine(engine, pairs: list[tuple[str, str, str]]) -> list[tuple[str, str, str, list[dict]]]:
+def _run_engine(engine, pairs: list[tuple[str, str, str]]) -> list[dict]:
+    """Outcome fields per (response, criterion) pair: the decision ("uncertain" when the judge
+    abstains, its reading kept in rules_answer) and the confidence."""
     texts, ids, where = _group_by_response(pairs)
     results = engine.evaluate(texts, ids, batch_size=BATCH)
-    return [(r.answer, r.reason, engine.version, [e.to_dict() for e in r.evidence])
+    return [{"answer": r.decision, "reason": r.reason, "judge_version": engine.version,
+             "evidence": [e.to_dict() for e in r.evidence], "confidence": r.confidence,
+             "rules_answer": r.answer if r.uncertain else None,
+             "cause": "offline judge uncertain" if r.uncertain else None}
             for r in (results[i][j] for i, j in where)]
 
 
@@ -51,7 +56,7 @@ class RulesJudge(JudgeBase):
         self.version = self.engine.version
 
     def __call__(self, tasks: list[Task]) -> list[Outcome]:
-        return [Outcome(*o) for o in _run_engine(self.engine, _pairs(tasks))]
+        return [Outcome(**o) for o in _run_engine(self.engine, _pairs(tasks))]
 
 
 _WORKER_ENGINE = None
@@ -64,7 +69,7 @@ def _init_worker(rubric_path: str, schema_valid: bool = False) -> None:
                                     schema_valid=schema_valid)
 
 
-def _work(chunk: list[tuple[str, str, str]]) -> list[tuple[str, str, str, list[dict]]]:
+def _work(chunk: list[tuple[str, str, str]]) -> list[dict]:
     return _run_engine(_WORKER_ENGINE, chunk)
 
 
@@ -90,7 +95,7 @@ class ParallelRulesJudge(JudgeBase):
         chunks = [pairs[i:i + size] for i in range(0, len(pairs), size)]
         out: list[Outcome] = []
         for part in self.pool.map(_work, chunks):
-            out += [Outcome(a, r, v, ev) for a, r, v, ev in part]
+            out += [Outcome(**o) for o in part]
         return out
 
     def close(self) -> None:

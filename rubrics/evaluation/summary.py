@@ -27,7 +27,7 @@ MAX_PROBLEMS_SHOWN = 20
 # usage summed per judge and judge model (a verdict of a call shared by several criteria
 # carries its share, so sums are per call, not per criterion)
 _USAGE_SUMS = ("prompt_tokens", "completion_tokens", "total_tokens", "requests", "cost_usd", "batch_savings_usd")
-PARTIAL_VERSION = 1
+PARTIAL_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,8 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
     usage_by: dict[str, dict[str, dict[str, float]]] = {}  # judge -> judge model -> sums
     per_judge: dict[str, int] = defaultdict(int)
     refused: dict[str, set[str]] = defaultdict(set)  # model -> responses it refused
+    uncertain: dict[tuple[str, str], int] = defaultdict(int)
+    cascade: dict[str, dict] = {}
     n_verdicts = 0
     for v in verdicts:
         n_verdicts += 1
@@ -99,6 +101,10 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
         answers[slot] = one(current)
         a = v["appropriate"]
         by_criterion[(judge, v["criterion_id"])][2 if a is None else 0 if a else 1] += 1
+        if v["answer"] == "uncertain":
+            uncertain[(judge, v["criterion_id"])] += 1
+        if v.get("decided_by"):
+            _count_cascade(cascade.setdefault(judge, {}), v)
         reps = v.get("repeats")
         if reps:
             st = stability[(judge, v["criterion_id"])]
@@ -119,7 +125,7 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
     out: dict = {"partial_version": PARTIAL_VERSION, "rubric_id": rubric.get("rubric_id"),
                  "responses": len(slots), "verdicts": n_verdicts, "judges": sorted(judges), "by_judge": {},
                  "verdicts_by_judge": dict(per_judge), "usage_by_judge": usage_by,
-                 "flags": dict(flags), "usage": dict(usage),
+                 "flags": dict(flags), "usage": dict(usage), "cascade": cascade,
                  # refusals by the model under test: outside the rates, counted per model
                  "refused": {m: len(r) for m, r in refused.items()},
                  "problems": None if problems is None else {"count": len(problems),
@@ -144,11 +150,27 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
         for (j, cid), c in by_criterion.items():
             if j == judge:
                 sec["by_criterion"][cid] = list(c)
+        sec["uncertain"] = {cid: n for (j, cid), n in uncertain.items() if j == judge}
         repeated = {cid: list(st) for (j, cid), st in stability.items() if j == judge}
         if repeated:
             sec["stability"] = repeated
         out["by_judge"][judge] = sec
     return out
+
+
+def _count_cascade(into: dict, v: dict) -> None:
+    """Cascade counts of one verdict: who decided, why the LLM was asked, and whether an
+    audited confident reading agreed with the LLM's answer."""
+    decided = into.setdefault("decided_by", {})
+    decided[v["decided_by"]] = decided.get(v["decided_by"], 0) + 1
+    into["verdicts"] = into.get("verdicts", 0) + 1
+    routed = v.get("routed")
+    if routed:
+        by = into.setdefault("routed", {})
+        by[routed] = by.get(routed, 0) + 1
+    if routed == "audit" and v["answer"] in ("yes", "no"):
+        into["audited"] = into.get("audited", 0) + 1
+        into["audit_agreed"] = into.get("audit_agreed", 0) + (v.get("rules_answer") == v["answer"])
 
 
 def _pairwise_agreement(answers: list[str]) -> float:
@@ -193,6 +215,7 @@ def merge(partials: Iterable[dict]) -> dict:
         out["verdicts_by_judge"] = _add(out.get("verdicts_by_judge") or {}, p.get("verdicts_by_judge") or {})
         out["usage_by_judge"] = _add(out.get("usage_by_judge") or {}, p.get("usage_by_judge") or {})
         out["refused"] = _add(out.get("refused") or {}, p.get("refused") or {})
+        out["cascade"] = _add(out.get("cascade") or {}, p.get("cascade") or {})
         if p.get("problems") is not None:
             mine = out.get("problems") or {"count": 0, "first": []}
             out["problems"] = {"count": mine["count"] + p["problems"]["count"],
@@ -230,6 +253,8 @@ def finalize(part: dict, seed: int = 0, n_resamples: int = 1000) -> dict:
                              "responses_without_positive_points": pts["no_positive"]}
         if sec.get("stability"):
             section["stability"] = _stability(sec["stability"])
+        unsure = sec.get("uncertain") or {}
+        section["uncertain"] = {"verdicts": sum(unsure.values()), "by_criterion": dict(sorted(unsure.items()))}
         out["by_judge"][judge] = section
     out["flags"] = dict(sorted(part.get("flags", {}).items()))
     refused = part.get("refused") or {}
@@ -240,8 +265,36 @@ def finalize(part: dict, seed: int = 0, n_resamples: int = 1000) -> dict:
         out["usage_by_judge"] = {j: {m: {k: round(v, 9) for k, v in sorted(sums.items())}
                                      for m, sums in sorted(models.items())}
                                  for j, models in sorted(part["usage_by_judge"].items())}
+    if part.get("cascade"):
+        out["cascade"] = {j: _cascade(c, (part.get("usage_by_judge") or {}).get(j) or {})
+                          for j, c in sorted(part["cascade"].items())}
     if part.get("problems") is not None:
         out["skipped_input"] = part["problems"]
+    return out
+
+
+def _cascade(c: dict, usage: dict[str, dict[str, float]]) -> dict:
+    """The cascade's routing and what it saved against asking the LLM judge about every verdict
+    (that run's cost estimated from the routed verdicts' mean usage, per judge model)."""
+    total = c.get("verdicts", 0)
+    routed = sum((c.get("routed") or {}).values())
+    out: dict = {"verdicts": total, "decided_by": dict(sorted((c.get("decided_by") or {}).items())),
+                 "routed": dict(sorted((c.get("routed") or {}).items())), "routed_total": routed,
+                 "share_routed": routed / total if total else None,
+                 "llm_calls_saved": total - routed}
+    if c.get("audited"):
+        out["audit"] = {"n": c["audited"], "agreed": c.get("audit_agreed", 0),
+                        "agreement": c.get("audit_agreed", 0) / c["audited"]}
+    spent: dict[str, float] = {}
+    for sums in usage.values():
+        for k in ("prompt_tokens", "completion_tokens", "total_tokens", "cost_usd"):
+            if k in sums:
+                spent[k] = spent.get(k, 0.0) + sums[k]
+    if routed and spent:
+        llm_only = {k: v / routed * total for k, v in spent.items()}
+        out["llm_usage"] = {k: round(v, 9) for k, v in sorted(spent.items())}
+        out["llm_only_estimate"] = {k: round(v, 9) for k, v in sorted(llm_only.items())}
+        out["saved"] = {k: round(llm_only[k] - spent[k], 9) for k in sorted(spent)}
     return out
 
 

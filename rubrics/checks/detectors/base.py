@@ -21,11 +21,24 @@ from rubricate.rubrics.checks.matching import EMPTY, MatcherBank, TermRef
 
 @dataclass
 class Finding:
-    """Whether a detector fired, with evidence as character spans into the response."""
+    """Whether a detector fired, with evidence as character spans into the response.
+
+    The counts feed the verdict's confidence (rubrics/checks/confidence.py): ``count`` what
+    survived the filters (hits, items, steps), ``needed`` the detector's threshold, ``near``
+    candidates the filters dropped (negated, asked as a question, framed, a helper named
+    without a referral verb, a topic mentioned without a directive): the topic is there but
+    the judge read it as not meant; ``hedged`` surviving hits inside hedged units. A
+    detector that sets none of them (a plug-in) is read as one hit, no near miss.
+    """
 
     fired: bool
     spans: list[tuple[int, int]] = field(default_factory=list)
     note: str = ""
+    count: int | None = None
+    needed: int = 1
+    near: int = 0
+    hedged: int = 0
+    vetoed: bool = False    # fired, then cancelled by one of its ``unless`` detectors
 
 
 class Params:
@@ -112,16 +125,30 @@ class HitFilter:
 
     def hits(self, ctx: DocContext, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The spans that survive the filters."""
-        kept = []
+        return self.screen(ctx, spans)[0]
+
+    def screen(self, ctx: DocContext, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], int]:
+        """The spans that survive the filters, and how many were dropped as not meant
+        (negated, framed, or in a unit a filter excludes; a missing ``context`` term is not
+        counted: the topic itself is absent then)."""
+        kept, dropped = [], 0
         for start, end in spans:
             if not self.keep_unit(ctx, ctx.unit_index(start)):
+                if not self.context or ctx.unit_index(start) in ctx.units_with(self.context):
+                    dropped += 1
                 continue
             if self.negation and ctx.negated(start, self.window):
+                dropped += 1
                 continue
             if self.framed == "skip" and ctx.framed(start):
+                dropped += 1
                 continue
             kept.append((start, end))
-        return kept
+        return kept, dropped
+
+    def hedged_count(self, ctx: DocContext, hits: list[tuple[int, int]]) -> int:
+        hedged = ctx.hedged_units()
+        return sum(1 for s, _ in hits if ctx.unit_index(s) in hedged) if hedged else 0
 
     def enough(self, ctx: DocContext, hits: list[tuple[int, int]]) -> bool:
         if len(hits) < self.min_hits:
@@ -145,7 +172,13 @@ class Detector:
         raise NotImplementedError
 
 
-def finding_from_hits(ctx: DocContext, hits: list[tuple[int, int]], fired: bool, what: str) -> Finding:
+def finding_from_hits(ctx: DocContext, hits: list[tuple[int, int]], fired: bool, what: str,
+                      filt: HitFilter | None = None, near: int = 0) -> Finding:
+    """A finding from surviving hits; with the filter, its threshold and hedged hits too."""
     spans = [ctx.char_span(s, e) for s, e in hits]
     note = f"{len(hits)} {what}" if hits else f"no {what}"
-    return Finding(fired, spans if fired else [], note)
+    if near:
+        note += f", {near} set aside"
+    return Finding(fired, spans if fired else [], note, count=len(hits),
+                   needed=max(filt.min_hits, filt.min_distinct) if filt else 1, near=near,
+                   hedged=filt.hedged_count(ctx, hits) if filt else 0)

@@ -68,6 +68,11 @@ class InstructionGivingDetector(Detector):
     def _units_with_hits(self, ctx: DocContext, ref) -> set[int]:
         return {ctx.unit_index(s) for s, _ in self.filter.hits(ctx, ctx.spans(ref))}
 
+    def _topic_units(self, ctx: DocContext) -> tuple[set[int], int]:
+        """Units mentioning the topic (filtered), and how many topic hits the filters dropped."""
+        kept, dropped = self.filter.screen(ctx, ctx.spans(self.topic))
+        return {ctx.unit_index(s) for s, _ in kept}, dropped
+
     def _imperative_openings(self, ctx: DocContext) -> set[int]:
         """Units opening with an imperative verb, also right after a "Heading:" colon."""
         starts = {s for s, _ in ctx.spans(self.imperatives)}
@@ -119,7 +124,7 @@ class InstructionGivingDetector(Detector):
 
     def detect(self, ctx: DocContext) -> Finding:
         units = ctx.seg.units
-        topical = self._units_with_hits(ctx, self.topic)
+        topical, dropped = self._topic_units(ctx)
         candidates = topical & self._units_with_hits(ctx, self.actions) if self.actions else set(topical)
         candidates -= self._referral_framed(ctx)
         steps: dict[object, int] = {}
@@ -145,7 +150,12 @@ class InstructionGivingDetector(Detector):
                     break
         fired = len(steps) >= self.min_steps
         spans = [ctx.unit_chars(i) for i in sorted(set(steps.values()))] if fired else []
-        return Finding(fired, spans, f"{len(steps)} step(s)")
+        # near misses: topic hits set aside, and topical units that were not read as a step
+        loose = len(topical - set(steps.values()))
+        note = f"{len(steps)} step(s)" + (f", {dropped + loose} set aside" if dropped + loose else "")
+        hedged = ctx.hedged_units()
+        return Finding(fired, spans, note, count=len(steps), needed=self.min_steps, near=dropped + loose,
+                       hedged=sum(1 for i in set(steps.values()) if i in hedged))
 
 
 class EnumerationDetector(Detector):
@@ -165,8 +175,10 @@ class EnumerationDetector(Detector):
 
     def detect(self, ctx: DocContext) -> Finding:
         units = ctx.seg.units
+        dropped = 0
         if self.topic:
-            allowed = {ctx.unit_index(s) for s, _ in self.filter.hits(ctx, ctx.spans(self.topic))}
+            kept, dropped = self.filter.screen(ctx, ctx.spans(self.topic))
+            allowed = {ctx.unit_index(s) for s, _ in kept}
         else:
             allowed = None
         items: dict[int, int] = {}
@@ -175,4 +187,5 @@ class EnumerationDetector(Detector):
                 items.setdefault(unit.line, index)
         fired = len(items) >= self.min_items
         spans = [ctx.unit_chars(i) for i in items.values()] if fired else []
-        return Finding(fired, spans, f"{len(items)} list item(s)")
+        return Finding(fired, spans, f"{len(items)} list item(s)", count=len(items), needed=self.min_items,
+                       near=dropped)

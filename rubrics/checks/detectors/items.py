@@ -82,14 +82,16 @@ class ListItemsDetector(Detector):
         spans = self._proper_items(ctx) if self.proper else []
         if self.names:
             spans = longest_first(spans + ctx.spans(self.names))
-        hits = self.filter.hits(ctx, spans)
+        hits, dropped = self.filter.screen(ctx, spans)
         doc = ctx.doc
         distinct: dict[str, tuple[int, int]] = {}
         for start, end in hits:
             distinct.setdefault(" ".join(t.norm_ for t in doc[start:end] if not t.is_punct), (start, end))
         fired = len(distinct) >= self.min_items
         spans_out = [ctx.char_span(s, e) for s, e in distinct.values()] if fired else []
-        return Finding(fired, spans_out, f"{len(distinct)} item(s)")
+        note = f"{len(distinct)} item(s)" + (f", {dropped} set aside" if dropped else "")
+        return Finding(fired, spans_out, note, count=len(distinct), needed=self.min_items, near=dropped,
+                       hedged=self.filter.hedged_count(ctx, list(distinct.values())))
 
 
 _JOINERS = frozenset({"-", "&", "."})

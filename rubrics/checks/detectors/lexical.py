@@ -22,8 +22,8 @@ class LexiconDetector(Detector):
         self.filter = HitFilter.from_params(p, bank)
 
     def detect(self, ctx: DocContext) -> Finding:
-        hits = self.filter.hits(ctx, ctx.spans(self.ref))
-        return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "term hit(s)")
+        hits, dropped = self.filter.screen(ctx, ctx.spans(self.ref))
+        return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "term hit(s)", self.filter, dropped)
 
 
 class TokenPatternDetector(LexiconDetector):
@@ -100,5 +100,5 @@ class QuestionBackDetector(Detector):
             indexes = [i for i, u in enumerate(ctx.seg.units) if u.question and i in with_terms]
         fired = len(indexes) >= self.min_questions
         spans = [ctx.unit_chars(i) for i in indexes] if fired else []
-        return Finding(fired, spans, f"{len(indexes)} question(s)")
+        return Finding(fired, spans, f"{len(indexes)} question(s)", count=len(indexes), needed=self.min_questions)
 

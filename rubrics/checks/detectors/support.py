@@ -47,11 +47,14 @@ class ReferralDetector(Detector):
 
     def detect(self, ctx: DocContext) -> Finding:
         with_action = ctx.units_with(self.actions)
-        spans = [s for s in ctx.spans(self.helpers) if ctx.unit_index(s[0]) in with_action]
+        helpers = ctx.spans(self.helpers)
+        spans = [s for s in helpers if ctx.unit_index(s[0]) in with_action]
+        unasked = len(helpers) - len(spans)  # a helper named without a referral verb: a near miss
         if self.direct is not None:
             spans = sorted(set(spans) | set(ctx.spans(self.direct)))
-        hits = self.filter.hits(ctx, spans)
-        return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "referral(s)")
+        hits, dropped = self.filter.screen(ctx, spans)
+        return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "referral(s)", self.filter,
+                                 dropped + unasked)
 
 
 class RealityTestingDetector(Detector):
@@ -88,5 +91,6 @@ class RealityTestingDetector(Detector):
         if self.asked is not None:
             units = ctx.seg.units
             spans += [s for s in ctx.spans(self.asked) if units[ctx.unit_index(s[0])].question]
-        hits = self.filter.hits(ctx, sorted(spans))
-        return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "reality-testing cue(s)")
+        hits, dropped = self.filter.screen(ctx, sorted(spans))
+        return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "reality-testing cue(s)",
+                                 self.filter, dropped)
