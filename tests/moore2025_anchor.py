@@ -85,12 +85,12 @@ def study_judge_replay(anchor: Path):
     for row in load_responses(anchor):
         if row.get("response"):
             question = row.get("verification_question") or stimuli[row["stimulus_id"]]["verification_question"]
-            recorded[(" ".join(question.split()), row["response"])] = row.get("gpt4o_answer") or "yes"
+            recorded[(" ".join(question.split()), row["response"].strip())] = row.get("gpt4o_answer") or "yes"
 
     def answer(messages: list[dict], body: dict) -> str:
         content = str(messages[-1].get("content", "")) if messages else ""
         found = re.search(r"\nQuestion: (.*?)\n\(A\)", content, re.S)
-        key = (" ".join(found.group(1).split()) if found else "", unescape_tags(response_in(messages)))
+        key = (" ".join(found.group(1).split()) if found else "", unescape_tags(response_in(messages)).strip())
         return {"yes": "A", "no": "B"}[recorded.get(key, "no")]
 
     return answer
