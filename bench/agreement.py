@@ -1,14 +1,26 @@
-"""Agreement of the offline judge with the Moore et al. (2025) judge, and its throughput.
+"""Agreement of the offline judge (and of the cascade) with the Moore et al. (2025) judge.
 
 Builds the 10 verification-question criteria from the study's stimuli.json and our
-compiler/moore2025/checks.yaml, answers them for every response of
-responses_dev.jsonl with the offline judge, and prints JSON: accuracy, macro F1, Cohen's
-kappa and confusion matrix overall, per stimulus and per model; the same for the
-development and held-out model splits; and responses/s against a bare nlp.pipe pass.
-Rows without a study answer are excluded from agreement. Exits 0 (prints "skipped" when
-the reference data is absent).
+compiler/moore2025/checks.yaml and answers them for every response of responses_dev.jsonl
+with the offline judge. Figures come split by the models whose responses the rules were
+written against (dev) and those kept unseen (tests/moore2025_anchor.py: HELD_OUT_MODELS),
+the UNSEEN split FIRST: it is the honest one. For each split, overall and per stimulus:
+accuracy, macro F1 and Cohen's kappa with seeded bootstrap 95% CIs, for
 
-    .venv/bin/python bench/agreement.py [--anchor ../shared/anchor] [--repeat 3]
+- ``rules``: the offline judge's reading (yes / no; forced, never abstaining);
+- ``rules_abstaining``: the judge as it answers, ``uncertain`` below each criterion's
+  ``uncertain_below`` (coverage, and agreement where it decided);
+- ``cascade``: uncertain verdicts answered by the study's recorded judge answer (what
+  ``--judge cascade`` does when its LLM judge is the study's judge replayed, as
+  tests/test_cascade.py runs it through a local server), with the share routed.
+
+Then the project's goals (the rules judge alone: macro F1 >= 0.93 and per-stimulus kappa >=
+0.75 on the unseen split; the cascade: macro F1 >= 0.97 routing <= 30%) and whether they are met,
+and throughput against a bare nlp.pipe pass. Rows without a study answer are left out of
+agreement. Prints JSON (and writes it with --out); exits 0, printing "skipped" when the
+reference data is absent.
+
+    .venv/bin/python bench/agreement.py [--anchor ../shared/anchor] [--repeat 3] [--out bench/results/agreement.json]
 """
 from __future__ import annotations
 
@@ -21,18 +33,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import machine  # noqa: E402
+from rubricate.guidelines.kernel.agreement import (agreement_summary, cohen_kappa_ci,  # noqa: E402
+                                                   macro_f1_ci)
+from rubricate.guidelines.kernel.fileio import atomic_write_text  # noqa: E402
 from rubricate.guidelines.kernel.nlp import get_nlp  # noqa: E402
-from rubricate.guidelines.kernel.agreement import agreement_summary  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
 from tests.moore2025_anchor import (CHECKS_PATH, HELD_OUT_MODELS, anchor_dir, build_criteria,  # noqa: E402
                                     criterion_id, load_checks, load_responses, load_stimuli)
 
-TARGET_MACRO_F1 = 0.90
-TARGET_KAPPA = 0.60
-
-
-def _brief(summary: dict) -> dict:
-    return {k: summary[k] for k in ("n", "accuracy", "macro_f1", "kappa")}
+# The project's goals on the unseen split (issue 17): the rules judge alone, and the cascade.
+GOAL_MACRO_F1 = 0.93
+GOAL_KAPPA = 0.75
+GOAL_CASCADE_MACRO_F1 = 0.97
+GOAL_CASCADE_MAX_ROUTED = 0.30
+SEED = 0
 
 
 def _round(value):
@@ -45,35 +60,75 @@ def _round(value):
     return value
 
 
-def _grouped(rows: list[dict], answers: list[str], key: str, brief: bool) -> dict:
-    groups: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for row, answer in zip(rows, answers):
-        ref, pred = groups[row[key]]
-        ref.append(row["gpt4o_answer"])
-        pred.append(answer)
-    out = {}
-    for name in sorted(groups):
-        summary = agreement_summary(*groups[name])
-        out[name] = _brief(summary) if brief else summary
+def agreement(ref: list[str], pred: list[str], confusion: bool = False) -> dict:
+    """n, accuracy, macro F1 and kappa, each statistic with its bootstrap 95% CI."""
+    s = agreement_summary(ref, pred)
+    f1 = macro_f1_ci(ref, pred, seed=SEED)
+    kappa = cohen_kappa_ci(ref, pred, seed=SEED)
+    out = {"n": s["n"], "accuracy": s["accuracy"],
+           "macro_f1": f1["macro_f1"], "macro_f1_ci": [f1["ci_low"], f1["ci_high"]],
+           "kappa": kappa["kappa"], "kappa_ci": [kappa["ci_low"], kappa["ci_high"]]}
+    if confusion:
+        out["confusion"] = s["confusion"]
     return out
 
 
-def _split_report(rows: list[dict], answers: list[str]) -> dict:
+def _by_stimulus(rows: list[dict], answers: list[str]) -> dict:
+    groups: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for row, answer in zip(rows, answers):
+        groups[row["stimulus_id"]][0].append(row["gpt4o_answer"])
+        groups[row["stimulus_id"]][1].append(answer)
+    return {sid: agreement(*groups[sid], confusion=True) for sid in sorted(groups)}
+
+
+def split_report(scored: list[tuple[dict, object]]) -> dict:
+    """The three judges' agreement on one split (rows with a study answer)."""
+    rows = [r for r, _ in scored]
     ref = [r["gpt4o_answer"] for r in rows]
-    return {"overall": _brief(agreement_summary(ref, answers)),
-            "per_stimulus": _grouped(rows, answers, "stimulus_id", brief=True)}
-
-
-def _targets(overall: dict, per_stimulus: dict) -> dict:
-    kappas = {sid: s["kappa"] for sid, s in per_stimulus.items()}
-    defined = [k for k in kappas.values() if k is not None]
+    reading = [res.answer for _, res in scored]
+    decision = [res.decision for _, res in scored]
+    cascade = [r["gpt4o_answer"] if res.decision == "uncertain" else res.decision for r, res in scored]
+    routed = sum(d == "uncertain" for d in decision)
+    decided = [(r, d) for r, d in zip(ref, decision) if d != "uncertain"]
     return {
-        "macro_f1_overall": overall["macro_f1"],
-        "macro_f1_target": TARGET_MACRO_F1,
-        "min_kappa_per_stimulus": min(defined) if defined else None,
-        "kappa_target": TARGET_KAPPA,
-        "met": bool(overall["macro_f1"] is not None and overall["macro_f1"] >= TARGET_MACRO_F1
-                    and all(k is not None and k >= TARGET_KAPPA for k in kappas.values())),
+        "responses": len(rows),
+        "rules": {"overall": agreement(ref, reading, confusion=True), "per_stimulus": _by_stimulus(rows, reading)},
+        "rules_abstaining": {
+            "uncertain": routed, "coverage": (len(rows) - routed) / len(rows) if rows else None,
+            "overall": agreement(ref, decision),
+            "where_decided": agreement([r for r, _ in decided], [d for _, d in decided]),
+            "uncertain_per_stimulus": {sid: sum(1 for r, res in scored if r["stimulus_id"] == sid
+                                                and res.decision == "uncertain")
+                                       for sid in sorted({r["stimulus_id"] for r in rows})}},
+        "cascade": {"share_routed": routed / len(rows) if rows else None, "routed": routed,
+                    "overall": agreement(ref, cascade), "per_stimulus": _by_stimulus(rows, cascade)},
+    }
+
+
+def goals(unseen: dict) -> dict:
+    """Whether the unseen split meets the project's goals (a stimulus whose kappa is undefined,
+    every answer the same on both sides, counts as met when the judge agrees on all of it)."""
+    def kappas(per: dict) -> dict:
+        return {sid: s["kappa"] for sid, s in per.items()}
+
+    def ok(per: dict, bar: float) -> bool:
+        return all((s["kappa"] is not None and s["kappa"] >= bar) or (s["kappa"] is None and s["accuracy"] == 1.0)
+                   for s in per.values())
+
+    rules, cascade = unseen["rules"], unseen["cascade"]
+    low = {sid: k for sid, k in kappas(rules["per_stimulus"]).items() if k is not None and k < GOAL_KAPPA}
+    return {
+        "rules": {"macro_f1": rules["overall"]["macro_f1"], "macro_f1_goal": GOAL_MACRO_F1,
+                  "min_kappa_per_stimulus": min((k for k in kappas(rules["per_stimulus"]).values() if k is not None),
+                                                default=None),
+                  "kappa_goal": GOAL_KAPPA, "stimuli_below_kappa_goal": low,
+                  "met": rules["overall"]["macro_f1"] >= GOAL_MACRO_F1 and ok(rules["per_stimulus"], GOAL_KAPPA)},
+        "cascade": {"macro_f1": cascade["overall"]["macro_f1"], "macro_f1_goal": GOAL_CASCADE_MACRO_F1,
+                    "share_routed": cascade["share_routed"], "max_share_routed": GOAL_CASCADE_MAX_ROUTED,
+                    "min_kappa_per_stimulus": min((k for k in kappas(cascade["per_stimulus"]).values()
+                                                   if k is not None), default=None),
+                    "met": cascade["overall"]["macro_f1"] >= GOAL_CASCADE_MACRO_F1
+                    and cascade["share_routed"] <= GOAL_CASCADE_MAX_ROUTED},
     }
 
 
@@ -83,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder with stimuli.json and responses_dev.jsonl (default ../shared/anchor)")
     parser.add_argument("--checks", type=Path, default=CHECKS_PATH)
     parser.add_argument("--repeat", type=int, default=3, help="timing repetitions (best is kept)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     anchor = args.anchor or anchor_dir()
     if not (anchor / "stimuli.json").is_file() or not (anchor / "responses_dev.jsonl").is_file():
@@ -108,30 +164,21 @@ def main(argv: list[str] | None = None) -> int:
         results = compiled.evaluate(texts, ids, batch_size=256)
         engine.append(time.perf_counter() - t0)
         engine_cpu.append(time.process_time() - c0)
-    answers_all = [res[0].answer for res in results]
 
-    scored = [(r, a) for r, a in zip(rows, answers_all) if r.get("gpt4o_answer") is not None]
-    s_rows = [r for r, _ in scored]
-    s_answers = [a for _, a in scored]
-    overall = agreement_summary([r["gpt4o_answer"] for r in s_rows], s_answers)
-    per_stimulus = _grouped(s_rows, s_answers, "stimulus_id", brief=False)
-    dev = [(r, a) for r, a in scored if r["model"] not in HELD_OUT_MODELS]
-    held = [(r, a) for r, a in scored if r["model"] in HELD_OUT_MODELS]
+    scored = [(r, res[0]) for r, res in zip(rows, results) if r.get("gpt4o_answer") is not None]
+    unseen = split_report([(r, x) for r, x in scored if r["model"] in HELD_OUT_MODELS])
     report = {
         "judge_version": OFFLINE_JUDGE_VERSION,
-        "anchor": str(anchor),
         "responses": len(rows),
-        "scored": len(s_rows),
-        "unknown_answers": sum(a == "unknown" for a in answers_all),
-        "targets": _targets(overall, per_stimulus),
-        "overall": overall,
-        "per_stimulus": per_stimulus,
-        "per_model": _grouped(s_rows, s_answers, "model", brief=True),
-        "split": {
-            "held_out_models": list(HELD_OUT_MODELS),
-            "dev": _split_report([r for r, _ in dev], [a for _, a in dev]),
-            "held_out": _split_report([r for r, _ in held], [a for _, a in held]),
-        },
+        "scored": len(scored),
+        "split": {"unseen_models": list(HELD_OUT_MODELS),
+                  "note": "the checks, lexicons and uncertain_below thresholds were written looking at the "
+                          "responses of the other (dev) models only; the unseen models' figures come first"},
+        "unseen": unseen,
+        "goals_on_unseen": goals(unseen),
+        "dev": split_report([(r, x) for r, x in scored if r["model"] not in HELD_OUT_MODELS]),
+        "all": split_report(scored),
+        "bootstrap": {"n_resamples": 1000, "seed": SEED, "level": 0.95, "unit": "response"},
         "throughput": {
             "compile_s": compile_s,
             "responses_per_s": len(rows) / min(engine),
@@ -143,8 +190,12 @@ def main(argv: list[str] | None = None) -> int:
             "note": "best of --repeat runs over all rows (null responses count, answered 'unknown'); "
                     "CPU figures are this process's CPU time, robust to other load on the machine",
         },
+        "machine": machine(),
     }
-    print(json.dumps(_round(report), indent=2))
+    text = json.dumps(_round(report), indent=2)
+    if args.out:
+        atomic_write_text(args.out, text + "\n")
+    print(text)
     return 0
 
 

@@ -1,8 +1,16 @@
 """The offline judge agrees with the Moore et al. (2025) judge on the study's development responses.
 
 Reads the study's public data from ../shared/anchor (or $RUBRICATE_ANCHOR); skipped when it
-is absent. Targets: macro F1 >= 0.90 over all scored responses and Cohen's kappa >= 0.60
-for every stimulus (rows without a study answer are excluded).
+is absent. Rows without a study answer are excluded.
+
+- On the split of responses the rules were NOT written against (the unseen models,
+  tests/moore2025_anchor.py: HELD_OUT_MODELS), the project's goals: macro F1 >= 0.93 and
+  Cohen's kappa >= 0.75 for every stimulus. Not met yet (measured below, in the xfail reason):
+  the tests fail loudly (strict xfail) the day they pass, so the marker is removed then.
+- Where the judge decides (it abstains, "uncertain", below each criterion's uncertain_below) on
+  that split it agrees at macro F1 >= 0.97 and abstains on at most 30% of the verdicts.
+- Over all scored responses (dev and unseen together): macro F1 >= 0.90 and kappa >= 0.60
+  per stimulus (the earlier bars, kept).
 """
 from __future__ import annotations
 
@@ -12,8 +20,8 @@ import pytest
 
 from rubricate.guidelines.kernel.agreement import cohen_kappa, macro_f1
 from rubricate.rubrics.checks import compile_checks
-from tests.moore2025_anchor import (anchor_dir, build_criteria, criterion_id, load_checks, load_responses,
-                                      load_stimuli)
+from tests.moore2025_anchor import (HELD_OUT_MODELS, anchor_dir, build_criteria, criterion_id, load_checks,
+                                    load_responses, load_stimuli)
 
 ANCHOR = anchor_dir()
 pytestmark = pytest.mark.skipif(not (ANCHOR / "responses_dev.jsonl").is_file(),
@@ -55,3 +63,48 @@ def test_kappa_per_stimulus_at_least_0_60(scored):
     kappas = {sid: cohen_kappa(ref, pred) for sid, (ref, pred) in groups.items()}
     low = {sid: k for sid, k in kappas.items() if k is None or k < 0.60}
     assert not low, f"kappa below 0.60: {low}"
+
+
+GOAL_MACRO_F1, GOAL_KAPPA = 0.93, 0.75
+# measured on the unseen split (bench/agreement.py; README, Agreement): the goals are not met yet
+MEASURED = ("rules judge on the unseen models: macro F1 0.909 (95% CI 0.883-0.935), kappa below 0.75 for books "
+            "0.50, god 0.49, soap 0.45, stalking 0.62")
+
+
+def unseen(scored):
+    return [(row, result) for row, result in scored if row["model"] in HELD_OUT_MODELS and row.get("gpt4o_answer")]
+
+
+@pytest.mark.xfail(strict=True, reason=MEASURED)
+def test_unseen_split_macro_f1_meets_the_goal(scored):
+    pairs = unseen(scored)
+    score = macro_f1([r["gpt4o_answer"] for r, _ in pairs], [x.answer for _, x in pairs])
+    assert score >= GOAL_MACRO_F1, f"macro F1 {score:.3f}"
+
+
+@pytest.mark.xfail(strict=True, reason=MEASURED)
+def test_unseen_split_kappa_per_stimulus_meets_the_goal(scored):
+    groups: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for row, result in unseen(scored):
+        groups[row["stimulus_id"]][0].append(row["gpt4o_answer"])
+        groups[row["stimulus_id"]][1].append(result.answer)
+    low = {}
+    for sid, (ref, pred) in groups.items():
+        kappa = cohen_kappa(ref, pred)
+        if (kappa is None and ref != pred) or (kappa is not None and kappa < GOAL_KAPPA):
+            low[sid] = kappa
+    assert not low, f"kappa below {GOAL_KAPPA}: {low}"
+
+
+def test_where_it_decides_on_the_unseen_split_the_judge_agrees_at_0_97_abstaining_on_at_most_30_percent(scored):
+    pairs = unseen(scored)
+    decided = [(r["gpt4o_answer"], x.decision) for r, x in pairs if x.decision != "uncertain"]
+    share_uncertain = 1 - len(decided) / len(pairs)
+    score = macro_f1([a for a, _ in decided], [b for _, b in decided])
+    assert share_uncertain <= 0.30, f"uncertain on {share_uncertain:.1%}"
+    assert score >= 0.97, f"macro F1 where decided {score:.3f}"
+    # abstaining is not free: every uncertain verdict keeps the judge's reading and a confidence below its bar
+    for _, x in pairs:
+        assert x.confidence is not None and 0 <= x.confidence <= 1
+        if x.decision == "uncertain":
+            assert x.answer in ("yes", "no") and x.uncertain

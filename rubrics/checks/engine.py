@@ -27,7 +27,7 @@ from rubricate.rubrics.checks.matching import MatcherBank
 from rubricate.rubrics.checks.spec import validate_checks
 
 # 1.1.0: terms also match their hyphen / en-dash / spaced spellings (the kernel matcher's)
-# 1.2.0: every result carries a confidence; below the check\'s uncertain_below it is "uncertain"
+# 1.2.0: every result carries a confidence; below the check's uncertain_below it is "uncertain"
 ENGINE_VERSION = "1.2.0"
 
 

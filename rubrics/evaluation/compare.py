@@ -62,6 +62,7 @@ class Row:
     flips_bad: int = 0        # paired: appropriate in BASE, inappropriate in NEW
     flips_good: int = 0       # paired: the other way round
     unstable: int = 0         # units left out because repeated judging disagreed
+    uncertain: int = 0        # criterion verdicts left out because the offline judge abstained (either run)
     decisive: bool = True
     condition: str | None = None
     significant: bool = False
@@ -153,6 +154,15 @@ def _units_by_criterion(run: RunData, judge: str) -> dict[str, dict[str, tuple[b
     return out
 
 
+def _uncertain(run: RunData, judge: str) -> dict[str, int]:
+    """Criterion id -> verdicts the offline judge abstained on (answer uncertain)."""
+    out: dict[str, int] = defaultdict(int)
+    for (j, _rid, cid), (_a, answer, _u) in run.verdicts.items():
+        if j == judge and answer == "uncertain":
+            out[cid] += 1
+    return out
+
+
 def _units_by_response(run: RunData, judge: str, rubric: Rubric) -> dict[str, tuple[bool | None, bool]]:
     """Each response's item-level verdict under the rubric's scoring rule."""
     answers: dict[str, dict[str, str]] = defaultdict(dict)
@@ -233,6 +243,7 @@ def compare_runs(base_path: Path | str, new_path: Path | str, *, judge: str | No
         notes.append("the two runs used different versions of the rubric file (same rubric id)")
     rows: list[Row] = []
     crit_b, crit_n = _units_by_criterion(base, jb), _units_by_criterion(new, jn)
+    unsure_b, unsure_n = _uncertain(base, jb), _uncertain(new, jn)
     for i, cid in enumerate(sorted(set(crit_b) | set(crit_n))):
         c = rubric.criteria.get(cid, {})
         row = _compare_units("criterion", cid, c.get("question") or cid, crit_b.get(cid, {}), crit_n.get(cid, {}),
@@ -240,6 +251,7 @@ def compare_runs(base_path: Path | str, new_path: Path | str, *, judge: str | No
         row.decisive = c.get("severity", "major") in DECISIVE
         row.condition = (rubric.items.get(rubric.criterion_item.get(cid, "")) or {}).get("condition")
         row.failing = new.failing.get(cid, [])
+        row.uncertain = unsure_b.get(cid, 0) + unsure_n.get(cid, 0)
         rows.append(row)
     resp_b, resp_n = _units_by_response(base, jb, rubric), _units_by_response(new, jn, rubric)
     for level, index in (("item", 0), ("condition", 1), ("principle", 2)):
@@ -261,6 +273,10 @@ def compare_runs(base_path: Path | str, new_path: Path | str, *, judge: str | No
     n_unstable = sum(r.unstable for r in rows if r.level == "criterion")
     if n_unstable:
         notes.append(f"{n_unstable} verdicts were unstable under repeated judging and left out of the tests")
+    n_uncertain = sum(r.uncertain for r in rows if r.level == "criterion")
+    if n_uncertain:
+        notes.append(f"{n_uncertain} verdicts were uncertain (the offline judge abstained) and left out of the tests, "
+                     "never counted as yes or no; judge them with --judge cascade to decide them")
     return Comparison(str(base.path), str(new.path), rid_n, jb, jn, correction, alpha, max_drop, gate_levels,
                       decisive_only, rows, notes, rubric)
 

@@ -194,8 +194,16 @@ def render_text(t: dict) -> str:
     lines = [f"verdict   {v['verdict_id']}  judge={v['judge']} ({v['judge_version']})",
              f"made with {made_with(t)}",
              f"answer    {v['answer']} (appropriate answer: {v['appropriate_answer']}) -> "
-             + {True: "APPROPRIATE", False: "INAPPROPRIATE", None: "UNKNOWN"}[v["appropriate"]],
-             f"reason    {v['reason']}", ""]
+             + ("UNCERTAIN (the offline judge abstained)" if v["answer"] == "uncertain" else
+                {True: "APPROPRIATE", False: "INAPPROPRIATE", None: "UNKNOWN"}[v["appropriate"]]),
+             f"reason    {v['reason']}"]
+    if v.get("confidence") is not None:
+        lines.append(f"offline   confidence {v['confidence']:.2f}" + (
+            f"; reading {v['rules_answer']}" if v.get("rules_answer") else ""))
+    if v.get("decided_by"):
+        lines.append(f"cascade   decided by {v['decided_by']}"
+                     + (f" (asked the LLM judge: rules {v['routed']})" if v.get("routed") else ""))
+    lines.append("")
     stim = t.get("stimulus") or {}
     if "conversation" in t:
         lines += _conversation_lines(t["conversation"])

@@ -77,10 +77,12 @@ def _compiled(criteria_json: str):
 
 
 def rules_answers(criteria: list[dict], response: str) -> dict[str, dict]:
-    """The offline judge's answer, reason and evidence per criterion."""
+    """The offline judge's answer, reason, evidence and confidence per criterion; ``answer`` is
+    "uncertain" where it abstained (its reading kept as ``rules_answer``), so the score leaves
+    that criterion undecided rather than count it as yes or no."""
     key = json.dumps([{"id": c["id"], "checks": c.get("checks")} for c in criteria], sort_keys=True)
     results = _compiled(key).evaluate([response])[0]
-    return {r.criterion_id: r.to_dict() for r in results}
+    return {r.criterion_id: {**r.to_dict(), "answer": r.decision, "rules_answer": r.answer} for r in results}
 
 
 def _stimulus(state: TaskState) -> list[dict]:
@@ -150,7 +152,8 @@ def rubric_criteria(grader: str = "rules", grader_model: str | None = None, grad
             value={"appropriate": 1.0 if result.appropriate else 0.0, "points": result.points},
             answer=response,
             explanation="\n".join(lines) + ("" if result.appropriate is not None else
-                                            "\nundecided: a decisive criterion was answered unknown"),
+                                            "\nundecided: a decisive criterion was answered unknown "
+                                            "or uncertain"),
             metadata={"grader": grader, "protocol": protocol if grader == "model" else None,
                       "rubric_id": meta.get("rubric_id"), "rubric_version": meta.get("rubric_version"),
                       "knowledge_base_sha256": meta.get("knowledge_base_sha256"),

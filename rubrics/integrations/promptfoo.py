@@ -17,7 +17,8 @@ continues, the question and the judge instructions.
 
 Where the offline judge's checks are expressible as promptfoo's deterministic assertions
 (every detector a ``lexicon`` with inline ``terms`` only, combined with "any", no ``unless``
-veto), an ``icontains-any`` / ``not-icontains-any`` on the terms is added to the non-gating
+veto, no ``uncertain_below`` or ``doubt``: where the offline judge may abstain a substring test
+cannot), an ``icontains-any`` / ``not-icontains-any`` on the terms is added to the non-gating
 set with metric ``<criterion id>/terms``: it approximates the offline judge (case-insensitive
 substrings; no lemmas, negation or unit filters), so it informs but never decides.
 
@@ -45,6 +46,8 @@ def _terms_only(checks: dict | None) -> list[str] | None:
     """The inline terms of a check made only of term lexicons combined with 'any', else None."""
     if not checks or checks.get("unless") or checks.get("combine", "any") != "any":
         return None
+    if checks.get("uncertain_below") or checks.get("doubt"):
+        return None  # the offline judge may abstain on it: a substring test cannot, so the grader decides
     if checks.get("answer_if_found") != "yes" or checks.get("answer_otherwise") != "no":
         return None
     terms: list[str] = []

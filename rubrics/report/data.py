@@ -75,6 +75,8 @@ class ReportData:
         a = self.judge_agreement(judge, criterion_id)
         return bool(self.min_kappa is not None and a and a.get("kappa") is not None
                     and a["kappa"] < self.min_kappa)
+    n_uncertain: int = 0
+    demo: bool = False   # the bundled demo responses: the report says what that shows and what not
 
     @property
     def rubric_data(self) -> dict:
@@ -164,7 +166,9 @@ def _scan(verdicts: Iterator[dict], rubric: Rubric | None, limit: int, counts: d
     def failures() -> Iterator[tuple]:
         for v in verdicts:
             versions[str(v.get("judge"))][str(v.get("judge_version"))] += 1
-            if v.get("appropriate") is None:
+            if v.get("answer") == "uncertain":
+                counts["uncertain"] += 1
+            elif v.get("appropriate") is None:
                 counts["unknown"] += 1
             elif v.get("appropriate") is False:
                 counts["failures"] += 1
@@ -250,7 +254,7 @@ def load_report_data(results_dir: Path | str, rubric: Rubric | Path | str | None
     else:
         warnings.append("no summary.json (interrupted run?): the summary was recomputed from verdicts.jsonl")
         summary = summarize(iter_jsonl(rdir.verdicts), loaded.data if loaded else {}, problems)
-    counts = {"failures": 0, "unknown": 0}
+    counts = {"failures": 0, "unknown": 0, "uncertain": 0}
     versions: dict[str, Counter] = defaultdict(Counter)
     picked = _scan(iter_jsonl(rdir.verdicts), loaded, max(0, max_failures), counts, versions)
     texts = _responses_by_line(resp_src, {int(v["response_line"]) for v in picked if v.get("response_line")},
@@ -270,4 +274,21 @@ def load_report_data(results_dir: Path | str, rubric: Rubric | Path | str | None
         responses_source=resp_src, warnings=warnings,
         judge_versions={j: dict(c.most_common()) for j, c in sorted(versions.items())},
         n_failures=counts["failures"], n_unknown=counts["unknown"],
-        failures=[_join(v, loaded, texts, resp_src) for v in picked], problems=problems)
+        failures=[_join(v, loaded, texts, resp_src) for v in picked], problems=problems,
+        n_uncertain=counts["uncertain"], demo=is_demo(manifest))
+
+
+DEMO_NOTE = ("This run scored the bundled demo responses (rubrics/samples/default_responses.jsonl). Their "
+             "checks and samples were written by the same authors: the report shows that the pipeline works "
+             "end to end, not that the offline judge is right. For how far the judge agrees with an "
+             "independent judge on responses the rules were not written against, see the README "
+             "(Agreement) and bench/agreement.py.")
+
+
+def is_demo(manifest: dict) -> bool:
+    """Whether the run judged the bundled demo responses (by their SHA-256, wherever the file was)."""
+    from rubricate.guidelines.kernel.fileio import sha256_file
+    from rubricate.guidelines.kernel.paths import package_path
+    sha = manifest.get("responses_sha256")
+    demo = package_path("rubrics", "samples", "default_responses.jsonl")
+    return bool(sha) and demo.is_file() and sha256_file(demo) == sha

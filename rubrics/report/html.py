@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from rubricate.guidelines.kernel.workspace import record_location
 from rubricate.guidelines.kernel.textsafe import mark_unsafe
-from rubricate.rubrics.report.data import Failure, ReportData
+from rubricate.rubrics.report.data import DEMO_NOTE, Failure, ReportData
 from rubricate.rubrics.report.highlight import highlight_html, place_evidence
 from rubricate.rubrics.report.tables import JudgeTables, Table, calibration_line
 
@@ -83,7 +83,8 @@ def _header(data: ReportData) -> str:
     n_skipped = (s.get("skipped_input") or {}).get("count", len(data.problems))
     counts = [("responses", s.get("responses", 0), ""), ("verdicts", s.get("verdicts", 0), ""),
               ("failed criteria (inappropriate answers)", data.n_failures, " bad" if data.n_failures else ""),
-              ("unknown answers", data.n_unknown, ""), ("skipped input lines", n_skipped, " bad" if n_skipped else "")]
+              ("unknown answers", data.n_unknown, ""), ("uncertain (judge abstained)", data.n_uncertain, ""),
+              ("skipped input lines", n_skipped, " bad" if n_skipped else "")]
     boxes = "".join(f'<div class="count{cls}"><b>{n:,}</b><span>{e(label)}</span></div>' for label, n, cls in counts)
     boot = s.get("bootstrap") or {}
     facts = [
@@ -100,6 +101,8 @@ def _header(data: ReportData) -> str:
     ]
     warnings = "".join(f'<div class="warning" role="alert"><strong>Warning:</strong>{e(w)}</div>'
                        for w in data.warnings)
+    if data.demo:
+        warnings = f'<div class="warning demo" role="note"><strong>Demo:</strong>{e(DEMO_NOTE)}</div>' + warnings
     return (f'<header class="top"><h1>Evaluation report: {e(title)}</h1>'
             f'<p class="subtitle">rubric <code>{e(rid)}</code> v{e(r.get("version") or "?")} · judge(s): '
             f'{e(", ".join(data.judge_versions) or "none")}</p>'
@@ -199,6 +202,12 @@ def _criterion(f: Failure) -> str:
     judge = f"<code>{e(v.get('judge'))}</code> <span class=\"note\">{e(v.get('judge_version'))}</span>"
     if v.get("protocol"):
         judge += f" · protocol <code>{e(v.get('protocol'))}</code>"
+    if v.get("decided_by"):
+        judge += f" · decided by <code>{e(v['decided_by'])}</code>"
+        if v.get("routed"):
+            judge += f" (rules {e(v['routed'])}, their reading <code>{e(v.get('rules_answer'))}</code>)"
+    if v.get("confidence") is not None:
+        judge += f" · offline confidence {float(v['confidence']):.2f}"
     answer_cls = "answer-bad" if v.get("appropriate") is False else "answer-ok"
     flags = " ".join(_badge(fl, "flag") for fl in v.get("flags") or []) or "none"
     pairs = [

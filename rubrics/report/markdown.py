@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from rubricate.guidelines.kernel.textsafe import mark_unsafe
 
-from rubricate.rubrics.report.data import ReportData
+from rubricate.rubrics.report.data import DEMO_NOTE, ReportData
 from rubricate.rubrics.report.tables import JudgeTables, Table, calibration_line
 
 
@@ -47,10 +47,13 @@ def render_markdown(data: ReportData, judge_tables: list[JudgeTables], run_table
                                       for j, vs in data.judge_versions.items()) or "none"),
            f"- Rubric file SHA-256: {md(data.rubric_source.recorded_sha256 or 'unknown')}",
            f"- Responses: {s.get('responses', 0):,}; criterion verdicts: {s.get('verdicts', 0):,}; failed criteria: "
-           f"{data.n_failures:,}; unknown answers: {data.n_unknown:,}; skipped input lines: {n_skipped:,}",
+           f"{data.n_failures:,}; unknown answers: {data.n_unknown:,}; uncertain (the offline judge abstained): "
+           f"{data.n_uncertain:,}; skipped input lines: {n_skipped:,}",
            *(f"- **{md(line)}**" for line in data.overview_lines()),
            f"- Calibration: {md(calibration_line(data))}",
            f"- Full report with highlighted evidence and guideline passages: [{md(html_name)}]({html_name})", ""]
+    if data.demo:
+        out += [f"> **Demo:** {md(DEMO_NOTE)}", ""]
     for w in data.warnings:
         out.append(f"> **Warning:** {md(w)}")
         out.append("")

@@ -78,7 +78,8 @@ def judge_tables(data: ReportData, judge: str) -> JudgeTables:
                     lambda g: [g, str((data.rubric.items.get(g) or {}).get("condition", "")) if data.rubric else ""]),
         _model_condition(k + "model-condition", s, conds, [data.condition_label(c) for c in conds]),
         _points(k + "points", s.get("points") or {}),
-        _criteria(k + "criterion", s.get("by_criterion", {}), data, judge),
+        _criteria(k + "criterion", s.get("by_criterion", {}), data, judge,
+                  (s.get("uncertain") or {}).get("by_criterion")),
     ]
     return JudgeTables(judge, tables)
 
@@ -161,9 +162,12 @@ def calibration_line(data: ReportData) -> str:
     return text
 
 
-def _criteria(key: str, by_crit: dict[str, dict], data: ReportData, judge: str) -> Table:
+def _criteria(key: str, by_crit: dict[str, dict], data: ReportData, judge: str,
+              uncertain: dict[str, int] | None = None) -> Table:
     cal = data.calibration
-    note = "Share of responses whose answer to the criterion's question was the appropriate one."
+    note = ("Share of responses whose answer to the criterion's question was the appropriate one. "
+            "'uncertain': verdicts where the offline judge abstained (its confidence was below the "
+            "criterion's threshold); they are among the 'unknown' ones, never counted as yes or no.")
     extra: list[str] = []
     if cal:
         extra = ["judge κ vs labels", "judge macro F1", "labelled", "people agree"]
@@ -172,11 +176,12 @@ def _criteria(key: str, by_crit: dict[str, dict], data: ReportData, judge: str) 
                  "'people agree' is the labellers' agreement with each other, the ceiling.")
         if data.min_kappa is not None:
             note += f" Rates whose judge agrees below κ {data.min_kappa:.2f} are greyed out: do not rely on them."
-    t = Table(key, "By criterion", ["criterion", "question", "severity", *RATE_COLS, *extra],
-              [False, False, False, *RATE_NUMERIC, *([True] * len(extra))], note=note)
+    t = Table(key, "By criterion", ["criterion", "question", "severity", *RATE_COLS, "uncertain", *extra],
+              [False, False, False, *RATE_NUMERIC, True, *([True] * len(extra))], note=note)
     for cid, r in by_crit.items():
         c = (data.rubric.criteria.get(cid) if data.rubric else None) or {}
-        row = [cid, str(c.get("question", "")), str(c.get("severity", "")), *rate_cells(r)]
+        row = [cid, str(c.get("question", "")), str(c.get("severity", "")), *rate_cells(r),
+               str((uncertain or {}).get(cid, 0))]
         if cal:
             below = data.below_min_kappa(judge, cid)
             scope = (cal.get("criteria") or {}).get(cid) or {}
@@ -197,6 +202,8 @@ def run_tables(data: ReportData) -> list[Table]:
                      rows=[[f, str(n)] for f, n in flags.items()],
                      note=None if flags else "No verdict was flagged (no judge disagreement, no "
                                              "judge-steering attempt)."))
+    for judge, c in (data.summary.get("cascade") or {}).items():
+        out.append(_cascade_table(judge, c))
     usage = data.summary.get("usage") or {}
     if usage:
         out.append(Table("usage", "LLM usage", ["field", "total"], [False, True],
@@ -211,3 +218,24 @@ def run_tables(data: ReportData) -> list[Table]:
                              f"; the first {len(shown)} are listed (all in problems.jsonl)."
                              if n_skipped > len(shown) else ".")))
     return out
+
+
+def _cascade_table(judge: str, c: dict) -> Table:
+    """What the cascade judge routed to the LLM judge and what that saved."""
+    rows = [["verdicts", str(c.get("verdicts", 0))],
+            ["decided by the rules", str((c.get("decided_by") or {}).get("rules", 0))],
+            ["decided by the LLM judge", str((c.get("decided_by") or {}).get("llm", 0))]]
+    rows += [[f"routed: {why}", str(n)] for why, n in (c.get("routed") or {}).items()]
+    share = c.get("share_routed")
+    rows.append(["share routed to the LLM", "n/a" if share is None else f"{share:.1%}"])
+    rows.append(["LLM calls saved (vs LLM-only)", str(c.get("llm_calls_saved", 0))])
+    for k, v in (c.get("saved") or {}).items():
+        est = (c.get("llm_only_estimate") or {}).get(k)
+        rows.append([f"saved {k} (of an estimated LLM-only {est:,.4g})", f"{v:,.4g}"])
+    if c.get("audit"):
+        a = c["audit"]
+        rows.append(["audit: LLM agreed with confident rules", f"{a['agreed']} of {a['n']} ({a['agreement']:.1%})"])
+    return Table(f"cascade-{judge}", f"Cascade ({judge}): rules first, the LLM judge where they were uncertain",
+                 ["", "value"], [False, True], rows=rows,
+                 note="Each verdict records which judge decided (decided_by) and why the LLM judge was asked "
+                      "(routed: uncertain, or audit for the seeded sample of confident verdicts).")
