@@ -1272,7 +1272,7 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
     from rubricate.rubrics.evaluation.judges import make_judge
     if shards or engine != "local":
         return _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume,
-                                 workers)
+                                 workers, kw)
     if responses_path is None:
         raise click.UsageError("give --responses FILE (or --shards GLOB for a sharded run)")
     if not responses_path.is_file():
@@ -1389,13 +1389,15 @@ def _exit_if_failed(summary: dict, responses_path: Path, max_failure_rate: float
                    "ask them again with --retry-errors", err=True)
 
 
-def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers):
-    """`evaluate --shards ... [--engine dask]`: the sharded driver (rubrics/evaluation/shards.py)."""
-    from contextlib import nullcontext
-    from rubricate.rubrics.contract.loader import DEFAULT_RUBRIC
+def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers, kw):
+    """`evaluate --shards ... [--engine dask]`: the sharded driver (rubrics/evaluation/shards.py); with
+    --judge cascade the shards' uncertain verdicts go to the LLM judge from the driver."""
+    from contextlib import ExitStack, nullcontext
+    from rubricate.rubrics.contract.loader import DEFAULT_RUBRIC, load_rubric
     from rubricate.rubrics.evaluation.shards import run_sharded, serial_map
-    if judge != "rules":
-        raise click.UsageError("sharded runs use the offline judge (--judge rules)")
+    if judge not in ("rules", "cascade"):
+        raise click.UsageError("sharded runs use the offline judge (--judge rules) or the cascade (--judge cascade)")
+    llm_options, max_failure_rate = _judge_options(judge, kw)
     patterns = list(shards) + ([str(responses_path)] if responses_path else [])
     if not patterns:
         raise click.UsageError("give --shards GLOB|URL (or --responses FILE)")
@@ -1411,9 +1413,21 @@ def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judg
         echo(f"shard {r.index}: {r.responses} responses, {r.verdicts} verdicts, {r.problems} problems "
                    f"in {r.seconds:.1f}s ({r.source})", err=True)
 
-    with ctx as (mapper, info):
+    with ExitStack() as stack:
+        llm = None
+        if judge == "cascade":
+            from rubricate.rubrics.evaluation.llm_judge import LLMJudge
+            if llm_options.pop("audit_rate", 0.0):
+                raise click.UsageError("--audit-rate is not available on sharded runs yet: use one --responses file")
+            if llm_options.pop("repeats", 1) > 1:
+                raise click.UsageError("--repeats does not combine with the cascade judge")
+            if llm_options.get("batch") and "://" in str(out):
+                raise click.UsageError("--batch keeps its batch ledger in --out: give a local folder")
+            llm = stack.enter_context(LLMJudge(load_rubric(rubric_path), **llm_options))
+            llm.bind_results(Path(out))
+        mapper, info = stack.enter_context(ctx)
         summary = run_sharded(patterns, out, Path(rubric_path or DEFAULT_RUBRIC), mapper=mapper, engine=engine,
-                              resume=resume, strict=strict, progress=progress, engine_info=info)
+                              resume=resume, strict=strict, progress=progress, engine_info=info, llm=llm)
     for line in _summary_lines(summary):
         echo(line)
     echo(f"results: {out}/verdicts/, {out}/summary.json")

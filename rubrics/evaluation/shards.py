@@ -36,11 +36,14 @@ from rubricate.guidelines.kernel.fileio import TORN_TAIL, read_jsonl
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION
 from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
+from rubricate.rubrics.evaluation.responses import Response, read_responses
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
+from rubricate.rubrics.evaluation.shard_cascade import (CascadeStats, answer_uncertain, confident_name, jsonl_records,
+                                                        read_pending, split_shard, uncertain_name)
 from rubricate.rubrics.evaluation.runs import identity, now_utc
 from rubricate.rubrics.evaluation.summary import finalize, merge, partial
 
-PARTS = ("verdicts", "problems", "ids", "partials")
+PARTS = ("verdicts", "problems", "ids", "partials", "cascade")
 MANIFEST = "run.json"
 SUMMARY = "summary.json"
 ENGINE_VERSION = 1
@@ -57,6 +60,7 @@ class ShardJob:
     out: str
     rubric_sha256: str
     strict: bool = False
+    cascade: bool = False  # first stage of --judge cascade: rules verdicts split, no partial yet
 
 
 @dataclass
@@ -149,17 +153,30 @@ def judge_shard(job: ShardJob, rubric_bytes: bytes) -> ShardResult:
                 judge_versions.add(v["judge_version"])
                 yield v
 
-        part = partial(seen(iter_jsonl(rd.verdicts)), rubric.data, problems)
-        n_verdicts = part["verdicts"]
-        write_part(job.out, part_name("verdicts", job.index), rd.verdicts.read_bytes())
-        write_part(job.out, part_name("problems", job.index),
-                   "".join(json.dumps(p, ensure_ascii=False, sort_keys=True) + "\n" for p in problems).encode())
-        write_part(job.out, part_name("ids", job.index), "".join(f"{i}\n" for i in sorted(ids)).encode())
-        write_part(job.out, part_name("partials", job.index),
-                   json.dumps(part, sort_keys=True, ensure_ascii=False).encode())  # written last: marks done
+        problem_bytes = "".join(json.dumps(p, ensure_ascii=False, sort_keys=True) + "\n" for p in problems).encode()
+        if job.cascade:  # the driver asks the LLM judge, then writes the verdicts and the partial
+            confident, unsure = split_shard(seen(iter_jsonl(rd.verdicts)), lambda want: _texts(local, want))
+            n_verdicts = confident.count(b"\n") + unsure.count(b"\n")
+            write_part(job.out, part_name("problems", job.index), problem_bytes)
+            write_part(job.out, part_name("ids", job.index), "".join(f"{i}\n" for i in sorted(ids)).encode())
+            write_part(job.out, confident_name(job.index), confident)
+            write_part(job.out, uncertain_name(job.index), unsure)  # written last: the first stage is done
+        else:
+            part = partial(seen(iter_jsonl(rd.verdicts)), rubric.data, problems)
+            n_verdicts = part["verdicts"]
+            write_part(job.out, part_name("verdicts", job.index), rd.verdicts.read_bytes())
+            write_part(job.out, part_name("problems", job.index), problem_bytes)
+            write_part(job.out, part_name("ids", job.index), "".join(f"{i}\n" for i in sorted(ids)).encode())
+            write_part(job.out, part_name("partials", job.index),
+                       json.dumps(part, sort_keys=True, ensure_ascii=False).encode())  # written last: marks done
     jv = sorted(judge_versions)[0] if judge_versions else None
     return ShardResult(job.index, job.source, len(ids), n_verdicts, len(problems),
                        time.perf_counter() - t0, versions(jv))
+
+
+def _texts(path: Path, wanted: set[str]) -> dict[str, str]:
+    """Response id -> text for the wanted ids, read from the shard with the evaluator's reader."""
+    return {r.response_id: r.text for r in read_responses(path) if isinstance(r, Response) and r.response_id in wanted}
 
 
 def _local_copy(source: str, tmp: Path) -> Path:
@@ -169,6 +186,33 @@ def _local_copy(source: str, tmp: Path) -> Path:
     target = tmp / ("shard-" + hashlib.sha256(source.encode()).hexdigest()[:12] + ".jsonl")
     fs.get_file(path, str(target))
     return target
+
+
+def _answer_uncertain(out: str, rubric_bytes: bytes, llm, indexes: list[int], manifest: dict) -> None:
+    """The cascade's second stage, in the driver: every shard's uncertain verdicts to the LLM judge;
+    each finished shard gets its verdicts part and, last, its partial summary."""
+    with tempfile.TemporaryDirectory(prefix="rubricate-rubric-") as tmp:
+        path = Path(tmp) / "rubric.json"
+        path.write_bytes(rubric_bytes)
+        rubric = load_rubric(path)
+
+    def finish(index: int, verdicts: bytes) -> None:
+        problems = list(jsonl_records(_read(out, part_name("problems", index)) or b"", part_name("problems", index)))
+        rows = jsonl_records(verdicts, part_name("verdicts", index))
+        part = partial(rows, rubric.data, problems)
+        write_part(out, part_name("verdicts", index), verdicts)
+        write_part(out, part_name("partials", index), json.dumps(part, sort_keys=True, ensure_ascii=False).encode())
+
+    stats = CascadeStats()
+    answer_uncertain(rubric, llm, read_pending(lambda rel: _read(out, rel), indexes), finish, stats)
+    if hasattr(llm, "describe"):
+        manifest["llm_judges"] = {"cascade": llm.describe()}
+        write_part(out, MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    if stats.failed:
+        raise RubricateError(f"{stats.failed} LLM judgement(s) of the cascade failed (shards "
+                             f"{', '.join(map(str, stats.failed_shards[:10]))}); fix the cause and run again with "
+                             "--resume: the rules are not run again and answered calls come from the request cache",
+                             path=out)
 
 
 # -- the driver --------------------------------------------------------------------------------
@@ -255,15 +299,21 @@ def cross_shard_duplicates(root: str, n_shards: int) -> Iterator[dict]:
 
 def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper: Mapper = serial_map,
                 engine: str = "local", resume: bool = False, strict: bool = False,
-                progress: Callable[[ShardResult], None] | None = None, engine_info: dict | None = None) -> dict:
-    """Judge every shard (skipping finished ones on resume), merge, write summary and run.json."""
+                progress: Callable[[ShardResult], None] | None = None, engine_info: dict | None = None,
+                llm=None) -> dict:
+    """Judge every shard (skipping finished ones on resume), merge, write summary and run.json.
+
+    With ``llm`` (an LLM judge) the run is a cascade (shard_cascade.py): the shards' uncertain
+    verdicts go to it from this process, under its one concurrency limit."""
     rubric_bytes = Path(rubric_path).read_bytes()
     rubric_sha = hashlib.sha256(rubric_bytes).hexdigest()
     rubric_id = json.loads(rubric_bytes).get("rubric_id")
     sources = expand_sources(patterns)
     shards = [{"index": i, **_stat(s)} for i, s in enumerate(sources)]
     driver_versions = versions()
-    manifest = {"rubric_id": rubric_id, "rubric_sha256": rubric_sha, "judge": "rules", "engine": engine,
+    cascade = llm is not None
+    manifest = {"rubric_id": rubric_id, "rubric_sha256": rubric_sha, "judge": "cascade" if cascade else "rules",
+                "engine": engine,
                 "shards": shards, "versions": driver_versions, **(engine_info or {})}
     old = _read(out, MANIFEST)
     if old is not None and not resume:
@@ -281,10 +331,16 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
         manifest["run_id"], manifest["created"] = prev.get("run_id"), prev.get("created")
         _remove_stale_temps(out)
         done = {s["index"] for s in shards if _read(out, part_name("partials", s["index"])) is not None}
+    staged: set[int] = set()  # cascade: rules done, LLM and merge to do
+    if cascade and old is not None:
+        staged = {s["index"] for s in shards if s["index"] not in done and _read(out, uncertain_name(s["index"])) is not None}
+    if cascade:
+        manifest["llm_judges"] = {"cascade": llm.describe() if hasattr(llm, "describe") else {}}
     if not manifest.get("run_id"):
         manifest.update(identity(json.loads(rubric_bytes)))
     write_part(out, MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-    jobs = [ShardJob(s["index"], s["source"], out, rubric_sha, strict) for s in shards if s["index"] not in done]
+    jobs = [ShardJob(s["index"], s["source"], out, rubric_sha, strict, cascade) for s in shards
+            if s["index"] not in done | staged]
     for result in mapper(judge_shard, jobs, rubric_bytes):
         if {k: result.versions.get(k) for k in ("rubricate", "engine")} != \
                 {k: driver_versions.get(k) for k in ("rubricate", "engine")}:
@@ -296,6 +352,9 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
             raise RubricateError("workers judged with different judge versions: " + ", ".join(sorted(judges_seen)))
         if progress:
             progress(result)
+    if cascade:
+        _answer_uncertain(out, rubric_bytes, llm, [s["index"] for s in shards if s["index"] not in done], manifest)
+
     def partials() -> Iterator[dict]:  # one at a time: the driver holds one partial and the running sum
         for s in shards:
             raw = _read(out, part_name("partials", s["index"]))
@@ -313,8 +372,10 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
         summary["cross_shard_duplicates"] = len(duplicates)
     write_part(out, SUMMARY, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
     judges = sorted({v.get("judge") for v in manifest.get("worker_versions", {}).values() if v.get("judge")})
+    if cascade and judges:
+        judges.append(llm.version)
     manifest.update(finished=now_utc(), responses=summary["responses"], verdicts=summary["verdicts"],
-                    judges={"rules": judges} if judges else manifest.get("judges", {}),
+                    judges={manifest["judge"]: judges} if judges else manifest.get("judges", {}),
                     models=sorted({m for j in summary["by_judge"].values() for m in j.get("by_model", {})}))
     write_part(out, MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return summary
