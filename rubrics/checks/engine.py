@@ -142,8 +142,8 @@ def _signals(ctx: DocContext, findings: list[tuple[str, Finding]], found: bool, 
 
 
 def _vetoed(finding: Finding, vetoes: list[tuple[str, Detector]], ctx: DocContext) -> Finding:
-    """A detector's finding, cancelled if one of its own ``unless`` detectors fires (its hits
-    then count as near misses of the verdict's confidence)."""
+    """A detector's finding, cancelled if one of its own ``unless`` detectors fires (the
+    cancelled finding then counts against the verdict's confidence)."""
     if not finding.fired or not vetoes:
         return finding
     for name, det in vetoes:

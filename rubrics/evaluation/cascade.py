@@ -19,6 +19,7 @@ from typing import Any
 from rubricate.guidelines.kernel.errors import ConfigurationError
 from rubricate.rubrics.contract.model import Rubric
 from rubricate.rubrics.evaluation.judges import BATCH, JudgeBase, Outcome, Task
+from rubricate.rubrics.evaluation.rules_judge import make_rules_judge
 
 DECIDED = ("yes", "no")
 
@@ -96,8 +97,7 @@ class CascadeJudge(JudgeBase):
 def make_cascade_judge(rubric: Rubric, *, workers: int = 1, audit_rate: float = 0.0, **options: Any) -> CascadeJudge:
     """Registry factory: the rules judge (``workers`` processes) and the LLM judge (the CLI's
     endpoint options); ``audit_rate`` of the confident verdicts drawn with ``seed``."""
-    from rubricate.rubrics.evaluation.llm_judge import LLMJudge
-    from rubricate.rubrics.evaluation.rules_judge import make_rules_judge
+    from rubricate.rubrics.evaluation.llm_judge import LLMJudge  # start-up time: the LLM client loads on use
     llm = LLMJudge(rubric, **options)
     try:
         rules = make_rules_judge(rubric, workers=workers)

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Iterator
 
 from rubricate.guidelines.kernel.errors import RubricateError
+from rubricate.guidelines.kernel.fileio import sha256_file
+from rubricate.guidelines.kernel.paths import package_path
 from rubricate.rubrics.evaluation.responses import Response, read_responses
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
 from rubricate.rubrics.contract.calibration import calibration_path, find_calibration
@@ -287,8 +289,6 @@ DEMO_NOTE = ("This run scored the bundled demo responses (rubrics/samples/defaul
 
 def is_demo(manifest: dict) -> bool:
     """Whether the run judged the bundled demo responses (by their SHA-256, wherever the file was)."""
-    from rubricate.guidelines.kernel.fileio import sha256_file
-    from rubricate.guidelines.kernel.paths import package_path
     sha = manifest.get("responses_sha256")
     demo = package_path("rubrics", "samples", "default_responses.jsonl")
     return bool(sha) and demo.is_file() and sha256_file(demo) == sha
