@@ -1417,8 +1417,7 @@ def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judg
         llm = None
         if judge == "cascade":
             from rubricate.rubrics.evaluation.llm_judge import LLMJudge
-            if llm_options.pop("audit_rate", 0.0):
-                raise click.UsageError("--audit-rate is not available on sharded runs yet: use one --responses file")
+            audit_rate = llm_options.pop("audit_rate", 0.0)
             if llm_options.pop("repeats", 1) > 1:
                 raise click.UsageError("--repeats does not combine with the cascade judge")
             if llm_options.get("batch") and "://" in str(out):
@@ -1427,7 +1426,8 @@ def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judg
             llm.bind_results(Path(out))
         mapper, info = stack.enter_context(ctx)
         summary = run_sharded(patterns, out, Path(rubric_path or DEFAULT_RUBRIC), mapper=mapper, engine=engine,
-                              resume=resume, strict=strict, progress=progress, engine_info=info, llm=llm)
+                              resume=resume, strict=strict, progress=progress, engine_info=info, llm=llm,
+                              **({"audit_rate": audit_rate, "audit_seed": llm.endpoint.seed or 0} if llm else {}))
     for line in _summary_lines(summary):
         echo(line)
     echo(f"results: {out}/verdicts/, {out}/summary.json")

@@ -104,12 +104,32 @@ def test_failed_llm_calls_leave_their_shards_open_and_resume_finishes_them(make_
         json.loads((ref / "summary.json").read_text())["by_judge"]
 
 
-def test_sharded_cascade_refuses_what_it_cannot_do(tmp_path):
+def test_sharded_cascade_refuses_other_llm_judges(tmp_path):
     make_shards(tmp_path / "in", n_shards=1)
     res = CliRunner().invoke(main, ["evaluate", "--shards", str(tmp_path / "in" / "*.jsonl"), "--judge", "llm",
                                     "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "--judge cascade" in res.output
-    res = CliRunner().invoke(main, ["evaluate", "--shards", str(tmp_path / "in" / "*.jsonl"), "--judge", "cascade",
-                                    "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--audit-rate", "0.1",
-                                    "--out", str(tmp_path / "o")])
-    assert res.exit_code == 2 and "--audit-rate" in res.output
+
+
+def test_sharded_audit_draws_the_verdicts_of_a_one_file_run(make_server, tmp_path):
+    shards = make_shards(tmp_path / "in", n_shards=3)
+    rubric = rubric_with_thresholds(tmp_path, 0.0)   # never uncertain: only the audit asks the LLM
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("".join(p.read_text() for p in shards))
+    audit = ["--audit-rate", "0.3", "--seed", "5"]
+    res = cli("evaluate", "--rubric", rubric, "--responses", whole, "--out", tmp_path / "single",
+              *llm_args(make_server(yes_if_help), *audit))
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "sharded"
+    res = cli("evaluate", "--rubric", rubric, "--shards", str(tmp_path / "in" / "*.jsonl"), "--out", out,
+              *llm_args(make_server(yes_if_help), *audit))
+    assert res.exit_code == 0, res.output
+    single = [json.loads(x) for x in (tmp_path / "single" / "verdicts.jsonl").read_text().splitlines()]
+    sharded = [json.loads(x) for x in verdict_lines(out)]
+    key = lambda v: v["verdict_id"]  # noqa: E731
+    assert sorted(map(no_line, sharded), key=key) == sorted(map(no_line, single), key=key)
+    audited = [v for v in sharded if v.get("routed") == "audit"]
+    assert audited and all(v["decided_by"] == "llm" for v in audited)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cascade"]["cascade"]["audit"]["n"] == len(audited)
+    assert json.loads((out / "run.json").read_text())["cascade"] == {"audit_rate": 0.3, "audit_seed": 5}

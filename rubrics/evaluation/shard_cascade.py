@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import STRICT, jsonl_bytes, read_jsonl
 from rubricate.rubrics.contract.model import Rubric
-from rubricate.rubrics.evaluation.cascade import CascadeJudge
+from rubricate.rubrics.evaluation.cascade import DECIDED, CascadeJudge, audit_draw
 from rubricate.rubrics.evaluation.evaluate import _verdict
 from rubricate.rubrics.evaluation.judges import Outcome, Task
 from rubricate.rubrics.evaluation.responses import Response
@@ -44,14 +44,19 @@ def as_cascade(v: dict) -> dict:
             "verdict_id": verdict_id(v["rubric_id"], v["response_id"], v["criterion_id"], NAME)}
 
 
-def split_shard(verdicts: Iterable[dict], texts: Callable[[set[str]], dict[str, str]]) -> tuple[bytes, bytes]:
-    """(confident, uncertain) JSONL bytes of one shard's rules verdicts; ``texts(ids)`` gives the
-    response text of the responses with an uncertain verdict (read from the shard once)."""
-    confident, unsure = [], []
+def split_shard(verdicts: Iterable[dict], texts: Callable[[set[str]], dict[str, str]], audit_rate: float = 0.0,
+                seed: int = 0) -> tuple[bytes, bytes]:
+    """(confident, routed) JSONL bytes of one shard's rules verdicts: routed are the uncertain ones
+    and the confident ones drawn for the audit (the same draw as the one-file cascade);
+    ``texts(ids)`` gives the response text of the routed responses (read from the shard once)."""
+    confident, routed = [], []
     for v in verdicts:
-        (unsure if v["answer"] == "uncertain" else confident).append(as_cascade(v))
-    text_of = texts({v["response_id"] for v in unsure}) if unsure else {}
-    return jsonl_bytes(confident), jsonl_bytes([{"verdict": v, "response": text_of[v["response_id"]]} for v in unsure])
+        why = "uncertain" if v["answer"] == "uncertain" else "audit" if audit_rate > 0 and v["answer"] in DECIDED \
+            and audit_draw(seed, v["response_id"], v["criterion_id"]) < audit_rate else None
+        (routed if why else confident).append((why, as_cascade(v)))
+    text_of = texts({v["response_id"] for _, v in routed}) if routed else {}
+    return jsonl_bytes([v for _, v in confident]), jsonl_bytes(
+        [{"verdict": v, "routed": why, "response": text_of[v["response_id"]]} for why, v in routed])
 
 
 @dataclass
@@ -78,11 +83,11 @@ def _task(rubric: Rubric, v: dict, text: str) -> Task:
                 item, criterion)
 
 
-def _decided(rubric: Rubric, v: dict, task: Task, llm: Outcome) -> dict:
-    """The LLM-decided cascade verdict replacing an uncertain one (same id, rules' reading kept)."""
-    rules = Outcome(answer="uncertain", reason=v["reason"], judge_version=v["judge_version"],
+def _decided(rubric: Rubric, v: dict, why: str, task: Task, llm: Outcome) -> dict:
+    """The LLM-decided cascade verdict replacing a routed one (same id, rules' reading kept)."""
+    rules = Outcome(answer=v["answer"], reason=v["reason"], judge_version=v["judge_version"],
                     confidence=v.get("confidence"), rules_answer=v.get("rules_answer"))
-    combined = CascadeJudge._combine(rules, "uncertain", llm)
+    combined = CascadeJudge._combine(rules, why, llm)
     record = dict(_verdict(rubric, NAME, task, combined))
     record["response_line"] = v["response_line"]
     return record
@@ -96,18 +101,18 @@ def answer_uncertain(rubric: Rubric, llm, shards: Iterable[tuple[int, bytes, byt
     and listed in ``stats``)."""
     size = max(1, getattr(llm, "batch_size", 64))
     open_shards: dict[int, _Shard] = {}
-    queue: list[tuple[int, int, dict, Task]] = []
+    queue: list[tuple[int, int, dict, str, Task]] = []
 
     def flush() -> None:
         if not queue:
             return
         outcomes = llm([t for *_, t in queue])
-        for (index, k, v, task), o in zip(queue, outcomes):
+        for (index, k, v, why, task), o in zip(queue, outcomes):
             shard = open_shards[index]
             if o.failed:
                 shard.failed += 1
             else:
-                shard.answered[k] = _decided(rubric, v, task, o)
+                shard.answered[k] = _decided(rubric, v, why, task, o)
             shard.waiting -= 1
             stats.routed += 1
         queue.clear()
@@ -134,7 +139,7 @@ def answer_uncertain(rubric: Rubric, llm, shards: Iterable[tuple[int, bytes, byt
             if v["item_id"] not in rubric.items or v["criterion_id"] not in rubric.criteria:
                 raise RubricateError(f"shard {index}: verdict {v['verdict_id']} names an item or criterion the "
                                      "rubric lacks (a different rubric?)")
-            queue.append((index, k, v, _task(rubric, v, rec["response"])))
+            queue.append((index, k, v, rec.get("routed") or "uncertain", _task(rubric, v, rec["response"])))
             if len(queue) >= size:
                 flush()
     flush()

@@ -61,6 +61,8 @@ class ShardJob:
     rubric_sha256: str
     strict: bool = False
     cascade: bool = False  # first stage of --judge cascade: rules verdicts split, no partial yet
+    audit_rate: float = 0.0  # cascade: share of confident verdicts also sent to the LLM judge
+    audit_seed: int = 0
 
 
 @dataclass
@@ -155,7 +157,8 @@ def judge_shard(job: ShardJob, rubric_bytes: bytes) -> ShardResult:
 
         problem_bytes = "".join(json.dumps(p, ensure_ascii=False, sort_keys=True) + "\n" for p in problems).encode()
         if job.cascade:  # the driver asks the LLM judge, then writes the verdicts and the partial
-            confident, unsure = split_shard(seen(iter_jsonl(rd.verdicts)), lambda want: _texts(local, want))
+            confident, unsure = split_shard(seen(iter_jsonl(rd.verdicts)), lambda want: _texts(local, want),
+                                            job.audit_rate, job.audit_seed)
             n_verdicts = confident.count(b"\n") + unsure.count(b"\n")
             write_part(job.out, part_name("problems", job.index), problem_bytes)
             write_part(job.out, part_name("ids", job.index), "".join(f"{i}\n" for i in sorted(ids)).encode())
@@ -300,7 +303,7 @@ def cross_shard_duplicates(root: str, n_shards: int) -> Iterator[dict]:
 def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper: Mapper = serial_map,
                 engine: str = "local", resume: bool = False, strict: bool = False,
                 progress: Callable[[ShardResult], None] | None = None, engine_info: dict | None = None,
-                llm=None) -> dict:
+                llm=None, audit_rate: float = 0.0, audit_seed: int = 0) -> dict:
     """Judge every shard (skipping finished ones on resume), merge, write summary and run.json.
 
     With ``llm`` (an LLM judge) the run is a cascade (shard_cascade.py): the shards' uncertain
@@ -315,6 +318,8 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
     manifest = {"rubric_id": rubric_id, "rubric_sha256": rubric_sha, "judge": "cascade" if cascade else "rules",
                 "engine": engine,
                 "shards": shards, "versions": driver_versions, **(engine_info or {})}
+    if cascade:
+        manifest["cascade"] = {"audit_rate": audit_rate, "audit_seed": audit_seed}
     old = _read(out, MANIFEST)
     if old is not None and not resume:
         raise RubricateError("results already exist here; pass --resume to continue that run or choose another "
@@ -322,8 +327,8 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
     done: set[int] = set()
     if old is not None:
         prev = json.loads(old)
-        for key in ("rubric_sha256", "judge"):
-            if prev.get(key) != manifest[key]:
+        for key in ("rubric_sha256", "judge", "cascade"):
+            if prev.get(key) != manifest.get(key):
                 raise RubricateError(f"cannot resume: {key} differs from the interrupted run", path=_join(out, MANIFEST))
         if [(s["source"], s["size"]) for s in prev.get("shards", [])] != [(s["source"], s["size"]) for s in shards]:
             raise RubricateError("cannot resume: the shards differ from the interrupted run (files added, removed "
@@ -339,7 +344,8 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
     if not manifest.get("run_id"):
         manifest.update(identity(json.loads(rubric_bytes)))
     write_part(out, MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-    jobs = [ShardJob(s["index"], s["source"], out, rubric_sha, strict, cascade) for s in shards
+    jobs = [ShardJob(s["index"], s["source"], out, rubric_sha, strict, cascade, audit_rate, audit_seed)
+            for s in shards
             if s["index"] not in done | staged]
     for result in mapper(judge_shard, jobs, rubric_bytes):
         if {k: result.versions.get(k) for k in ("rubricate", "engine")} != \
