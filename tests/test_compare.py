@@ -111,6 +111,8 @@ def test_gate_fails_on_the_condition_that_regressed(runs):
     html = (tmp / "cmp" / "compare.html").read_text(encoding="utf-8")
     assert 'id="reg-condition-suicidal-ideation"' in html and "rubricate trace v-" in html
     assert "Guideline passages behind this criterion" in html
+    style = html[html.index("<style>"):html.index("</style>")]
+    assert '"Segoe UI"' in style and "&#34;" not in style  # the package's own CSS, not escaped as data
     md = (tmp / "cmp" / "compare.md").read_text(encoding="utf-8")
     assert "**suicidal-ideation** (regression)" in md
 

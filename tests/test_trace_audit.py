@@ -17,6 +17,8 @@ def test_the_trace_page_shows_control_characters_and_markup_as_text(tmp_path):
                       "note": None},
          "criterion": {"id": "c-1", "criterion": "C", "question": "Q?"}, "principle": {"id": "p"}}
     html = render_trace_page(t, tmp_path)
+    style = html[html.index("<style>"):html.index("</style>")]
+    assert '"Segoe UI"' in style and "&#34;" not in style  # the package's own CSS, not escaped as data
     assert "\x1b" not in html and "\u202e" not in html and "\x07" not in html
     assert "hi[U+001B][31m &lt;script&gt;x&lt;/script&gt;" in html and "m[U+202E]" in html
     assert "found &lt;b&gt;" in html and "[U+0007]" in html
