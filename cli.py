@@ -1242,14 +1242,16 @@ def _judge_conversations(rubric, transcripts: Path, results: Path, judge: str, e
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Compiled rubric JSON (default: rubrics/rubricate-default.json).")
 @click.option("--responses", "responses_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="Responses as JSONL or CSV (item_id or stimulus_id, model, response).")
+              help="Responses as JSONL, CSV or Parquet (item_id or stimulus_id, model, response).")
 @click.option("--shards", multiple=True, metavar="GLOB|URL",
-              help="JSONL shards to judge as a sharded run instead of --responses (repeatable; globs, local "
+              help="JSONL or Parquet shards to judge as a sharded run instead of --responses (repeatable; globs, local "
                    "paths or fsspec URLs such as s3://bucket/logs/*.jsonl).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Sharded runs: judge the shards in this process (local) or on a Dask cluster.")
 @click.option("--address", default=None, metavar="tcp://HOST:8786",
               help="Dask scheduler to use (default: start a local cluster of --workers processes).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet"]), default="jsonl", show_default=True,
+              help="Sharded runs: write verdicts/part-NNNNN.jsonl or .parquet (needs rubricate[parquet]).")
 @click.option("--judge", type=_Names("rubricate.rubrics.evaluation.judges", "JUDGES"), default="rules",
               show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
@@ -1263,7 +1265,7 @@ def _judge_conversations(rubric, transcripts: Path, results: Path, judge: str, e
               help="Processes for the offline judge (verdicts are identical to one process).")
 @llm_options
 @batch_options
-def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, retry_errors,
+def evaluate(rubric_path, responses_path, shards, engine, address, fmt, judge, out, strict, resume, retry_errors,
              workers, **kw):
     """Judge every response against its item's criteria; append verdicts; write a summary."""
     from rubricate.rubrics.evaluation.evaluate import evaluate as run_eval
@@ -1272,7 +1274,9 @@ def evaluate(rubric_path, responses_path, shards, engine, address, judge, out, s
     from rubricate.rubrics.evaluation.judges import make_judge
     if shards or engine != "local":
         return _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume,
-                                 workers, kw)
+                                 workers, kw, fmt)
+    if fmt != "jsonl":
+        raise click.UsageError("--format parquet is for sharded runs (--shards); a single run writes verdicts.jsonl")
     if responses_path is None:
         raise click.UsageError("give --responses FILE (or --shards GLOB for a sharded run)")
     if not responses_path.is_file():
@@ -1389,7 +1393,8 @@ def _exit_if_failed(summary: dict, responses_path: Path, max_failure_rate: float
                    "ask them again with --retry-errors", err=True)
 
 
-def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers, kw):
+def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judge, out, strict, resume, workers, kw,
+                      fmt="jsonl"):
     """`evaluate --shards ... [--engine dask]`: the sharded driver (rubrics/evaluation/shards.py); with
     --judge cascade the shards' uncertain verdicts go to the LLM judge from the driver."""
     from contextlib import ExitStack, nullcontext
@@ -1426,7 +1431,7 @@ def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judg
             llm.bind_results(Path(out))
         mapper, info = stack.enter_context(ctx)
         summary = run_sharded(patterns, out, Path(rubric_path or DEFAULT_RUBRIC), mapper=mapper, engine=engine,
-                              resume=resume, strict=strict, progress=progress, engine_info=info, llm=llm,
+                              resume=resume, strict=strict, fmt=fmt, progress=progress, engine_info=info, llm=llm,
                               **({"audit_rate": audit_rate, "audit_seed": llm.endpoint.seed or 0} if llm else {}))
     for line in _summary_lines(summary):
         echo(line)

@@ -1,6 +1,6 @@
-"""Read model responses (JSONL or CSV) one record at a time, with exact error locations.
+"""Read model responses (JSONL, CSV or Parquet) one record at a time, with exact error locations.
 
-Every problem is an ``InputProblem`` naming file and line. The caller decides: ``strict``
+Every problem is an ``InputProblem`` naming file and line (a Parquet file: row). The caller decides: ``strict``
 stops at the first, the default skips the record and counts it in the summary.
 """
 from __future__ import annotations
@@ -96,6 +96,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, int, list[str] | InputProblem]]
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict | InputProblem]]:
+    if path.suffix.lower() == ".parquet":  # row numbers (from 1) stand where JSONL has line numbers
+        from rubricate.rubrics.evaluation.parquet_io import iter_parquet_records
+        yield from iter_parquet_records(path)
+        return
     if path.suffix.lower() == ".csv":
         header: list[str] | None = None
         for n, end, row in _csv_rows(path):  # structure first: an unclosed quote stops before any judging

@@ -2,9 +2,9 @@
 
 Why this shape: judging logs is an embarrassingly parallel map over files plus a small merge.
 ``judge_shard`` is the unit any engine can run (in this process, on a Dask cluster, from a Ray
-or Spark task): it judges one JSONL shard with rubricate's own reader and judge (the same
+or Spark task): it judges one JSONL (or Parquet) shard with rubricate's own reader and judge (the same
 strictness, problems and line numbers as ``rubricate evaluate``) and writes, under the output
-root, ``verdicts/part-NNNNN.jsonl``, ``problems/part-NNNNN.jsonl``, ``ids/part-NNNNN.txt`` (the
+root, ``verdicts/part-NNNNN.jsonl`` (``.parquet`` with ``fmt="parquet"``, parquet_io.py), ``problems/part-NNNNN.jsonl``, ``ids/part-NNNNN.txt`` (the
 shard's sorted response ids) and, last, ``partials/part-NNNNN.json`` (mergeable summary counts;
 its presence marks the shard done). ``run_sharded`` is the driver: it lists the shards, records
 them in ``run.json``, skips finished shards on ``--resume``, maps the rest through an engine,
@@ -37,6 +37,7 @@ from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION
 from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
 from rubricate.rubrics.evaluation.responses import Response, read_responses
+from rubricate.rubrics.evaluation.parquet_io import iter_parquet_verdicts, pyarrow_modules, verdicts_to_parquet
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
 from rubricate.rubrics.evaluation.shard_cascade import (CascadeStats, answer_uncertain, confident_name, jsonl_records,
                                                         read_pending, split_shard, uncertain_name)
@@ -47,6 +48,7 @@ PARTS = ("verdicts", "problems", "ids", "partials", "cascade")
 MANIFEST = "run.json"
 SUMMARY = "summary.json"
 ENGINE_VERSION = 1
+FORMATS = ("jsonl", "parquet")  # of the verdict parts
 
 # What a worker process has compiled, by rubric SHA-256: judging a shard must not recompile
 # the rubric's matchers (seconds) for every shard it gets.
@@ -63,6 +65,7 @@ class ShardJob:
     cascade: bool = False  # first stage of --judge cascade: rules verdicts split, no partial yet
     audit_rate: float = 0.0  # cascade: share of confident verdicts also sent to the LLM judge
     audit_seed: int = 0
+    fmt: str = "jsonl"  # of the verdict part
 
 
 @dataclass
@@ -76,8 +79,8 @@ class ShardResult:
     versions: dict = field(default_factory=dict)
 
 
-def part_name(kind: str, index: int) -> str:
-    ext = {"verdicts": "jsonl", "problems": "jsonl", "ids": "txt", "partials": "json"}[kind]
+def part_name(kind: str, index: int, fmt: str = "jsonl") -> str:
+    ext = {"verdicts": fmt, "problems": "jsonl", "ids": "txt", "partials": "json"}[kind]
     return f"{kind}/part-{index:05d}.{ext}"
 
 
@@ -145,7 +148,7 @@ def judge_shard(job: ShardJob, rubric_bytes: bytes) -> ShardResult:
         results = Path(tmp) / "results"
         evaluate(rubric, local, results, {"rules": judge}, strict=job.strict)
         rd = ResultsDir(results)
-        problems = [{**p, "path": job.source} for p in iter_jsonl(rd.problems)]
+        problems = [_located(p, job.source) for p in iter_jsonl(rd.problems)]
         ids: set[str] = set()
         judge_versions: set[str] = set()
 
@@ -167,7 +170,11 @@ def judge_shard(job: ShardJob, rubric_bytes: bytes) -> ShardResult:
         else:
             part = partial(seen(iter_jsonl(rd.verdicts)), rubric.data, problems)
             n_verdicts = part["verdicts"]
-            write_part(job.out, part_name("verdicts", job.index), rd.verdicts.read_bytes())
+            if job.fmt == "parquet":
+                data = verdicts_to_parquet([v for _, v in read_jsonl(rd.verdicts, TORN_TAIL, "verdicts", missing_ok=True)])
+            else:
+                data = rd.verdicts.read_bytes()
+            write_part(job.out, part_name("verdicts", job.index, job.fmt), data)
             write_part(job.out, part_name("problems", job.index), problem_bytes)
             write_part(job.out, part_name("ids", job.index), "".join(f"{i}\n" for i in sorted(ids)).encode())
             write_part(job.out, part_name("partials", job.index),
@@ -182,11 +189,24 @@ def _texts(path: Path, wanted: set[str]) -> dict[str, str]:
     return {r.response_id: r.text for r in read_responses(path) if isinstance(r, Response) and r.response_id in wanted}
 
 
+def _located(problem: dict, source: str) -> dict:
+    """A shard's problem naming the shard; a Parquet shard's position is a row, not a line."""
+    out = {**problem, "path": source}
+    if _is_parquet(source) and "line" in out:
+        out["row"] = out.pop("line")
+    return out
+
+
+def _is_parquet(source: str) -> bool:
+    return source.lower().endswith(".parquet")
+
+
 def _local_copy(source: str, tmp: Path) -> Path:
     fs, path = _fs(source)
     if _is_local(fs):
         return Path(path)
-    target = tmp / ("shard-" + hashlib.sha256(source.encode()).hexdigest()[:12] + ".jsonl")
+    suffix = ".parquet" if _is_parquet(source) else ".jsonl"
+    target = tmp / ("shard-" + hashlib.sha256(source.encode()).hexdigest()[:12] + suffix)
     fs.get_file(path, str(target))
     return target
 
@@ -301,13 +321,20 @@ def cross_shard_duplicates(root: str, n_shards: int) -> Iterator[dict]:
 
 
 def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper: Mapper = serial_map,
-                engine: str = "local", resume: bool = False, strict: bool = False,
+                engine: str = "local", resume: bool = False, strict: bool = False, fmt: str = "jsonl",
                 progress: Callable[[ShardResult], None] | None = None, engine_info: dict | None = None,
                 llm=None, audit_rate: float = 0.0, audit_seed: int = 0) -> dict:
     """Judge every shard (skipping finished ones on resume), merge, write summary and run.json.
 
     With ``llm`` (an LLM judge) the run is a cascade (shard_cascade.py): the shards' uncertain
     verdicts go to it from this process, under its one concurrency limit."""
+    if fmt not in FORMATS:
+        raise RubricateError(f"unknown verdict format {fmt!r} (one of: {', '.join(FORMATS)})")
+    if fmt == "parquet" and llm is not None:
+        raise RubricateError("--format parquet does not combine with --judge cascade yet (its verdict parts are JSONL)")
+    patterns = list(patterns)
+    if fmt == "parquet" or any(_is_parquet(p) for p in patterns):
+        pyarrow_modules()  # the driver says it once, before any worker fails on it
     rubric_bytes = Path(rubric_path).read_bytes()
     rubric_sha = hashlib.sha256(rubric_bytes).hexdigest()
     rubric_id = json.loads(rubric_bytes).get("rubric_id")
@@ -317,7 +344,7 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
     cascade = llm is not None
     manifest = {"rubric_id": rubric_id, "rubric_sha256": rubric_sha, "judge": "cascade" if cascade else "rules",
                 "engine": engine,
-                "shards": shards, "versions": driver_versions, **(engine_info or {})}
+                "format": fmt, "shards": shards, "versions": driver_versions, **(engine_info or {})}
     if cascade:
         manifest["cascade"] = {"audit_rate": audit_rate, "audit_seed": audit_seed}
     old = _read(out, MANIFEST)
@@ -327,8 +354,8 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
     done: set[int] = set()
     if old is not None:
         prev = json.loads(old)
-        for key in ("rubric_sha256", "judge", "cascade"):
-            if prev.get(key) != manifest.get(key):
+        for key in ("rubric_sha256", "judge", "cascade", "format"):
+            if prev.get(key, "jsonl" if key == "format" else None) != manifest.get(key):
                 raise RubricateError(f"cannot resume: {key} differs from the interrupted run", path=_join(out, MANIFEST))
         if [(s["source"], s["size"]) for s in prev.get("shards", [])] != [(s["source"], s["size"]) for s in shards]:
             raise RubricateError("cannot resume: the shards differ from the interrupted run (files added, removed "
@@ -344,7 +371,8 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
     if not manifest.get("run_id"):
         manifest.update(identity(json.loads(rubric_bytes)))
     write_part(out, MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-    jobs = [ShardJob(s["index"], s["source"], out, rubric_sha, strict, cascade, audit_rate, audit_seed)
+    jobs = [ShardJob(s["index"], s["source"], out, rubric_sha, strict, cascade, audit_rate, audit_seed,
+                     fmt)
             for s in shards
             if s["index"] not in done | staged]
     for result in mapper(judge_shard, jobs, rubric_bytes):
@@ -386,3 +414,24 @@ def run_sharded(patterns: Iterable[str], out: str, rubric_path: Path, *, mapper:
     write_part(out, MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return summary
 
+
+
+def iter_run_verdicts(out: str) -> Iterator[dict]:
+    """Every verdict of a sharded run under ``out``, shard by shard, whichever ``--format`` wrote
+    the parts (the one ``run.json`` records): the one reader for anything that reads a run's verdicts."""
+    raw = _read(out, MANIFEST)
+    if raw is None:
+        raise RubricateError("not a sharded run (no run.json)", path=out)
+    manifest = json.loads(raw)
+    fmt = manifest.get("format", "jsonl")
+    fs, root_path = _fs(out)
+    for s in manifest.get("shards", []):
+        p = _join(root_path, part_name("verdicts", s["index"], fmt))
+        if not fs.exists(p):
+            continue  # a shard not judged yet (an interrupted run)
+        with fs.open(p, "rb") as fh:
+            if fmt == "parquet":
+                yield from iter_parquet_verdicts(fh)
+            else:
+                for _, v in read_jsonl(fh, TORN_TAIL, "verdicts"):
+                    yield v
