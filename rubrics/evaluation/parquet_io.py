@@ -39,6 +39,7 @@ VERDICT_SCHEMA = Path(__file__).resolve().parents[1] / "contract" / "schema" / "
 def pyarrow_modules():
     """(pyarrow, pyarrow.parquet), or a one-line error saying which extra to install."""
     try:
+        # start-up time: pyarrow (an optional extra) loads only when Parquet is read or written
         import pyarrow
         import pyarrow.parquet as pq
     except ImportError:

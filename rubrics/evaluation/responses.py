@@ -97,7 +97,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, int, list[str] | InputProblem]]
 
 def _records(path: Path) -> Iterator[tuple[int, dict | InputProblem]]:
     if path.suffix.lower() == ".parquet":  # row numbers (from 1) stand where JSONL has line numbers
-        from rubricate.rubrics.evaluation.parquet_io import iter_parquet_records
+        from rubricate.rubrics.evaluation.parquet_io import iter_parquet_records  # start-up time: pyarrow only for Parquet
         yield from iter_parquet_records(path)
         return
     if path.suffix.lower() == ".csv":
