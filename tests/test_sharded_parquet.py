@@ -53,7 +53,6 @@ def test_parquet_parts_read_back_to_exactly_the_local_runs_verdicts_and_summary(
 
 @pytest.mark.slow
 def test_parquet_parts_from_a_local_cluster(shards, local_run, tmp_path):
-    pytest.importorskip("distributed", reason="the dask extra is not installed")
     out = tmp_path / "pq"
     res = cli("evaluate", "--rubric", RUBRIC, "--shards", str(shards[0].parent / "*.jsonl"), "--engine", "dask",
               "--workers", "2", "--format", "parquet", "--out", out)
