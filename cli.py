@@ -1402,6 +1402,8 @@ def _evaluate_sharded(rubric_path, responses_path, shards, engine, address, judg
     from rubricate.rubrics.evaluation.shards import run_sharded, serial_map
     if judge not in ("rules", "cascade"):
         raise click.UsageError("sharded runs use the offline judge (--judge rules) or the cascade (--judge cascade)")
+    if judge == "cascade" and fmt == "parquet":
+        raise click.UsageError("--format parquet does not combine with --judge cascade yet (its verdict parts are JSONL)")
     llm_options, max_failure_rate = _judge_options(judge, kw)
     patterns = list(shards) + ([str(responses_path)] if responses_path else [])
     if not patterns:

@@ -133,3 +133,10 @@ def test_single_run_reads_parquet_responses_and_refuses_parquet_output(tmp_path)
     assert ids == {r["response_id"] for r in recs}
     res = cli("evaluate", "--rubric", RUBRIC, "--responses", src, "--format", "parquet", "--out", tmp_path / "s2")
     assert res.exit_code == 2 and "sharded runs" in res.output
+
+
+def test_parquet_parts_are_refused_for_a_cascade_run(tmp_path, shards):
+    res = cli("evaluate", "--rubric", RUBRIC, "--shards", shards[0], "--judge", "cascade", "--format", "parquet",
+              "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "does not combine with --judge cascade" in res.output
+    assert not (tmp_path / "o").exists()
