@@ -179,6 +179,23 @@ def _item(node: Any, points: dict[str, float], known_principles: set[str],
     return item
 
 
+def rubric_header(data: dict, where: _Where) -> tuple[dict, dict]:
+    """The file's ``rubric`` header (id, version, title) and ``points`` per severity, checked:
+    item files and persona files share them."""
+    header = data.get("rubric")
+    if not isinstance(header, dict):
+        raise where.fail("missing 'rubric' header (id, version, title)", data)
+    for key in ("id", "version", "title"):
+        if not isinstance(header.get(key), str) or not header[key].strip():
+            raise where.fail(f"rubric: '{key}' must be a non-empty string", header)
+    points = data.get("points")
+    if not isinstance(points, dict) or set(points) != set(SEVERITIES) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in points.values()):
+        raise where.fail(f"'points' must give a positive number for each of {', '.join(SEVERITIES)}",
+                         points if isinstance(points, dict) else data)
+    return header, points
+
+
 def load_item_set(path: Path | None, known_principles: set[str],
                   known_conditions: set[str]) -> ItemSet:
     """Parse and check the stimulus-set file (default: compiler/data/default_items.yaml)."""
@@ -193,17 +210,7 @@ def load_item_set(path: Path | None, known_principles: set[str],
     if extra:
         raise where.fail(f"unknown top-level key(s) {', '.join(map(str, extra))} "
                          "(shared definitions go under keys starting with 'x-')", data)
-    header = data.get("rubric")
-    if not isinstance(header, dict):
-        raise where.fail("missing 'rubric' header (id, version, title)", data)
-    for key in ("id", "version", "title"):
-        if not isinstance(header.get(key), str) or not header[key].strip():
-            raise where.fail(f"rubric: '{key}' must be a non-empty string", header)
-    points = data.get("points")
-    if not isinstance(points, dict) or set(points) != set(SEVERITIES) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in points.values()):
-        raise where.fail(f"'points' must give a positive number for each of {', '.join(SEVERITIES)}",
-                         points if isinstance(points, dict) else data)
+    header, points = rubric_header(data, where)
     per_criterion = data.get("citations_per_criterion", 2)
     per_principle = data.get("citations_per_principle", 3)
     for key, value in (("citations_per_criterion", per_criterion), ("citations_per_principle", per_principle)):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rubricate.compiler.items import DATA_DIR, SEVERITIES, SLUG, _criterion, _tags, _text, _Where
+from rubricate.compiler.items import DATA_DIR, SLUG, _criterion, _tags, _text, _Where, rubric_header
 from rubricate.guidelines.kernel.yaml_lines import key_line, line_of, load_yaml, plain
 
 DEFAULT_PERSONAS = DATA_DIR / "personas.yaml"
@@ -217,17 +217,7 @@ def load_persona_set(path: Path | None, known_principles: set[str], known_condit
     if extra:
         raise where.fail(f"unknown top-level key(s) {', '.join(extra)} (shared definitions go under keys "
                          "starting with 'x-')", data)
-    header = data.get("rubric")
-    if not isinstance(header, dict):
-        raise where.fail("missing 'rubric' header (id, version, title)", data)
-    for key in ("id", "version", "title"):
-        if not isinstance(header.get(key), str) or not header[key].strip():
-            raise where.fail(f"rubric: '{key}' must be a non-empty string", header)
-    points = data.get("points")
-    if not isinstance(points, dict) or set(points) != set(SEVERITIES) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in points.values()):
-        raise where.fail(f"'points' must give a positive number for each of {', '.join(SEVERITIES)}",
-                         points if isinstance(points, dict) else data)
+    header, points = rubric_header(data, where)
     per_criterion = _int(data, "citations_per_criterion", where, "file") if "citations_per_criterion" in data else 2
     per_persona = _int(data, "citations_per_persona", where, "file") if "citations_per_persona" in data else 2
     max_turns = _int(data, "max_turns", where, "file") if "max_turns" in data else 30

@@ -15,6 +15,7 @@ import textwrap
 import time
 
 from tests.checkout import use_this_checkout
+from tests.test_interrupts import group_alive
 
 CHILD = textwrap.dedent("""
     import os, signal, sys, time
@@ -34,14 +35,6 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_ctrl_c_while_the_pool_forks_its_workers_stops_cleanly():
     env = {**os.environ, "PYTHONPATH": str(use_this_checkout())}
     for _ in range(3):
@@ -55,6 +48,6 @@ def test_ctrl_c_while_the_pool_forks_its_workers_stops_cleanly():
         assert out.strip() == "interrupted", (out, err)
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
         deadline = time.monotonic() + 10
-        while _group_alive(proc.pid) and time.monotonic() < deadline:
+        while group_alive(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _group_alive(proc.pid), "a worker outlived its pool"
+        assert not group_alive(proc.pid), "a worker outlived its pool"

@@ -97,21 +97,9 @@ class Item(TypedDict):
     tags: list[str]
 
 
-class ConversationCriterion(TypedDict):
+class ConversationCriterion(Criterion):
     """A criterion about a conversation's assistant turns: every turn, by a turn, or the whole."""
 
-    id: str
-    criterion: str
-    question: str
-    appropriate_answer: Answer
-    points: float
-    severity: Severity
-    principle: str
-    tags: list[str]
-    checks: NotRequired[dict[str, Any]]
-    judge_instructions: str
-    origin: NotRequired[Literal["rubricate", "moore2025-verification-question"]]
-    citations: list[Citation]
     scope: Literal["turn", "by_turn", "conversation"]
     by_turn: NotRequired[int]
     from_turn: NotRequired[int]
