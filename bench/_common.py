@@ -213,3 +213,14 @@ def write_atomic(path: Path, text: str) -> None:
     from rubricate.guidelines.kernel.fileio import atomic_write_text
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, text)
+
+
+def rounded(value: Any, digits: int = 4) -> Any:
+    """``value`` with every float rounded, for JSON figures a reader compares by eye."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v, digits) for v in value]
+    return value

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import machine  # noqa: E402
+from bench._common import machine, rounded  # noqa: E402
 from rubricate.guidelines.kernel.agreement import (agreement_summary, cohen_kappa_ci,  # noqa: E402
                                                    macro_f1_ci)
 from rubricate.guidelines.kernel.fileio import atomic_write_text  # noqa: E402
@@ -48,16 +48,6 @@ GOAL_KAPPA = 0.75
 GOAL_CASCADE_MACRO_F1 = 0.97
 GOAL_CASCADE_MAX_ROUTED = 0.30
 SEED = 0
-
-
-def _round(value):
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_round(v) for v in value]
-    return value
 
 
 def agreement(ref: list[str], pred: list[str], confusion: bool = False) -> dict:
@@ -192,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "machine": machine(),
     }
-    text = json.dumps(_round(report), indent=2)
+    text = json.dumps(rounded(report), indent=2)
     if args.out:
         atomic_write_text(args.out, text + "\n")
     print(text)

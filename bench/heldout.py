@@ -17,18 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import rounded  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION  # noqa: E402
 from tests.heldout_set import GOAL_KAPPA, agreement, judge, load_rows  # noqa: E402
-
-
-def _round(value):
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_round(v) for v in value]
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.errors:
             block["disagreements"] = [r for r in records if r["label"] != r["answer"]]
         report[split] = block
-    text = json.dumps(_round(report), indent=2)
+    text = json.dumps(rounded(report), indent=2)
     print(text)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")

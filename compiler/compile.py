@@ -122,14 +122,27 @@ def rubric_document(g: Graph, *, rubric_id: str, version: str, title: str, descr
 def cite_items(g: Graph, item_set: ItemSet) -> list[dict]:
     """Items with citations on every criterion (refusing principles without passages)."""
     out = []
-    path = str(item_set.path)
     for item in item_set.items:
         item = json.loads(json.dumps(item))  # never mutate the loaded set
-        for c in item["criteria"]:
-            c["citations"] = cite(g, c["principle"], item["condition"], item_set.citations_per_criterion,
-                                  where=f"criterion {c['id']}", path=path, line=item_set.lines.get(c["id"]))
+        _cite_criteria(g, item, item_set)
         out.append(item)
     return out
+
+
+def _cite_criteria(g: Graph, item: dict, loaded: ItemSet | PersonaSet) -> None:
+    """Each criterion of ``item`` cites passages of its own principle (for the item's condition)."""
+    for c in item["criteria"]:
+        c["citations"] = cite(g, c["principle"], item["condition"], loaded.citations_per_criterion,
+                              where=f"criterion {c['id']}", path=str(loaded.path), line=loaded.lines.get(c["id"]))
+
+
+def _own_rubric(g: Graph, header: dict, path: Path, items: list[dict], per_principle: int) -> dict[str, Any]:
+    """A rubric of rubricate's own data file ``path`` (items or personas), its header and items."""
+    return rubric_document(
+        g, rubric_id=header["id"], version=header["version"], title=header["title"],
+        description=header.get("description"),
+        source={"kind": "rubricate", "files": [{"file": repo_relative(path), "sha256": sha256_file(path)}]},
+        items=items, per_principle=per_principle, where=repo_relative(path))
 
 
 def compile_default_rubric(g: Graph, items_path: Path | None = None) -> dict[str, Any]:
@@ -137,14 +150,8 @@ def compile_default_rubric(g: Graph, items_path: Path | None = None) -> dict[str
     p, c = principles(g), conditions(g)
     item_set = load_item_set(items_path, set(p), set(c))
     compile_item_checks(item_set)
-    path = Path(items_path or DEFAULT_ITEMS)
-    header = item_set.rubric
-    return rubric_document(
-        g, rubric_id=header["id"], version=header["version"], title=header["title"],
-        description=header.get("description"),
-        source={"kind": "rubricate", "files": [{"file": repo_relative(path), "sha256": sha256_file(path)}]},
-        items=cite_items(g, item_set), per_principle=item_set.citations_per_principle,
-        where=repo_relative(path))
+    return _own_rubric(g, item_set.rubric, Path(items_path or DEFAULT_ITEMS), cite_items(g, item_set),
+                       item_set.citations_per_principle)
 
 
 def cite_personas(g: Graph, persona_set: PersonaSet) -> list[dict]:
@@ -161,9 +168,7 @@ def cite_personas(g: Graph, persona_set: PersonaSet) -> list[dict]:
                           where=f"persona {item['id']}", path=path, line=line):
                 cited.setdefault((c["document"], c["passage"]), c)
         item["citations"] = list(cited.values())
-        for c in item["criteria"]:
-            c["citations"] = cite(g, c["principle"], item["condition"], persona_set.citations_per_criterion,
-                                  where=f"criterion {c['id']}", path=path, line=persona_set.lines.get(c["id"]))
+        _cite_criteria(g, item, persona_set)
         out.append(item)
     return out
 
@@ -172,13 +177,8 @@ def compile_conversations_rubric(g: Graph, personas_path: Path | None = None) ->
     """rubricate's simulated clients as a rubric (kind "persona" items, conversation criteria)."""
     persona_set = load_persona_set(personas_path, set(principles(g)), set(conditions(g)))
     compile_item_checks(persona_set)  # same fields as an ItemSet: path, items with criteria, lines
-    path = Path(personas_path or DEFAULT_PERSONAS)
-    header = persona_set.rubric
-    return rubric_document(
-        g, rubric_id=header["id"], version=header["version"], title=header["title"],
-        description=header.get("description"),
-        source={"kind": "rubricate", "files": [{"file": repo_relative(path), "sha256": sha256_file(path)}]},
-        items=cite_personas(g, persona_set), per_principle=3, where=repo_relative(path))
+    return _own_rubric(g, persona_set.rubric, Path(personas_path or DEFAULT_PERSONAS),
+                       cite_personas(g, persona_set), per_principle=3)
 
 
 def compile_stigma_rubric(g: Graph, instrument=None) -> dict[str, Any]:
