@@ -33,7 +33,6 @@ from rubricate.guidelines.kernel.fileio import SKIP, read_jsonl
 
 from .cache import cache_key
 from .client import parse_body, translate_error
-from .endpoint import BATCH_DISCOUNT  # noqa: F401 (re-exported: the discount belongs to batch mode)
 from .retry import CallError
 from .runner import Completion, Runner, _cause
 

@@ -13,7 +13,7 @@ import random
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from .cache import Cache, cache_key
 from .client import Reply, make_client, send
