@@ -22,6 +22,7 @@ from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
 from rubricate.rubrics.evaluation.labels import export_labels, label_record, labelled_by, read_labels
 from rubricate.rubrics.report import load_report_data, write_report
 from tests.conftest import SAMPLES
+from tests.html_tree import Element, by_id, parse
 
 FLIP = {"yes": "no", "no": "yes"}
 
@@ -211,6 +212,81 @@ def test_the_report_shows_agreement_beside_rates_and_greys_out_weak_criteria(run
     assert "below 0.60" in paths["markdown"].read_text()
 
 
+def _rate_rows(ids: dict[str, Element], judge: str):
+    """(criterion id, row, rate cell) of each row of a judge's by-criterion table."""
+    table = ids[f"t-{judge}-criterion"]
+    col = [th.text() for th in table.iter("th")].index("appropriate")
+    for tr in next(table.iter("tbody")).iter("tr"):
+        cells = list(tr.iter("td"))
+        yield cells[0].text(), tr, cells[col]
+
+
+def _agreement_table_of(page: Element, row: Element) -> Element:
+    section = by_id(page)["calibration"]
+    return next(t for t in section.iter("table") if any(r is row for r in t.iter("tr")))
+
+
+def test_each_rate_links_to_its_judges_measured_agreement_on_the_criterion(run, tmp_path):
+    root, rubric = run
+    cal = calibrated(tmp_path, root, {"ana": 4, "ben": 5})
+    doc = json.loads(cal.read_text())
+    paths = write_report(root / "results", tmp_path / "report", calibration=cal, min_kappa=0.6)
+    page = parse(paths["html"].read_text())
+    ids = by_id(page)
+    internal = [a.attrs["href"] for a in page.iter("a") if a.attrs.get("href", "").startswith("#")]
+    assert internal and [h for h in internal if h[1:] not in ids] == []   # every in-page link has its target
+    rates = list(_rate_rows(ids, "rules"))
+    assert rates and all(cid in doc["criteria"] for cid, _, _ in rates)
+    weak = 0
+    for cid, tr, cell in rates:
+        scope = doc["criteria"][cid]
+        a = scope["judges"].get("rules")
+        links = list(cell.iter("a"))
+        assert len(links) == 1 and links[0].text() == cell.text()      # the rate itself is the link
+        target = ids[links[0].attrs["href"][1:]]
+        if a is None:   # labelled, but no verdict of this judge among the labelled responses
+            assert target.tag == "table" and next(target.iter("caption")).text().startswith(cid + ": ")
+            assert "not measured" in target.text()
+            continue
+        assert target.tag == "tr"
+        got = [td.text() for td in target.iter("td")]
+        kappa = "n/a" if a["kappa"] is None else f"{a['kappa']:.2f}"
+        f1 = "n/a" if a["macro_f1"] is None else f"{a['macro_f1']:.2f}"
+        assert got[0].startswith("rules") and got[1:4] == [str(a["n"]), str(a["decided"]), kappa] and got[5] == f1
+        assert got[4] == ("n/a" if a["kappa_ci"][0] is None else f"{a['kappa_ci'][0]:.2f}–{a['kappa_ci'][1]:.2f}")
+        for ref, row in a["confusion"].items():
+            assert f"label {ref}: " + ", ".join(f"{k} {n}" for k, n in row.items()) in got[8]
+        below = a["kappa"] is not None and a["kappa"] < 0.6
+        weak += below
+        assert ("below-min-kappa" in target.classes) == below == ("below-min-kappa" in tr.classes)
+        table = _agreement_table_of(page, target)
+        assert next(table.iter("caption")).text().startswith(cid + ": ")
+        c = scope.get("ceiling")
+        ceiling = [r for r in table.iter("tr") if "ceiling" in r.classes]
+        assert len(ceiling) == (1 if c else 0)
+        if c:
+            cells = [td.text() for td in ceiling[0].iter("td")]
+            assert cells[0].startswith("people with each other (ana, ben)") and cells[1] == str(c["n"])
+            assert cells[3] == f"κ {c['kappa']:.2f}"
+    assert weak
+    overall = [td.text() for td in ids["cal-all--rules"].iter("td")]
+    assert overall[3] == f"{doc['overall']['judges']['rules']['kappa']:.2f}"
+    md = paths["markdown"].read_text()
+    assert "## Judge agreement by criterion" in md and f"#### {rates[0][0]}: " in md
+
+    # a criterion the judge was not measured on: its rate links to the criterion's table, which says so
+    cid = rates[0][0]
+    doc["criteria"][cid]["judges"] = {}
+    cal.write_text(json.dumps(doc))
+    paths = write_report(root / "results", tmp_path / "report2", calibration=cal, min_kappa=0.6)
+    page = parse(paths["html"].read_text())
+    ids = by_id(page)
+    cell = next(cell for c, _, cell in _rate_rows(ids, "rules") if c == cid)
+    target = ids[next(cell.iter("a")).attrs["href"][1:]]
+    assert target.tag == "table" and next(target.iter("caption")).text().startswith(cid + ": ")
+    assert "not measured" in target.text()
+
+
 def test_a_calibration_for_another_kb_is_not_shown(run, tmp_path):
     root, rubric = run
     cal = calibrated(tmp_path, root, {"ana": 0})
@@ -262,3 +338,44 @@ def test_the_study_judge_as_reference_column_matches_rubricate_agreement(anchor,
     assert doc["overall"]["judges"]["rules"]["kappa"] == pytest.approx(ref["overall"]["kappa"])
     for item, s in ref["by_item"].items():
         assert doc["criteria"][f"{item}.verification"]["judges"]["rules"]["kappa"] == pytest.approx(s["kappa"])
+
+
+@pytest.mark.slow
+def test_a_rate_opens_its_judges_agreement_in_chromium(run, tmp_path):
+    """In headless Chromium: greyed rates stay grey as links, and clicking a rate scrolls to and
+    highlights its judge's row of agreement figures."""
+    from tests.test_label_page import chromium_path, sync_playwright
+    exe, sp = chromium_path(), sync_playwright()
+    root, _ = run
+    cal = calibrated(tmp_path, root, {"ana": 4, "ben": 5})
+    doc = json.loads(cal.read_text())
+    measured = {cid: s["judges"]["rules"] for cid, s in doc["criteria"].items()
+                if s["judges"].get("rules", {}).get("kappa") is not None}
+    weak = next(cid for cid, a in measured.items() if a["kappa"] < 0.6)
+    strong = [cid for cid, a in measured.items() if a["kappa"] >= 0.6][-1]
+    paths = write_report(root / "results", tmp_path / "report", calibration=cal, min_kappa=0.6)
+    with sp() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(paths["html"].resolve().as_uri())
+        table = page.locator("#t-rules-criterion")
+
+        def rate(cid):
+            return table.locator("tr", has=page.locator(f"td:text-is('{cid}')")).locator("td a")
+
+        assert rate(weak).evaluate("el => getComputedStyle(el).color") == "rgb(154, 160, 166)"
+        assert rate(strong).evaluate("el => getComputedStyle(el).color") == "rgb(47, 93, 158)"
+        href = rate(strong).get_attribute("href")
+        rate(strong).click()
+        page.wait_for_function("h => location.hash === h", arg=href)
+        target = page.locator(":target")
+        assert target.get_attribute("id") == href[1:]
+        assert target.evaluate("el => el.tagName") == "TR"
+        assert f"{measured[strong]['kappa']:.2f}" in target.inner_text()
+        box = target.bounding_box()
+        assert box and 0 <= box["y"] and box["y"] + box["height"] <= 900      # scrolled into view
+        assert target.locator("td").first.evaluate("el => getComputedStyle(el).backgroundColor") == \
+            "rgb(214, 226, 245)"                                               # and highlighted
+        page.screenshot(path=str(tmp_path / "agreement.png"))
+        browser.close()
+    assert (tmp_path / "agreement.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

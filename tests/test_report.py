@@ -17,7 +17,7 @@ from rubricate.cli import main
 from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
 from rubricate.rubrics.report import load_report_data, write_report
 from rubricate.rubrics.report.highlight import Span, highlight_html, place_evidence
-from rubricate.rubrics.report.html import CSP, safe_href
+from rubricate.rubrics.report.templating import CSP, anchor_id, environment, safe_href
 from rubricate.rubrics.contract.loader import load_rubric
 
 XSS_SCRIPT = "<script>document.title='pwned'</script>"
@@ -121,8 +121,8 @@ def test_writes_html_markdown_and_plots(built):
 def test_html_is_self_contained_and_escapes_everything(built):
     _, paths = built
     html = paths["html"].read_text()
-    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP.replace(chr(39), "&#x27;")}">' in html
-    assert "default-src &#x27;none&#x27;" in html
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP.replace(chr(39), "&#39;")}">' in html
+    assert "default-src &#39;none&#39;" in html
     assert not re.search(r"<script", html, re.I)
     assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", html, re.I)   # no inline event handler anywhere
     assert not re.search(r"<link\b|@import|url\(", html, re.I)
@@ -278,6 +278,20 @@ def test_safe_href():
     assert safe_href("/data/a b.pdf#page=2") == "file:///data/a%20b.pdf#page=2"
     for bad in ("javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,hi", "relative/a.pdf", None, ""):
         assert safe_href(bad) is None
+
+
+def test_the_pages_environment_escapes_and_marks_every_printed_string():
+    env = environment()
+    assert env.autoescape
+    page = env.from_string("{{ a }}|{{ xs|join(' > ') }}|{{ ys|join(', ', attribute='t') }}|{{ '%s'|format(a) }}")
+    out = page.render(a="<b>x\u202e</b>", xs=["s\x1b[31m", "<i>"], ys=[{"t": "\u200bq"}])
+    assert out == "&lt;b&gt;x[U+202E]&lt;/b&gt;|s[U+001B][31m &gt; &lt;i&gt;|[U+200B]q|&lt;b&gt;x[U+202E]&lt;/b&gt;"
+
+
+def test_anchor_ids_keep_plain_ids_and_stay_apart_otherwise():
+    assert anchor_id("cal-c-", "si-x.gives-quantity", "rules") == "cal-c-si-x.gives-quantity--rules"
+    odd = [anchor_id("cal-c-", cid) for cid in ("a b", "a\"b", "a-b", "a<b>")]
+    assert len(set(odd)) == 4 and all(re.fullmatch(r"[A-Za-z0-9_.-]+", x) for x in odd)
 
 
 def test_two_judges_flags_and_usage(tmp_path):

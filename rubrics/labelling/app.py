@@ -24,7 +24,7 @@ from starlette.routing import Route
 from rubricate.guidelines.kernel.fileio import jsonl_bytes
 from rubricate.rubrics.evaluation.labels import ANSWERS, export_rows
 from rubricate.rubrics.labelling.session import CHOICES, LabelSession
-from rubricate.rubrics.report.html import CSS_PATH
+from rubricate.rubrics.report.templating import CSS_PATH
 
 HOST = "127.0.0.1"
 TEMPLATES = Path(__file__).with_name("templates")

@@ -14,7 +14,7 @@ from rubricate.rubrics.report.data import MAX_FAILURES, MIN_KAPPA, ReportData, l
 from rubricate.rubrics.report.html import render_html
 from rubricate.rubrics.report.markdown import render_markdown
 from rubricate.rubrics.report.plots import write_rate_plot
-from rubricate.rubrics.report.tables import judge_tables, run_tables
+from rubricate.rubrics.report.tables import agreement_tables, judge_tables, run_tables
 from rubricate.rubrics.contract.model import Rubric
 
 __all__ = ["write_report", "write_report_data", "load_report_data", "ReportData", "MAX_FAILURES"]
@@ -56,10 +56,10 @@ def write_report_data(data: ReportData, out: Path) -> dict[str, Path]:
         for ext, (path, _) in plots[judge].items():
             paths[f"{ext}:{judge}"] = path
     jt = [judge_tables(data, j) for j in judges]
-    rt = run_tables(data)
+    rt, at = run_tables(data), agreement_tables(data)
     html_path, md_path = out / "report.html", out / "report.md"
-    atomic_write_text(html_path, render_html(data, jt, rt, plots))
+    atomic_write_text(html_path, render_html(data, jt, rt, plots, at))
     atomic_write_text(md_path, render_markdown(data, jt, rt, {j: f["png"][0].name for j, f in plots.items()},
-                                               html_name=html_path.name))
+                                               html_name=html_path.name, agreement_tables=at))
     paths["html"], paths["markdown"] = html_path, md_path
     return paths

@@ -1,22 +1,20 @@
 """A run comparison as a terminal table, Markdown, and an HTML diff page in the report's style.
 
-The HTML page is rendered by jinja2 with autoescaping (every string from the runs, including
-model output quoted as evidence, is data), under the same no-script Content-Security-Policy
-and stylesheet as the evaluation report.
+The HTML page is rendered by the report pages' jinja2 environment (``templating``: autoescaping,
+control characters marked; every string from the runs, including model output quoted as
+evidence, is data), under the same no-script Content-Security-Policy and stylesheet as the
+evaluation report.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import jinja2
-
 from rubricate.guidelines.kernel.fileio import atomic_write_text
 from rubricate.rubrics.contract.model import Rubric
 from rubricate.rubrics.evaluation.compare import LEVELS, Comparison, Row, gate_line
-from rubricate.rubrics.report.html import CSP, CSS_PATH
+from rubricate.rubrics.report.templating import render_page
 
-TEMPLATES = Path(__file__).with_name("templates")
 MAX_LINKED = 5
 
 
@@ -117,14 +115,12 @@ def _group_failing(cmp: Comparison, rubric: Rubric) -> None:
 
 def render_html(cmp: Comparison, rubric: Rubric) -> str:
     _group_failing(cmp, rubric)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
     regressions = cmp.regressions
     all_regressions = sorted((r for r in cmp.rows if r.regression), key=lambda r: (LEVELS.index(r.level), r.diff or 0))
-    return env.get_template("compare.html.j2").render(
-        cmp=cmp, rows=cmp.rows, levels=LEVELS, regressions=regressions, all_regressions=all_regressions,
-        gate=gate_line(cmp), citations=_citations_by_row(cmp, rubric), pct=pct, signed=signed, csp=CSP,
-        css=CSS_PATH.read_text(encoding="utf-8"), base_name=Path(cmp.base).name, new_name=Path(cmp.new).name)
+    return render_page(
+        "compare.html.j2", cmp=cmp, rows=cmp.rows, levels=LEVELS, regressions=regressions,
+        all_regressions=all_regressions, gate=gate_line(cmp), citations=_citations_by_row(cmp, rubric), pct=pct,
+        signed=signed, base_name=Path(cmp.base).name, new_name=Path(cmp.new).name)
 
 
 def write_outputs(cmp: Comparison, rubric: Rubric, out: Path) -> dict[str, Path]:

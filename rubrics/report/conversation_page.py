@@ -3,8 +3,9 @@ folder): figures per model, persona, condition and telling, the survival curve, 
 failing conversation as a transcript with the failing turn highlighted and the guideline
 passages of the failed criteria beside it.
 
-Rendered with jinja2 (autoescaping: transcripts are model and user text) under the same
-no-script Content-Security-Policy and stylesheet as the evaluation report.
+Rendered by the report pages' jinja2 environment (``templating``: autoescaping, transcripts are
+model and user text) under the same no-script Content-Security-Policy and stylesheet as the
+evaluation report.
 """
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import jinja2
-
 from rubricate.guidelines.kernel.fileio import atomic_write_text
 from rubricate.guidelines.kernel.workspace import record_location, resolve_location
 from rubricate.rubrics.contract.loader import load_rubric
@@ -24,10 +23,9 @@ from rubricate.rubrics.evaluation.conversation_summary import summary_lines
 from rubricate.rubrics.evaluation.conversations import read_conversations
 from rubricate.rubrics.evaluation.results import ResultsDir, iter_jsonl
 from rubricate.rubrics.report.highlight import highlight_html, place_evidence
-from rubricate.rubrics.report.html import CSP, CSS_PATH
 from rubricate.rubrics.report.survival_plot import write_survival_plot
+from rubricate.rubrics.report.templating import render_page
 
-TEMPLATES = Path(__file__).with_name("templates")
 SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
 _TURN = re.compile(r"^turn (\d+):")
 
@@ -103,13 +101,11 @@ def write_conversation_report(results_dir: Path, out: Path | None = None, rubric
             paths[f"{ext}:{judge}"] = path
         plots[judge] = "data:image/svg+xml;base64," + base64.b64encode(files["svg"][1]).decode("ascii")
     failing = _failing_conversations(verdicts, rubric, by_id, max_failures)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
     shown = record_location(results.path, Path.cwd())
-    html = env.get_template("conversations.html.j2").render(
-        rubric_id=rubric.id, manifest=manifest, summary=summary, plots=plots, failing=failing,
+    html = render_page(
+        "conversations.html.j2", rubric_id=rubric.id, manifest=manifest, summary=summary, plots=plots, failing=failing,
         n_failing=len({v["response_id"] for v in verdicts if v["appropriate"] is False}),
-        personas=rubric.personas, pct=_pct, ci=_ci, csp=CSP, css=CSS_PATH.read_text(encoding="utf-8"),
+        personas=rubric.personas, pct=_pct, ci=_ci,
         results_shown=shown, transcripts_shown=manifest.get("responses_path"))
     html_path, md_path = out / "report.html", out / "report.md"
     atomic_write_text(html_path, html)

@@ -74,9 +74,12 @@ class ReportData:
         return (scope.get("judges") or {}).get(judge)
 
     def below_min_kappa(self, judge: str, criterion_id: str) -> bool:
-        a = self.judge_agreement(judge, criterion_id)
-        return bool(self.min_kappa is not None and a and a.get("kappa") is not None
-                    and a["kappa"] < self.min_kappa)
+        return self.kappa_below_min(self.judge_agreement(judge, criterion_id))
+
+    def kappa_below_min(self, agreement: dict | None) -> bool:
+        """Whether measured agreement figures fall below the kappa the report greys out under."""
+        a = agreement
+        return bool(self.min_kappa is not None and a and a.get("kappa") is not None and a["kappa"] < self.min_kappa)
     n_uncertain: int = 0
     demo: bool = False   # the bundled demo responses: the report says what that shows and what not
 

@@ -35,7 +35,8 @@ def render_table(t: Table) -> str:
 
 
 def render_markdown(data: ReportData, judge_tables: list[JudgeTables], run_tables: list[Table],
-                    plot_files: dict[str, str], html_name: str = "report.html") -> str:
+                    plot_files: dict[str, str], html_name: str = "report.html",
+                    agreement_tables: list[Table] = ()) -> str:
     r, s = data.rubric_data, data.summary
     rid = r.get("rubric_id") or data.manifest.get("rubric_id") or s.get("rubric_id") or "unknown rubric"
     kb = (r.get("knowledge_base") or {}).get("sha256") or "unknown"
@@ -62,6 +63,11 @@ def render_markdown(data: ReportData, judge_tables: list[JudgeTables], run_table
     out += ["## Summary tables", ""]
     for jt in judge_tables:
         out += [f"### Judge: {md(jt.judge)}", ""] + [render_table(t) for t in jt.tables]
+    if agreement_tables:
+        out += ["## Judge agreement by criterion", "",
+                f"Each judge's answers against {md(data.calibration['reference'])}: Cohen's κ and macro F1 with 95% "
+                "bootstrap CIs, and people's agreement with each other (the ceiling).", ""]
+        out += [render_table(t) for t in agreement_tables]
     out += ["## Judges, flags and input", ""] + [render_table(t) for t in run_tables]
     out += [f"## Failures ({data.n_failures:,})", ""]
     if data.n_failures > len(data.failures):

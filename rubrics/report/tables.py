@@ -8,9 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rubricate.rubrics.report.data import ReportData
+from rubricate.rubrics.report.templating import anchor_id
 
 RATE_COLS = ["n", "unknown", "appropriate", "95% CI"]
 RATE_NUMERIC = [True, True, True, True]
+
+
+@dataclass
+class CellLink:
+    """A cell shown as a link within the report (HTML only; the Markdown shows the plain text)."""
+
+    href: str    # "#fragment" of an anchor the same report holds
+    title: str   # what the link leads to, shown on hover
 
 
 @dataclass
@@ -22,6 +31,8 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)  # "\n" in a cell = line break
     note: str | None = None
     row_classes: dict[int, str] = field(default_factory=dict)  # row index -> CSS class (e.g. greyed out)
+    row_ids: dict[int, str] = field(default_factory=dict)      # row index -> anchor id (a link target)
+    links: dict[tuple[int, int], CellLink] = field(default_factory=dict)  # (row, column) -> in-page link
 
 
 @dataclass
@@ -36,6 +47,18 @@ def fmt_num(x) -> str:
 
 def fmt_ci(low, high) -> str:
     return "n/a" if low is None or high is None else f"{low:.2f}–{high:.2f}"
+
+
+def ci_of(d: dict, stat: str) -> str:
+    """The 95% CI of a statistic, stored beside it as ``<stat>_ci`` (agreement figures)."""
+    return fmt_ci(*(d.get(f"{stat}_ci") or [None, None]))
+
+
+def ceiling_stat(c: dict) -> tuple[str, str, str]:
+    """People's agreement with each other as (symbol, value, CI): Cohen's κ for two labellers,
+    Krippendorff's α for more."""
+    stat, symbol = ("kappa", "κ") if "kappa" in c else ("alpha", "α")
+    return symbol, fmt_num(c.get(stat)), ci_of(c, stat)
 
 
 def rate_cells(r: dict | None) -> list[str]:
@@ -118,6 +141,14 @@ def _points(key: str, p: dict) -> Table:
 
 
 BELOW_MIN_KAPPA = "below-min-kappa"
+AGREEMENT_SECTION = "calibration"
+
+
+def agreement_anchor(criterion_id: str | None = None, judge: str | None = None) -> str:
+    """Anchor id of the agreement table of a criterion (None: all criteria), or of one judge's row."""
+    if criterion_id is None:
+        return "cal-all" if judge is None else anchor_id("cal-all--", judge)
+    return anchor_id("cal-c-", criterion_id, *([judge] if judge is not None else []))
 
 
 def _agreement_cells(a: dict | None, ceiling: dict | None, below: str | None) -> list[str]:
@@ -125,17 +156,16 @@ def _agreement_cells(a: dict | None, ceiling: dict | None, below: str | None) ->
     if not a:
         kappa, f1, n = "not measured", "", "0"
     else:
-        kappa = fmt_num(a.get("kappa")) + "\n" + fmt_ci(*(a.get("kappa_ci") or [None, None]))
+        kappa = fmt_num(a.get("kappa")) + "\n" + ci_of(a, "kappa")
         if below:
             kappa += "\n" + below
-        f1 = fmt_num(a.get("macro_f1")) + "\n" + fmt_ci(*(a.get("macro_f1_ci") or [None, None]))
+        f1 = fmt_num(a.get("macro_f1")) + "\n" + ci_of(a, "macro_f1")
         n = str(a.get("n", 0))
     if not ceiling:
         people = "n/a"
-    elif "kappa" in ceiling:
-        people = f"κ {fmt_num(ceiling.get('kappa'))}\n{fmt_ci(*(ceiling.get('kappa_ci') or [None, None]))} · n={ceiling['n']}"
     else:
-        people = f"α {fmt_num(ceiling.get('alpha'))}\n{fmt_ci(*(ceiling.get('alpha_ci') or [None, None]))} · n={ceiling['n']}"
+        symbol, value, ci = ceiling_stat(ceiling)
+        people = f"{symbol} {value}\n{ci} · n={ceiling['n']}"
     return [kappa, f1, n, people]
 
 
@@ -146,14 +176,14 @@ def calibration_line(data: ReportData) -> str:
         return ("none: the criterion rates are not checked against labels here "
                 "(label with `rubricate label`, then `rubricate calibrate`)")
     overall = cal.get("overall") or {}
-    judges = "; ".join(f"{j} κ {fmt_num(a.get('kappa'))} ({fmt_ci(*(a.get('kappa_ci') or [None, None]))}), "
+    judges = "; ".join(f"{j} κ {fmt_num(a.get('kappa'))} ({ci_of(a, 'kappa')}), "
                        f"macro F1 {fmt_num(a.get('macro_f1'))}, n={a.get('n', 0)}"
                        for j, a in (overall.get("judges") or {}).items()) or "no judge measured"
     text = f"against {cal['reference']}: {judges}"
     c = overall.get("ceiling")
     if c:
-        stat = ("κ", c.get("kappa"), c.get("kappa_ci")) if "kappa" in c else ("α", c.get("alpha"), c.get("alpha_ci"))
-        text += f"; people with each other {stat[0]} {fmt_num(stat[1])} ({fmt_ci(*(stat[2] or [None, None]))}), n={c['n']}"
+        symbol, value, ci = ceiling_stat(c)
+        text += f"; people with each other {symbol} {value} ({ci}), n={c['n']}"
     r = cal.get("reported_ceiling")
     if r:
         text += f"; reported between people: κ {r['kappa']:.2f} ({r['source']})"
@@ -189,8 +219,82 @@ def _criteria(key: str, by_crit: dict[str, dict], data: ReportData, judge: str,
                                     f"below {data.min_kappa:.2f}" if below else None)
             if below:
                 t.row_classes[len(t.rows)] = BELOW_MIN_KAPPA
+            link = rate_link(data, judge, cid)
+            if link:
+                t.links[(len(t.rows), t.columns.index("appropriate"))] = link
         t.rows.append(row)
     return t
+
+
+def rate_link(data: ReportData, judge: str, cid: str) -> CellLink | None:
+    """The link from a rate to its judge's measured agreement on the criterion (or to the
+    criterion's agreement table, which says the judge was not measured there); None when the
+    calibration does not cover the criterion."""
+    if cid not in ((data.calibration or {}).get("criteria") or {}):
+        return None
+    a = data.judge_agreement(judge, cid)
+    if not a:
+        return CellLink("#" + agreement_anchor(cid), f"judge {judge} not measured on {cid}: see its agreement table")
+    ci = ci_of(a, "kappa")
+    kappa = fmt_num(a.get("kappa")) + (f" ({ci})" if ci != "n/a" else "")
+    return CellLink("#" + agreement_anchor(cid, judge),
+                    f"judge {judge} agreement with labels on {cid}: κ {kappa}, n={a.get('n', 0)}")
+
+
+AGREEMENT_COLS = ["judge", "labelled", "decided", "κ", "κ 95% CI", "macro F1", "macro F1 95% CI", "accuracy",
+                  "confusion (label: judge's answers)"]
+
+
+def _confusion(cm: dict | None) -> str:
+    """{label: {judge answer: n}} as one line per label: "label yes: yes 10, no 2"."""
+    return "\n".join(f"label {ref}: " + ", ".join(f"{ans} {n}" for ans, n in row.items())
+                     for ref, row in (cm or {}).items()) or "-"
+
+
+def _agreement_table(key: str, title: str, scope: dict, data: ReportData, cid: str | None) -> Table:
+    """Each judge's agreement with the labels on one scope, then people's with each other (the ceiling)."""
+    t = Table(key, title, AGREEMENT_COLS, [False] + [True] * 7 + [False])
+    judges = dict(scope.get("judges") or {})
+    for judge in data.summary.get("judges") or []:
+        judges.setdefault(judge, {})  # a judge of this run not measured here: said so, not left out
+    for judge, a in judges.items():
+        i = len(t.rows)
+        t.row_ids[i] = agreement_anchor(cid, judge)
+        if not a:
+            t.rows.append([judge, "0", "0", "not measured", "", "", "", "", "-"])
+            continue
+        below = data.kappa_below_min(a)
+        if below:
+            t.row_classes[i] = BELOW_MIN_KAPPA
+        t.rows.append([judge + (f"\nbelow κ {data.min_kappa:.2f}: rates greyed out" if below else ""),
+                       str(a.get("n", 0)), str(a.get("decided", a.get("n", 0))), fmt_num(a.get("kappa")),
+                       ci_of(a, "kappa"), fmt_num(a.get("macro_f1")), ci_of(a, "macro_f1"), fmt_num(a.get("accuracy")),
+                       _confusion(a.get("confusion"))])
+    c = scope.get("ceiling")
+    if c:
+        symbol, value, ci = ceiling_stat(c)
+        t.row_classes[len(t.rows)] = "ceiling"
+        t.rows.append([f"people with each other ({', '.join(c.get('sources') or [])}): the ceiling",
+                       str(c.get("n", 0)), "", f"{symbol} {value}", ci, "", "", "", "-"])
+        t.note = ("The ceiling is the labellers' agreement with each other"
+                  + (": Krippendorff's α, more than two labellers." if symbol == "α" else ": Cohen's κ."))
+    else:
+        t.note = "No ceiling: fewer than two people labelled these responses."
+    return t
+
+
+def agreement_tables(data: ReportData) -> list[Table]:
+    """The calibration's agreement per criterion (each rate of the criterion tables links here),
+    all criteria first; empty without a calibration."""
+    cal = data.calibration
+    if not cal:
+        return []
+    out = [_agreement_table(agreement_anchor(), "All criteria", cal.get("overall") or {}, data, None)]
+    for cid, scope in (cal.get("criteria") or {}).items():
+        c = (data.rubric.criteria.get(cid) if data.rubric else None) or {}
+        title = f"{cid}: {c['question']}" if c.get("question") else cid
+        out.append(_agreement_table(agreement_anchor(cid), title, scope, data, cid))
+    return out
 
 
 def run_tables(data: ReportData) -> list[Table]:

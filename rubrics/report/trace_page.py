@@ -2,9 +2,10 @@
 evidence spans, the criterion and principle, and each cited passage with the file it was
 read from; a citation of a PDF links to that page of the file (``file.pdf#page=N``).
 
-Rendered by jinja2 with autoescaping (every string from the run or the knowledge base is
-data, control characters shown as escapes) under the report's no-script Content-Security-Policy; links are only http(s) URLs or
-relative paths to registered files, never a scheme taken from data.
+Rendered by the report pages' jinja2 environment (``templating``: autoescaping; every string
+from the run or the knowledge base is data, control characters shown as marks) under the
+report's no-script Content-Security-Policy; links are only http(s) URLs or relative paths to
+registered files, never a scheme taken from data.
 """
 from __future__ import annotations
 
@@ -15,14 +16,11 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from markupsafe import Markup
 
-from rubricate.guidelines.kernel.textsafe import mark_unsafe
 from rubricate.guidelines.kernel.fileio import atomic_write_text
 from rubricate.guidelines.kernel.workspace import resolve_location, workspace_root
 from rubricate.rubrics.evaluation.trace import made_with
 from rubricate.rubrics.report.highlight import highlight_html, place_evidence
-from rubricate.rubrics.report.html import CSP, CSS_PATH
-
-TEMPLATES = Path(__file__).with_name("templates")
+from rubricate.rubrics.report.templating import render_page
 
 
 def _file_link(cit: dict, page_dir: Path) -> str | None:
@@ -44,11 +42,6 @@ def _web_link(url: str | None) -> str | None:
     return url if url and urlsplit(url).scheme in ("http", "https") else None
 
 
-def _shown(value):
-    """Every value the template prints: control and bidi characters shown as [U+001B] marks."""
-    return mark_unsafe(value) if isinstance(value, str) and not isinstance(value, Markup) else value
-
-
 def render_trace_page(t: dict, page_dir: Path) -> str:
     r = t.get("response") or {}
     response_html, cut = "", 0
@@ -63,11 +56,9 @@ def render_trace_page(t: dict, page_dir: Path) -> str:
         turns.append(dict(turn, assistant_html=Markup(highlight_html(turn["assistant"], spans)[0])))
     passages = [dict(c, file_link=_file_link(c, page_dir), web_link=_web_link(c.get("url")))
                 for c in t["passages"]]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.ChainableUndefined, finalize=_shown)
-    return env.get_template("trace.html.j2").render(
-        t=t, v=t["verdict"], made_with=made_with(t), turns=turns, response_html=Markup(response_html), cut=cut, notes=notes, passages=passages,
-        csp=CSP, css=CSS_PATH.read_text(encoding="utf-8"))
+    return render_page("trace.html.j2", jinja2.ChainableUndefined,  # optional trace fields may be absent
+                       t=t, v=t["verdict"], made_with=made_with(t), turns=turns, response_html=Markup(response_html),
+                       cut=cut, notes=notes, passages=passages)
 
 
 def write_trace_page(t: dict, out_dir: Path) -> Path:
