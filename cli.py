@@ -125,6 +125,19 @@ class _Names(click.Choice):
         pass
 
 
+class _Concurrency(click.ParamType):
+    """``--max-concurrency``: ``auto`` or a whole number >= 1 (rubrics/llm/limiter.py decides)."""
+
+    name = "auto|N"
+
+    def convert(self, value, param, ctx):
+        from rubricate.rubrics.llm.limiter import parse_concurrency
+        try:
+            return parse_concurrency(value)
+        except ValueError:
+            self.fail(f"{value!r} is not 'auto' or a whole number >= 1", param, ctx)
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="rubricate")
 @click.option("--workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -979,8 +992,9 @@ ENDPOINT_OPTIONS = [
                  help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI)."),
     click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
                  help="Environment variable holding the API key (not needed for a local server)."),
-    click.option("--max-concurrency", type=click.IntRange(1), default=8, show_default=True,
-                 help="Requests in flight at most."),
+    click.option("--max-concurrency", type=_Concurrency(), default="auto", show_default=True,
+                 help="Requests in flight at most, or auto: start at 16, grow while the server's latency "
+                      "holds, back off on 429s and rising latency (up to 512)."),
     click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
                  help="Seconds per request."),
     click.option("--max-retries", type=click.IntRange(0), default=6, show_default=True),
@@ -1081,7 +1095,8 @@ def _report_counts(ctx: click.Context, label: str, counts: dict, out: Path) -> N
     """What a respond/probe run did; exit 1 when calls failed (a re-run retries only those)."""
     echo(f"{label}: {counts['requests']} requests, {counts['already_done']} already in {out}, "
                f"{counts['written']} written, {counts['failed']} failed"
-               + (f", {counts['refusals']} refusals (written as refusals)" if counts.get("refusals") else ""))
+               + (f", {counts['refusals']} refusals (written as refusals)" if counts.get("refusals") else "")
+               + _concurrency_suffix((counts.get("stats") or {}).get("concurrency")))
     for cause, n in counts["errors"].items():
         echo(f"error: {n} call(s) failed: {cause}", err=True)
     if counts["failed"]:
@@ -1203,6 +1218,10 @@ def converse(ctx, rubric_ref, personas, telling, conversations, turns, system_pr
     echo(f"{rubric.id}: {counts.conversations} conversations ({counts.already_complete} already complete), "
                f"{counts.turns_before} turns kept, {counts.turns_written} written, "
                f"{counts.ended_by_client} ended by the client; transcripts: {transcripts}")
+    for side in ("client", "model"):
+        note = _concurrency_suffix((stats.get(side) or {}).get("concurrency"))
+        if note:
+            echo(f"[{side}] " + note[2:], err=True)
     for cause, n in counts.errors.items():
         echo(f"error: {n} call(s) failed: {cause}", err=True)
     if counts.failed:
@@ -1314,6 +1333,15 @@ def evaluate(rubric_path, responses_path, shards, engine, address, fmt, judge, o
     _exit_if_failed(summary, responses_path, max_failure_rate)
 
 
+def _concurrency_suffix(course) -> str:
+    """'; concurrency auto: settled at N (...)' when the limiter adapted, else ''."""
+    if not course:
+        return ""
+    from rubricate.rubrics.llm.limiter import concurrency_note
+    note = concurrency_note(course)
+    return f"; {note}" if note else ""
+
+
 def _llm_stats_lines(judges) -> list[str]:
     """Requests sent per call (retries included) of each LLM judge: bounded, and shown."""
     members = getattr(judges, "members", None)
@@ -1326,7 +1354,8 @@ def _llm_stats_lines(judges) -> list[str]:
             continue
         lines.append(f"[{name}] {st.calls} calls, {st.requests} requests ({st.requests / st.calls:.3f} per call), "
                      f"{st.retries} retries, {st.cache_hits} cache hits"
-                     + (f"; cache disabled: {st.cache_disabled}" if st.cache_disabled else ""))
+                     + (f"; cache disabled: {st.cache_disabled}" if st.cache_disabled else "")
+                     + _concurrency_suffix(getattr(st, "concurrency", None)))
     return lines
 
 

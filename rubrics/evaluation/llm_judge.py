@@ -50,7 +50,7 @@ class LLMJudge(JudgeBase):
         # Enough responses per batch to keep every request slot busy, few enough that verdicts
         # reach disk often (an interrupted run then loses little, and the cache has the rest).
         # In batch mode one provider batch per 10,000 responses (OpenAI takes up to 50,000 requests).
-        self.batch_size = 10_000 if batch else max(16, 4 * self.endpoint.max_concurrency)
+        self.batch_size = 10_000 if batch else max(16, 4 * self.endpoint.concurrency_bound)
 
     def bind_results(self, folder: Path) -> None:
         """The evaluator's results folder: where batch mode keeps its ledger."""

@@ -66,8 +66,8 @@ def make_client(endpoint: EndpointConfig) -> AsyncOpenAI:
     CPU less than httpx, which is what limits throughput at high concurrency.
     """
     default = openai.DEFAULT_CONNECTION_LIMITS
-    limits = type(default)(max_connections=max(endpoint.max_concurrency, default.max_connections or 0),
-                           max_keepalive_connections=max(endpoint.max_concurrency,
+    limits = type(default)(max_connections=max(endpoint.concurrency_bound, default.max_connections or 0),
+                           max_keepalive_connections=max(endpoint.concurrency_bound,
                                                          default.max_keepalive_connections or 0),
                            keepalive_expiry=default.keepalive_expiry)
     http_client = openai.DefaultAioHttpClient if _aiohttp_usable() else openai.DefaultAsyncHttpxClient

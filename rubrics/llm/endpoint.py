@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from rubricate.guidelines.kernel.errors import ConfigurationError
 from rubricate.guidelines.kernel.redaction import redact as redact_secrets, register_secret
 
+from .limiter import AUTO, concurrency_bound, concurrency_wave, parse_concurrency
+
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 BATCH_DISCOUNT = 0.5  # OpenAI, Together: a request through the batch API costs half the online price
 PLACEHOLDER_KEY = "not-needed"
@@ -73,7 +75,7 @@ class EndpointConfig:
     max_completion_tokens: int | None = None
     reasoning_effort: str | None = None
     timeout: float = 60.0
-    max_concurrency: int = 8
+    max_concurrency: int | str = AUTO  # a fixed cap, or "auto": found by the limiter (limiter.py)
     max_retries: int = 4
     retry_base_delay: float = 0.5
     retry_max_delay: float = 30.0
@@ -85,8 +87,10 @@ class EndpointConfig:
     def __post_init__(self) -> None:
         if not self.model:
             raise ConfigurationError("endpoint: model name is empty")
-        if self.max_concurrency < 1:
-            raise ConfigurationError(f"endpoint: max_concurrency must be >= 1, got {self.max_concurrency}")
+        try:
+            object.__setattr__(self, "max_concurrency", parse_concurrency(self.max_concurrency))
+        except ValueError as exc:
+            raise ConfigurationError(f"endpoint: {exc}") from None
         if self.max_retries < 0 or not (math.isfinite(self.timeout) and self.timeout > 0):
             raise ConfigurationError(f"endpoint: max_retries must be >= 0 and timeout a finite number > 0 "
                                      f"(got {self.timeout!r})")
@@ -94,6 +98,16 @@ class EndpointConfig:
             raise ConfigurationError(f"endpoint: temperature must be a number from 0 to 2, got {self.temperature!r}")
         if self.base_url is not None:
             check_base_url(self.base_url)
+
+    @property
+    def concurrency_bound(self) -> int:
+        """The most requests in flight at once: the fixed cap, or auto's ceiling."""
+        return concurrency_bound(self.max_concurrency)
+
+    @property
+    def concurrency_wave(self) -> int:
+        """Requests that may fail together (the breaker's and the retry budget's allowance)."""
+        return concurrency_wave(self.max_concurrency)
 
     @property
     def url(self) -> str:

@@ -76,6 +76,7 @@ class ParamPolicy:
     fatal: str | None = None  # set when a call failed in a way every call would: the rest are not sent
     fatal_cause: str = ""
     breaker: CircuitBreaker | None = None  # the run's circuit breaker; when it opens, ``fatal`` is set
+    limiter: Any = None  # the run's limiter.AdaptiveLimiter: the limit found holds for every batch of the run
 
     @classmethod
     def for_model(cls, model: str, explicit: frozenset[str] = frozenset()) -> "ParamPolicy":

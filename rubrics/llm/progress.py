@@ -24,6 +24,7 @@ class Progress:
         self.started = time.monotonic()
         self._last = 0.0
         self._min_interval = min_interval
+        self.limiter = None  # the run's limiter (set by the Runner): its limit shows when it adapts
 
     def update(self, n: int = 1, *, cached: bool = False, failed: bool = False) -> None:
         self.done += n
@@ -41,8 +42,12 @@ class Progress:
         left = (self.total - self.done) / rate if rate > 0 else float("nan")
         eta = f"{int(left // 60)}:{int(left % 60):02d}" if left == left else "?"
         pct = 100 * self.done / self.total if self.total else 100
-        return (f"{self.label} {self.done}/{self.total} ({pct:.0f}%) {rate:.1f}/s ETA {eta}"
+        line = (f"{self.label} {self.done}/{self.total} ({pct:.0f}%) {rate:.1f}/s ETA {eta}"
                 f"  cached {self.cached}  retries {self.retries}  failed {self.failed}")
+        lim = self.limiter
+        if lim is not None and (lim.auto or lim.slots < lim.max):  # auto, or cut by a rate limit
+            line += f"  concurrency {lim.slots}" + (" (auto)" if lim.auto else f" of {lim.max}")
+        return line
 
     def _draw(self, force: bool = False) -> None:
         if not self.enabled:

@@ -41,6 +41,7 @@ class RunStats:
     structured_fallbacks: int = 0
     reasks: int = 0
     lowest_concurrency: int | None = None
+    concurrency: dict[str, Any] | None = None  # the limiter's course: mode, final (settled) limit, lowest, peak
     wall_s: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)  # cause -> failed calls
     batches: int = 0  # batch mode: batches submitted
@@ -96,14 +97,18 @@ class Runner:
         # (the evaluator) passes one policy for all of them, so each change is said once.
         self.params = params or ParamPolicy.for_model(endpoint.model, endpoint.explicit_params())
         if self.params.breaker is None:  # one breaker per run, like the policy
-            self.params.breaker = CircuitBreaker(endpoint.max_concurrency)
+            self.params.breaker = CircuitBreaker(endpoint.concurrency_wave)
         self._client = None
         self._limiter: AdaptiveLimiter | None = None
         self._t0 = 0.0
 
     async def __aenter__(self) -> "Runner":
         self._client = make_client(self.endpoint)
-        self._limiter = AdaptiveLimiter(self.endpoint.max_concurrency)
+        if self.params.limiter is None:  # one limiter per run: what it learnt holds for every batch
+            self.params.limiter = AdaptiveLimiter.for_setting(self.endpoint.max_concurrency)
+        self._limiter = self.params.limiter
+        if self.progress is not None:
+            self.progress.limiter = self._limiter
         self._t0 = time.monotonic()
         return self
 
@@ -120,6 +125,7 @@ class Runner:
             low = self._limiter.lowest
             prev = self.stats.lowest_concurrency
             self.stats.lowest_concurrency = low if prev is None else min(prev, low)
+            self.stats.concurrency = self._limiter.describe()
         if self._client is not None:
             await self._client.close()
 
@@ -217,6 +223,7 @@ class Runner:
                 latency = time.monotonic() - t0
             if reply is not None:
                 self.params.breaker.record(True)
+                self._limiter.on_success(latency)
                 return self._succeeded(reply, latency, attempts, structured if rf else plain, protocol,
                                        accept=accept)
             assert err is not None
@@ -275,14 +282,12 @@ class Runner:
                     f"{self.policy.max_retry_after:.0f}s limit")
         if retries >= self.policy.max_retries:
             return f"{err.reason} (gave up after {retries + 1} attempts)"
-        if self.policy.budget_spent(self.stats.retries, self.stats.calls, self.endpoint.max_concurrency):
+        if self.policy.budget_spent(self.stats.retries, self.stats.calls, self.endpoint.concurrency_wave):
             return f"{err.reason} (run's retry budget spent: {self.stats.retries} retries for {self.stats.calls} calls)"
         return None
 
     def _succeeded(self, reply: Reply, latency: float, attempts: int, key: str,
                    protocol: str, batch: bool = False, accept: Callable[[str], bool] | None = None) -> Completion:
-        assert self._limiter is not None
-        self._limiter.on_success()
         pt, ct = reply.usage.get("prompt_tokens", 0), reply.usage.get("completion_tokens", 0)
         self.stats.prompt_tokens += pt
         self.stats.completion_tokens += ct
