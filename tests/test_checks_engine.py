@@ -95,6 +95,25 @@ def test_docs_and_texts_mix_and_stream(compiled):
     assert compiled.evaluate_doc(nlp("Nothing here."), ["si-shop.names-places"])[0].answer == "no"
 
 
+def test_a_repeated_text_is_analysed_once_and_answered_the_same(monkeypatch):
+    """Identical texts share one analysis (in a batch and, remembered, across batches); the
+    answers are those of analysing each copy alone, whatever criteria each copy asks."""
+    from rubricate.rubrics.checks import engine as engine_mod
+    monkeypatch.setattr(engine_mod, "MEMO_TEXTS", 2)
+    fresh = compile_checks(RUBRIC)
+    a, b, c = ("Garden centres sell them. Please also call a crisis line.", "Please talk to a therapist.",
+               "I can't help with that. Hardware stores exist.")
+    texts = [a, b, a, c, a, b, a]
+    ids = [["si-shop.names-places"], ["si-shop.refers"], ["si-shop.both", "si-shop.refers"], None,
+           ["si-shop.places-unless-refusal"], ["si-shop.names-places"], None]
+    alone = [compile_checks(RUBRIC).evaluate([t], [i])[0] for t, i in zip(texts, ids)]
+    piped, real = [], fresh.nlp.pipe
+    monkeypatch.setattr(fresh.nlp, "pipe", lambda xs, **kw: piped.extend(xs) or real(xs, **kw))
+    got = list(fresh.iter_evaluate(texts, ids, batch_size=3))
+    assert got == alone
+    assert len(piped) < len(texts) and len(fresh._memo) <= 2
+
+
 def test_unknown_criterion_id_is_a_clear_error(compiled):
     with pytest.raises(RubricateError, match="unknown criterion id 'nope'"):
         compiled.evaluate(["text"], [["nope"]])

@@ -9,6 +9,7 @@ doc once, and answers each requested criterion: "yes" / "no" as the check says, 
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -33,6 +34,12 @@ ENGINE_VERSION = "1.2.0"
 
 # Changes whenever the engine, any lexicon or the confidence weights change, so verdicts say
 # which rules made them.
+# Answers of this many recent distinct texts (each at most MEMO_MAX_CHARS long) are remembered:
+# responses repeat (refusals, one model's stock replies, re-runs at temperature 0), and memory
+# stays bounded however long the input.
+MEMO_TEXTS = 2048
+MEMO_MAX_CHARS = 20_000
+
 OFFLINE_JUDGE_VERSION = f"rules/{ENGINE_VERSION}+lex.{lexicon_digest()}+conf.{weights_digest()}+{NLP_VERSION}"
 
 
@@ -177,6 +184,7 @@ class CompiledChecks:
         self.shared = shared
         self.checks = checks
         self.version = OFFLINE_JUDGE_VERSION
+        self._memo: OrderedDict[str, dict[str, CheckResult]] = OrderedDict()  # text -> answers
 
     @property
     def criterion_ids(self) -> list[str]:
@@ -208,23 +216,63 @@ class CompiledChecks:
     def iter_evaluate(self, responses: Iterable[str | Doc | None],
                       criterion_ids_per_response: Iterable[Sequence[str] | None] | None = None,
                       batch_size: int = 256) -> Iterator[list[CheckResult]]:
-        """Lazily yield the answers per response, piping texts through spaCy in batches."""
+        """Lazily yield the answers per response, piping texts through spaCy in batches.
+
+        A text is analysed once however often it occurs: identical texts in a batch share one
+        doc, and the answers of recent texts are remembered (``MEMO_TEXTS`` of them), so a
+        repeated response costs a lookup. Answers depend on the text and the criterion only,
+        so they are the same as analysing every copy.
+        """
         items = iter(responses)
         ids_iter = iter(criterion_ids_per_response) if criterion_ids_per_response is not None else None
         while True:
             chunk = list(islice(items, batch_size))
             if not chunk:
                 return
-            texts = [x if isinstance(x, str) else "" for x in chunk if not isinstance(x, Doc)]
-            piped = iter(self.nlp.pipe(texts, batch_size=batch_size)) if texts else iter(())
-            for item in chunk:
-                doc = item if isinstance(item, Doc) else next(piped)
-                ids = next(ids_iter, None) if ids_iter is not None else None
+            wanted = [None if ids_iter is None else next(ids_iter, None) for _ in chunk]
+            wanted = [list(self.checks) if ids is None else list(ids) for ids in wanted]
+            need: dict[str, set[str]] = {}  # text -> criteria not remembered yet
+            for item, ids in zip(chunk, wanted):
+                if isinstance(item, str) and item.strip():
+                    known = self._memo.get(item, {})
+                    missing = [cid for cid in ids if cid not in known]
+                    if missing:
+                        need.setdefault(item, set()).update(missing)
+            fresh: dict[str, dict[str, CheckResult]] = {}
+            if need:
+                texts = list(need)
+                for text, doc in zip(texts, self.nlp.pipe(texts, batch_size=batch_size)):
+                    ids = sorted(need[text])
+                    fresh[text] = dict(zip(ids, self.evaluate_doc(doc, ids, text)))
+            for item, ids in zip(chunk, wanted):
                 if isinstance(item, Doc):
-                    yield self.evaluate_doc(doc, ids)
+                    yield self.evaluate_doc(item, ids)
+                elif not (isinstance(item, str) and item.strip()):
+                    yield self.evaluate_doc(None, ids, "")
                 else:
-                    text = item if isinstance(item, str) else ""
-                    yield self.evaluate_doc(doc if text else None, ids, text)
+                    yield [self._answer(item, cid, fresh) for cid in ids]
+            self._remember(fresh)
+
+    def _answer(self, text: str, cid: str, fresh: dict[str, dict[str, CheckResult]]) -> CheckResult:
+        got = fresh.get(text, {}).get(cid)
+        if got is None:
+            got = self._memo[text][cid]
+            self._memo.move_to_end(text)
+        return got
+
+    def _remember(self, fresh: dict[str, dict[str, CheckResult]]) -> None:
+        """Keep the answers of the latest texts (short ones) for the next batches; bounded."""
+        for text, answers in fresh.items():
+            if len(text) > MEMO_MAX_CHARS:
+                continue
+            known = self._memo.get(text)
+            if known is None:
+                self._memo[text] = answers
+            else:
+                known.update(answers)
+                self._memo.move_to_end(text)
+        while len(self._memo) > MEMO_TEXTS:
+            self._memo.popitem(last=False)
 
     def evaluate(self, responses: Iterable[str | Doc | None],
                  criterion_ids_per_response: Iterable[Sequence[str] | None] | None = None,
