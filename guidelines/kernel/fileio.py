@@ -5,6 +5,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -150,6 +151,7 @@ def jsonl_bytes(rows: list[dict]) -> bytes:
 
 
 MAX_JSON_DEPTH = 64  # deeper records are refused: every later step (hashing, writing) recurses
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a JSON escape of a UTF-16 surrogate
 
 
 def nesting_depth(value: object) -> int:
@@ -167,6 +169,9 @@ def nesting_depth(value: object) -> int:
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)  # built once: json.loads with an option builds one per call
 
 
 class RepairedDict(dict):
@@ -215,7 +220,7 @@ def _jsonl_lines(path: Path | BinaryIO, what: str, missing_ok: bool) -> Iterator
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line, parse_constant=_no_constant)
+                obj = _DECODER.decode(line)
             except json.JSONDecodeError as exc:
                 yield n, f"invalid JSON: {exc.msg} (column {exc.colno})", terminated
                 continue
@@ -228,8 +233,14 @@ def _jsonl_lines(path: Path | BinaryIO, what: str, missing_ok: bool) -> Iterator
             if not isinstance(obj, dict):
                 yield n, "expected a JSON object", terminated
                 continue
-            if nesting_depth(obj) > MAX_JSON_DEPTH:
+            # Both checks only where they can find something (the common line skips them):
+            # nesting needs an opening bracket per level, and a surrogate in text decoded from
+            # UTF-8 can only come from a \\uD800-\\uDFFF escape.
+            if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and nesting_depth(obj) > MAX_JSON_DEPTH:
                 yield n, f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels", terminated
+                continue
+            if _SURROGATE_ESCAPE.search(raw) is None:
+                yield n, obj, terminated
                 continue
             obj, fixed = repair(obj)  # lone surrogates -> U+FFFD; the caller may flag the record
             yield n, (RepairedDict(obj) if fixed else obj), terminated

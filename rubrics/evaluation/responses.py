@@ -13,6 +13,7 @@ from typing import Iterator
 
 from rubricate.guidelines.kernel.errors import InputError
 from rubricate.guidelines.kernel.fileio import iter_jsonl_objects
+from rubricate.guidelines.kernel.idset import HashedIdSet
 from rubricate.guidelines.kernel.textsafe import unsafe_characters
 
 MAX_RESPONSE_CHARS = 200_000  # longer responses are refused: no judge reads a 1 MB reply honestly
@@ -139,49 +140,97 @@ def read_responses(path: Path, known_items: set[str] | None = None,
     path = Path(path)
     if not path.exists():
         raise InputError("responses file not found", path=str(path))
-    seen: set[str] = set()
-    for n, rec in _records(path):
-        if isinstance(rec, InputProblem):
-            yield rec
-            continue
-        item = next((str(rec[f]) for f in ITEM_FIELDS if rec.get(f) not in (None, "")), None)
-        text = next((rec[f] for f in TEXT_FIELDS if rec.get(f) is not None), None)
-        refusal = rec.get("refusal") if isinstance(rec.get("refusal"), str) and rec["refusal"].strip() else None
-        refused = refusal is not None and not (isinstance(text, str) and text.strip())
-        if refused:
-            text = refusal  # the model under test declined: judged as a refusal, not as empty
-        if item is None:
-            yield InputProblem(str(path), n, "missing field item_id (or stimulus_id)")
-            continue
-        if text is None:
-            present = [f for f in TEXT_FIELDS if f in rec]
-            yield InputProblem(str(path), n, f"field {present[0]} is null (no response text)" if present
-                               else "missing field response")
-            continue
-        if not isinstance(text, str):
-            yield InputProblem(str(path), n, "field response must be a string")
-            continue
-        item = (item_aliases or {}).get(item, item)
-        if known_items is not None and item not in known_items:
-            yield InputProblem(str(path), n, f"unknown item id {item!r} (not in the rubric)")
-            continue
-        if not text.strip():
-            yield InputProblem(str(path), n, "empty response")
-            continue
-        if len(text) > MAX_RESPONSE_CHARS:
-            yield InputProblem(str(path), n, f"response of {len(text):,} characters exceeds the limit of {MAX_RESPONSE_CHARS:,}")
-            continue
-        model = str(rec.get("model") or "unknown-model")
-        source = str(rec.get("conversation_id") or rec.get("source") or "")
-        rid = str(rec.get("response_id") or response_id_for(item, model, text, source))
-        if rid in seen:
-            yield InputProblem(str(path), n, f"duplicate response_id {rid!r}")
-            continue
-        seen.add(rid)
-        meta = {k: v for k, v in rec.items() if k not in KNOWN}
-        flags = [REFUSAL_FLAG] if refused else []
-        if getattr(rec, "repaired", False):
-            flags.append(REPAIRED_FLAG)  # lone surrogates replaced by U+FFFD
-        if unsafe_characters(text) or unsafe_characters(model):
-            flags.append(CONTROL_FLAG)  # terminal escapes / bidi overrides: shown escaped
-        yield Response(rid, item, model, text, n, meta, flags)
+    seen = _SeenIds(path, known_items, item_aliases)
+    try:
+        for n, rec in _records(path):
+            got = rec if isinstance(rec, InputProblem) else _response(path, n, rec, known_items, item_aliases)
+            if isinstance(got, Response):
+                if seen.seen_before(got.response_id, n):
+                    yield InputProblem(str(path), n, f"duplicate response_id {got.response_id!r}")
+                    continue
+                seen.add(got.response_id)
+            yield got
+    finally:
+        seen.close()
+
+
+class _SeenIds:
+    """The response ids read so far, for the duplicate check, at 8 bytes an id (kernel.idset).
+
+    A hash hit is confirmed exactly: the ids before that line are read again from the file
+    into a plain set, which then answers for the rest of the file. Only a file that repeats
+    an id (or, about 3 times in 10^8 at a million ids, holds two ids with one hash) pays
+    for that, in time and memory; a clean file never does.
+    """
+
+    def __init__(self, path: Path, known_items: set[str] | None, item_aliases: dict[str, str] | None) -> None:
+        self.path, self.known_items, self.item_aliases = path, known_items, item_aliases
+        self.hashed: HashedIdSet | None = HashedIdSet()
+        self.exact: set[str] | None = None
+
+    def seen_before(self, rid: str, line: int) -> bool:
+        if self.exact is None:
+            assert self.hashed is not None
+            if not self.hashed.might_contain(rid):
+                return False
+            self.exact = set(self._ids_before(line))
+            self.hashed.close()
+            self.hashed = None
+        return rid in self.exact
+
+    def _ids_before(self, line: int) -> Iterator[str]:
+        for n, rec in _records(self.path):
+            if n >= line:
+                return
+            if not isinstance(rec, InputProblem):
+                got = _response(self.path, n, rec, self.known_items, self.item_aliases)
+                if isinstance(got, Response):
+                    yield got.response_id
+
+    def add(self, rid: str) -> None:
+        if self.exact is not None:
+            self.exact.add(rid)
+        else:
+            assert self.hashed is not None
+            self.hashed.add(rid)
+
+    def close(self) -> None:
+        if self.hashed is not None:
+            self.hashed.close()
+        self.exact = None
+
+
+def _response(path: Path, n: int, rec: dict, known_items: set[str] | None,
+              item_aliases: dict[str, str] | None) -> Response | InputProblem:
+    """One record read as a response, or the problem that keeps it out (all but duplicates)."""
+    item = next((str(rec[f]) for f in ITEM_FIELDS if rec.get(f) not in (None, "")), None)
+    text = next((rec[f] for f in TEXT_FIELDS if rec.get(f) is not None), None)
+    refusal = rec.get("refusal") if isinstance(rec.get("refusal"), str) and rec["refusal"].strip() else None
+    refused = refusal is not None and not (isinstance(text, str) and text.strip())
+    if refused:
+        text = refusal  # the model under test declined: judged as a refusal, not as empty
+    if item is None:
+        return InputProblem(str(path), n, "missing field item_id (or stimulus_id)")
+    if text is None:
+        present = [f for f in TEXT_FIELDS if f in rec]
+        return InputProblem(str(path), n, f"field {present[0]} is null (no response text)" if present
+                            else "missing field response")
+    if not isinstance(text, str):
+        return InputProblem(str(path), n, "field response must be a string")
+    item = (item_aliases or {}).get(item, item)
+    if known_items is not None and item not in known_items:
+        return InputProblem(str(path), n, f"unknown item id {item!r} (not in the rubric)")
+    if not text.strip():
+        return InputProblem(str(path), n, "empty response")
+    if len(text) > MAX_RESPONSE_CHARS:
+        return InputProblem(str(path), n, f"response of {len(text):,} characters exceeds the limit of {MAX_RESPONSE_CHARS:,}")
+    model = str(rec.get("model") or "unknown-model")
+    source = str(rec.get("conversation_id") or rec.get("source") or "")
+    rid = str(rec.get("response_id") or response_id_for(item, model, text, source))
+    meta = {k: v for k, v in rec.items() if k not in KNOWN}
+    flags = [REFUSAL_FLAG] if refused else []
+    if getattr(rec, "repaired", False):
+        flags.append(REPAIRED_FLAG)  # lone surrogates replaced by U+FFFD
+    if unsafe_characters(text) or unsafe_characters(model):
+        flags.append(CONTROL_FLAG)  # terminal escapes / bidi overrides: shown escaped
+    return Response(rid, item, model, text, n, meta, flags)
