@@ -135,6 +135,61 @@ def test_interrupted_run_resumes_without_losing_or_duplicating(rubric, tmp_path)
     assert len(after) == len(expected)
 
 
+def test_summary_counted_while_writing_equals_one_counted_from_the_file(rubric, tmp_path):
+    """A fresh run counts its summary as it writes; counting its verdicts file afterwards,
+    one slot per response (the order-free path), gives the same summary."""
+    from rubricate.rubrics.evaluation.summary import summarize
+    path = many_responses(tmp_path, 1100)
+    summary = evaluate(rubric, path, tmp_path / "out", {"rules": rules_judge(rubric)})
+    one_pass = iter_jsonl(tmp_path / "out" / "verdicts.jsonl")  # an iterator: the slotted path
+    again = summarize(one_pass, rubric.data, [])
+    again["failed"] = summary["failed"]
+    assert summary == again
+    assert json.loads((tmp_path / "out" / "summary.json").read_text()) == json.loads(json.dumps(again))
+
+
+def test_resumed_run_with_a_response_split_across_runs_counts_it_once(rubric, tmp_path, monkeypatch):
+    """A kill in the middle of a batch's write leaves some of a response's verdicts on disk;
+    --resume appends the rest at the end of the file. The summary still counts that
+    response once, with all its answers (the flat-memory count sees it come back and
+    counts again with a slot per response)."""
+    from rubricate.rubrics.evaluation import summary as summary_mod
+    path = many_responses(tmp_path, 700)
+    full = evaluate(rubric, path, tmp_path / "full", {"rules": rules_judge(rubric)})
+    out = tmp_path / "out"
+    evaluate(rubric, path, out, {"rules": rules_judge(rubric)})
+    lines = (out / "verdicts.jsonl").read_bytes().splitlines(keepends=True)
+    first = json.loads(lines[0])["response_id"]
+    assert json.loads(lines[1])["response_id"] == first  # the first response has two criteria
+    (out / "verdicts.jsonl").write_bytes(lines[0] + b"".join(lines[2:]))  # its second verdict lost
+    calls = []
+    real = summary_mod._slotted
+    monkeypatch.setattr(summary_mod, "_slotted", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(summary_mod.Tally, "WINDOW", 100)  # the first response is long scored when it comes back
+    resumed = evaluate(rubric, path, out, {"rules": rules_judge(rubric)}, resume=True)
+    assert calls, "the split response should send the count to the slotted path"
+    assert json.loads((out / "verdicts.jsonl").read_bytes().splitlines()[-1])["response_id"] == first
+    for key in ("responses", "verdicts", "by_judge"):
+        assert resumed[key] == full[key], key
+
+
+def test_a_repeated_response_id_is_refused_once_per_repeat(rubric, tmp_path, monkeypatch):
+    """The duplicate check keeps 8-byte hashes and confirms a hit by reading the file again:
+    real repeats are refused, and a hash hit that is not a repeat (forced here) is not."""
+    from rubricate.guidelines.kernel.idset import HashedIdSet
+    from rubricate.rubrics.evaluation.responses import InputProblem, read_responses
+    path = many_responses(tmp_path, 30)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines + [lines[3], lines[7], lines[3]]) + "\n")
+    def read():
+        return [(r.line, isinstance(r, InputProblem) and r.message) for r in read_responses(path, set(rubric.items))]
+    got = read()
+    dupes = [(n, m) for n, m in got if m]
+    assert [n for n, _ in dupes] == [31, 32, 33] and all("duplicate response_id" in m for _, m in dupes)
+    monkeypatch.setattr(HashedIdSet, "might_contain", lambda self, key: True)  # every id a hash twin
+    assert read() == got
+
+
 def test_resume_refuses_a_different_input(rubric, tmp_path):
     path = many_responses(tmp_path, 10)
     evaluate(rubric, path, tmp_path / "out", {"rules": rules_judge(rubric)})

@@ -16,11 +16,11 @@ from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.fileio import atomic_write_text, check_input_file, sha256_file
 from rubricate.guidelines.kernel.workspace import record_location
 from rubricate.rubrics.evaluation.responses import InputProblem, read_responses
-from rubricate.rubrics.evaluation.results import AppendLog, ResultsDir, iter_jsonl, verdict_id
+from rubricate.rubrics.evaluation.results import AppendLog, Records, ResultsDir, iter_jsonl, verdict_id
 from rubricate.rubrics.contract.integrity import check_integrity
 from rubricate.rubrics.contract.model import Rubric, Verdict
 from rubricate.rubrics.evaluation import runs
-from rubricate.rubrics.evaluation.summary import summarize
+from rubricate.rubrics.evaluation.summary import Tally, finalize, summarize
 from rubricate.rubrics.evaluation.judges import BATCH, Ensemble, Judge, Outcome, Task
 from rubricate.rubrics.evaluation.rules_judge import parallel_rules_judge, rules_judge
 
@@ -135,6 +135,11 @@ def _evaluate(rubric: Rubric, responses_path: Path, results: ResultsDir, manifes
     problems: list[dict] = [p for p in iter_jsonl(results.problems)] if resume else []
     seen_problem_lines = {p["line"] for p in problems}
     stream = read_responses(Path(responses_path), set(rubric.items), rubric.aliases)
+    # A fresh run counts its summary as it writes (no reading back), scoring each batch's
+    # responses when the batch is written: all of a response's verdicts are in its batch and
+    # the reader refuses a repeated response id, so none comes back later and nothing is kept
+    # per response. A resumed run, whose file holds earlier verdicts too, counts from the file.
+    tally = None if resume else Tally(rubric.data, remember=False)
     with AppendLog(results.verdicts) as vlog, AppendLog(results.problems) as plog, \
             AppendLog(results.failures) as flog:
         for chunk in _batches(stream, batch):
@@ -161,8 +166,13 @@ def _evaluate(rubric: Rubric, responses_path: Path, results: ResultsDir, manifes
                 judge_versions[r["judge"]].add(r["judge_version"])
                 if not failed:
                     done.add(r["verdict_id"])
-            vlog.write(r for failed, r in records if not failed)
+            written = [r for failed, r in records if not failed]
+            vlog.write(written)
             flog.write(r for failed, r in records if failed)
+            if tally is not None:
+                for r in written:
+                    tally.add(r)
+                tally.flush()
             vlog.commit()
             flog.commit()
             plog.commit()
@@ -174,7 +184,10 @@ def _evaluate(rubric: Rubric, responses_path: Path, results: ResultsDir, manifes
     stream.close()
     failures = results.open_failures(done)
     done.clear()
-    summary = summarize(iter_jsonl(results.verdicts), rubric.data, problems)
+    if tally is not None and vlog.altered == 0:  # every line says what its record says
+        summary = finalize(tally.partial(problems))
+    else:
+        summary = summarize(Records(results.verdicts), rubric.data, problems)
     summary["failed"] = failures
     atomic_write_text(results.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     manifest = runs.finish(results.manifest, summary, judge_versions)

@@ -190,6 +190,9 @@ def judge_identity(manifest: dict) -> dict[str, dict]:
     return out
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, allow_nan=False)  # built once, not per line
+
+
 def json_line(record: dict) -> str:
     """One record as strict JSON: NaN/Infinity become null, a lone surrogate U+FFFD.
 
@@ -197,11 +200,31 @@ def json_line(record: dict) -> str:
     not crash the writer and lose the batch, nor produce a line other tools cannot read.
     A registered secret (the API key, echoed by a server) never reaches the file.
     """
+    return _json_line(record)[0]
+
+
+def _json_line(record: dict) -> tuple[str, bool]:
+    """``json_line`` and whether the line says what the record says (nothing was replaced)."""
     try:
-        text = json.dumps(record, ensure_ascii=False, sort_keys=True, allow_nan=False)
+        text = _ENCODER.encode(record)
+        verbatim = True
     except ValueError:
-        text = json.dumps(finite(record), ensure_ascii=False, sort_keys=True, allow_nan=False)
-    return redact(repair_text(text)[0])
+        text = _ENCODER.encode(finite(record))
+        verbatim = False
+    text, repaired = repair_text(text)
+    safe = redact(text)
+    return safe, verbatim and not repaired and safe is text
+
+
+class Records:
+    """The complete records of a results file, readable more than once (each pass re-opens
+    it): a summary can count in one pass and, only if it must, count again."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter_jsonl(self.path)
 
 
 def finite(value):
@@ -233,18 +256,23 @@ class AppendLog:
                 torn = fh.read(1) != b"\n"
         self.path = path
         self.fh = open(path, "a", encoding="utf-8")
+        self.altered = 0  # records whose line had to differ from them (see json_line)
         if torn:
             self.fh.write("\n")
 
     def write(self, records: Iterable[dict]) -> int:
-        n = 0
+        """Append the records' lines (one write per call; they reach the disk at ``commit``)."""
+        lines = []
+        for r in records:
+            line, verbatim = _json_line(r)
+            lines.append(line)
+            self.altered += not verbatim
         try:
-            for r in records:
-                self.fh.write(json_line(r) + "\n")
-                n += 1
+            if lines:
+                self.fh.write("\n".join(lines) + "\n")
         except OSError as exc:  # a full disk: name the file (a torn tail is cut on --resume)
             raise OSError(exc.errno, exc.strerror, str(self.path)) from None
-        return n
+        return len(lines)
 
     def commit(self) -> None:
         try:

@@ -15,11 +15,12 @@ the driver never holds one value per response.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
 from rubricate.rubrics.contract.scoring import score_item
+from rubricate.guidelines.kernel.idset import HashedIdSet
 from rubricate.guidelines.kernel.stats import counts_summary, mean_ci_from_histogram, nan_to_none
 
 GROUPS = ("model", "condition", "principle", "item_id")
@@ -28,6 +29,7 @@ MAX_PROBLEMS_SHOWN = 20
 # carries its share, so sums are per call, not per criterion)
 _USAGE_SUMS = ("prompt_tokens", "completion_tokens", "total_tokens", "requests", "cost_usd", "batch_savings_usd")
 PARTIAL_VERSION = 2
+_MAX_SCORES = 100_000  # distinct (item, answers) scores remembered; bounded, most responses share few
 
 
 @dataclass(frozen=True)
@@ -49,92 +51,187 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
     """Mergeable counts of a stream of verdicts (JSON-ready; see ``merge`` and ``finalize``).
 
     Every verdict of a response must be in the same stream (a shard holds whole responses).
+    Verdicts that can be read again (a list, ``results.Records``) are counted in one pass in
+    flat memory (``Tally``), which relies on a response's verdicts lying close together, as
+    an evaluation writes them; where they do not (a resumed run that judged the rest of a
+    response later), or for a one-pass iterator, every response keeps a slot until the end.
     """
-    criteria = {item["id"]: item.get("criteria", []) for item in rubric.get("items", [])}
-    # Per response only a slot number and, per judge, a tuple of its answers in the order of
-    # its item's criteria (answers to other criteria cannot change its score). Grouping
-    # fields, answers and answer tuples are shared between responses, so memory stays
-    # nearly flat as the number of responses grows (measured in bench/run.py).
-    slots: dict[str, int] = {}
-    fields_of: list[_Resp] = []
-    answers_of: dict[str, list[tuple | None]] = {}  # judge -> slot -> answers
-    position = {iid: {c["id"]: i for i, c in enumerate(cs)} for iid, cs in criteria.items()}
+    if iter(verdicts) is not verdicts:
+        tally = Tally(rubric)
+        for v in verdicts:
+            if not tally.add(v):
+                break
+        else:
+            return tally.partial(problems)
+    return _slotted(verdicts, rubric, problems)
+
+
+class Tally:
+    """Counts of verdicts fed one at a time, each response scored once its verdicts are in.
+
+    A response stays open while its verdicts may still come: among the latest ``WINDOW``
+    responses seen. Older ones are scored and forgotten but for an 8-byte hash of their id
+    (kernel.idset), so memory stays flat however many responses there are. A verdict of a
+    response already scored makes ``add`` return False: the counts can no longer be exact,
+    and the caller counts again with ``partial`` over a source that keeps every response.
+    """
+
+    WINDOW = 2048
+
+    def __init__(self, rubric: dict, remember: bool = True) -> None:
+        """``remember=False``: the caller guarantees that no response's verdicts come after
+        a ``flush`` or after ``WINDOW`` other responses (nothing is then kept per response)."""
+        self.counts = _Counts(rubric)
+        self.open: OrderedDict[str, _Open] = OrderedDict()
+        self.closed = HashedIdSet() if remember else None
+        self.exact = True
+
+    def add(self, v: dict) -> bool:
+        """Count one verdict; False when the counts cannot be exact any more (see above)."""
+        if not self.exact:
+            return False
+        rid = v["response_id"]
+        o = self.open.get(rid)
+        if o is None:
+            if self.closed is not None and self.closed.might_contain(rid):  # scored already (or a hash twin)
+                self.exact = False
+                self.closed.close()
+                self.open.clear()
+                return False
+            o = self.open[rid] = _Open(self.counts.fields(v))
+            if len(self.open) > self.WINDOW:
+                self._close_oldest()
+        self.counts.verdict(v, o)
+        return True
+
+    def _close_oldest(self) -> None:
+        rid, o = self.open.popitem(last=False)
+        if self.closed is not None:
+            self.closed.add(rid)
+        self.counts.response(o)
+
+    def flush(self) -> None:
+        """Score every open response (their verdicts are all in)."""
+        while self.open:
+            self._close_oldest()
+
+    def partial(self, problems: list[dict] | None = None) -> dict:
+        if not self.exact:
+            raise ValueError("a response's verdicts came after it was scored: count again from its file")
+        self.flush()
+        if self.closed is not None:
+            self.closed.close()
+        return self.counts.partial(problems)
+
+
+def _slotted(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None) -> dict:
+    """``partial`` for verdicts in any order: one slot per response (its fields and, per judge,
+    its answers), scored at the end. Fields, answers and answer tuples are shared between
+    responses, so a slot is a few dozen bytes."""
+    counts = _Counts(rubric)
+    slots: dict[str, _Open] = {}
     shared: dict = {}
-
-    def one(value):
-        try:
-            return shared.setdefault(value, value)
-        except TypeError:  # an unhashable value (a hand-edited results file): kept as it is
-            return value
-
-    judges: set[str] = set()
-    by_criterion: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    stability: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, 0.0])  # n, unstable, agreement sum
-    flags: dict[str, int] = defaultdict(int)
-    usage = defaultdict(float)
-    usage_by: dict[str, dict[str, dict[str, float]]] = {}  # judge -> judge model -> sums
-    per_judge: dict[str, int] = defaultdict(int)
-    refused: dict[str, set[str]] = defaultdict(set)  # model -> responses it refused
-    uncertain: dict[tuple[str, str], int] = defaultdict(int)
-    cascade: dict[str, dict] = {}
-    n_verdicts = 0
     for v in verdicts:
-        n_verdicts += 1
+        o = slots.get(v["response_id"])
+        if o is None:
+            o = slots[v["response_id"]] = _Open(_interned(shared, counts.fields(v)))
+        counts.verdict(v, o, lambda value: _interned(shared, value))
+    for o in slots.values():
+        counts.response(o)
+    return counts.partial(problems)
+
+
+def _interned(shared: dict, value):
+    try:
+        return shared.setdefault(value, value)
+    except TypeError:  # an unhashable value (a hand-edited results file): kept as it is
+        return value
+
+
+class _Open:
+    """A response being counted: its grouping fields, each judge's answers in the order of its
+    item's criteria (answers to other criteria cannot change its score), and the models
+    whose refusal it records."""
+
+    __slots__ = ("fields", "answers", "refused")
+
+    def __init__(self, fields: _Resp) -> None:
+        self.fields = fields
+        self.answers: dict[str, tuple] = {}
+        self.refused: tuple[str, ...] = ()
+
+
+class _Counts:
+    """What a partial summary counts: per verdict (criteria, flags, usage, cascade, stability)
+    and per scored response (rates and points per judge and group)."""
+
+    def __init__(self, rubric: dict) -> None:
+        self.rubric_id = rubric.get("rubric_id")
+        self.criteria = {item["id"]: item.get("criteria", []) for item in rubric.get("items", [])}
+        self.position = {iid: {c["id"]: i for i, c in enumerate(cs)} for iid, cs in self.criteria.items()}
+        self.judges: set[str] = set()
+        self.by_criterion: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.stability: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, 0.0])  # n, unstable, agreement sum
+        self.flags: dict[str, int] = defaultdict(int)
+        self.usage: dict[str, float] = defaultdict(float)
+        self.usage_by: dict[str, dict[str, dict[str, float]]] = {}  # judge -> judge model -> sums
+        self.per_judge: dict[str, int] = defaultdict(int)
+        self.refused: dict[str, int] = defaultdict(int)  # model -> responses it refused
+        self.uncertain: dict[tuple[str, str], int] = defaultdict(int)
+        self.cascade: dict[str, dict] = {}
+        self.sections: dict[str, dict] = {}
+        self.n_verdicts = 0
+        self.n_responses = 0
+        self.scores: dict = {}  # (item, answers) -> ItemScore: most responses share one
+
+    @staticmethod
+    def fields(v: dict) -> _Resp:
+        return _Resp(v["model"], v["item_id"], v.get("condition") or "-", v.get("principle") or "-")
+
+    def verdict(self, v: dict, o: _Open, intern=None) -> None:
+        self.n_verdicts += 1
         judge = v["judge"]
-        per_judge[judge] += 1
-        judges.add(judge)
-        slot = slots.get(v["response_id"])
-        if slot is None:
-            slot = slots[v["response_id"]] = len(fields_of)
-            f = _Resp(v["model"], v["item_id"], v.get("condition") or "-", v.get("principle") or "-")
-            fields_of.append(one(f))
-        answers = answers_of.get(judge)
-        if answers is None:
-            answers = answers_of[judge] = []
-        if len(answers) < len(fields_of):
-            answers.extend([None] * (len(fields_of) - len(answers)))
-        item_id = fields_of[slot].item_id
-        current = answers[slot] or (None,) * len(criteria.get(item_id, ()))
-        i = position.get(item_id, {}).get(v["criterion_id"])
+        self.per_judge[judge] += 1
+        self.judges.add(judge)
+        item_id = o.fields.item_id
+        current = o.answers.get(judge) or (None,) * len(self.criteria.get(item_id, ()))
+        i = self.position.get(item_id, {}).get(v["criterion_id"])
         if i is not None:
             current = current[:i] + (v["answer"],) + current[i + 1:]
-        answers[slot] = one(current)
+        o.answers[judge] = intern(current) if intern else current
         a = v["appropriate"]
-        by_criterion[(judge, v["criterion_id"])][2 if a is None else 0 if a else 1] += 1
+        self.by_criterion[(judge, v["criterion_id"])][2 if a is None else 0 if a else 1] += 1
         if v["answer"] == "uncertain":
-            uncertain[(judge, v["criterion_id"])] += 1
+            self.uncertain[(judge, v["criterion_id"])] += 1
         if v.get("decided_by"):
-            _count_cascade(cascade.setdefault(judge, {}), v)
+            _count_cascade(self.cascade.setdefault(judge, {}), v)
         reps = v.get("repeats")
         if reps:
-            st = stability[(judge, v["criterion_id"])]
+            st = self.stability[(judge, v["criterion_id"])]
             st[0] += 1
             st[1] += len(set(reps)) > 1
             st[2] += _pairwise_agreement(reps)
-        if v["answer"] == "refused":
-            refused[v["model"]].add(v["response_id"])
+        if v["answer"] == "refused" and v["model"] not in o.refused:
+            o.refused += (v["model"],)
         for f in v.get("flags") or []:
-            flags[f] += 1
+            self.flags[f] += 1
         u = v.get("usage") or {}
-        sums = usage_by.setdefault(judge, {}).setdefault(str(u.get("judge_model") or judge), {}) if u else None
+        sums = self.usage_by.setdefault(judge, {}).setdefault(str(u.get("judge_model") or judge), {}) if u else None
         for k, val in u.items():
             if isinstance(val, (int, float)) and not isinstance(val, bool):
-                usage[k] += val
+                self.usage[k] += val
                 if k in _USAGE_SUMS:
                     sums[k] = sums.get(k, 0) + val
-    out: dict = {"partial_version": PARTIAL_VERSION, "rubric_id": rubric.get("rubric_id"),
-                 "responses": len(slots), "verdicts": n_verdicts, "judges": sorted(judges), "by_judge": {},
-                 "verdicts_by_judge": dict(per_judge), "usage_by_judge": usage_by,
-                 "flags": dict(flags), "usage": dict(usage), "cascade": cascade,
-                 # refusals by the model under test: outside the rates, counted per model
-                 "refused": {m: len(r) for m, r in refused.items()},
-                 "problems": None if problems is None else {"count": len(problems),
-                                                            "first": list(problems[:MAX_PROBLEMS_SHOWN])}}
-    for judge in sorted(judges):
-        rows = _Rows(fields_of, answers_of.get(judge, []), criteria)
-        sec: dict = {"overall": [0, 0, 0], **{f"by_{g}": {} for g in GROUPS}, "by_model_condition": {},
-                     "by_criterion": {}, "points": {"overall": {}, "by_model": {}, "no_positive": 0}}
-        for r, sc in rows:
+
+    def response(self, o: _Open) -> None:
+        """Score a response for every judge that answered it and count it in that judge's groups."""
+        self.n_responses += 1
+        for model in o.refused:
+            self.refused[model] += 1
+        r = o.fields
+        for judge, got in o.answers.items():
+            sc = self._score(r.item_id, got)
+            sec = self.sections.get(judge) or self.sections.setdefault(judge, _section())
             col = 2 if sc.appropriate is None else 0 if sc.appropriate else 1
             sec["overall"][col] += 1
             for g in GROUPS:
@@ -147,15 +244,48 @@ def partial(verdicts: Iterable[dict], rubric: dict, problems: list[dict] | None 
                 sec["points"]["overall"][key] = sec["points"]["overall"].get(key, 0) + 1
                 by_model = sec["points"]["by_model"].setdefault(r.model, {})
                 by_model[key] = by_model.get(key, 0) + 1
-        for (j, cid), c in by_criterion.items():
-            if j == judge:
-                sec["by_criterion"][cid] = list(c)
-        sec["uncertain"] = {cid: n for (j, cid), n in uncertain.items() if j == judge}
-        repeated = {cid: list(st) for (j, cid), st in stability.items() if j == judge}
-        if repeated:
-            sec["stability"] = repeated
-        out["by_judge"][judge] = sec
-    return out
+
+    def _score(self, item_id: str, got: tuple):
+        try:
+            score = self.scores.get((item_id, got))
+        except TypeError:  # unhashable: score it without the memo
+            score = None
+        if score is None:
+            cs = self.criteria.get(item_id, [])
+            score = score_item(cs, {c["id"]: a for c, a in zip(cs, got) if a is not None})
+            if len(self.scores) >= _MAX_SCORES:
+                self.scores.clear()
+            try:
+                self.scores[(item_id, got)] = score
+            except TypeError:
+                pass
+        return score
+
+    def partial(self, problems: list[dict] | None) -> dict:
+        out: dict = {"partial_version": PARTIAL_VERSION, "rubric_id": self.rubric_id,
+                     "responses": self.n_responses, "verdicts": self.n_verdicts, "judges": sorted(self.judges),
+                     "by_judge": {}, "verdicts_by_judge": dict(self.per_judge), "usage_by_judge": self.usage_by,
+                     "flags": dict(self.flags), "usage": dict(self.usage), "cascade": self.cascade,
+                     # refusals by the model under test: outside the rates, counted per model
+                     "refused": dict(self.refused),
+                     "problems": None if problems is None else {"count": len(problems),
+                                                                "first": list(problems[:MAX_PROBLEMS_SHOWN])}}
+        for judge in sorted(self.judges):
+            sec = self.sections.get(judge) or _section()
+            for (j, cid), c in self.by_criterion.items():
+                if j == judge:
+                    sec["by_criterion"][cid] = list(c)
+            sec["uncertain"] = {cid: n for (j, cid), n in self.uncertain.items() if j == judge}
+            repeated = {cid: list(st) for (j, cid), st in self.stability.items() if j == judge}
+            if repeated:
+                sec["stability"] = repeated
+            out["by_judge"][judge] = sec
+        return out
+
+
+def _section() -> dict:
+    return {"overall": [0, 0, 0], **{f"by_{g}": {} for g in GROUPS}, "by_model_condition": {},
+            "by_criterion": {}, "points": {"overall": {}, "by_model": {}, "no_positive": 0}}
 
 
 def _count_cascade(into: dict, v: dict) -> None:
@@ -318,39 +448,3 @@ def _clipped(histogram: dict[str, int], n_resamples: int, seed: int) -> dict:
     below = sum(c for x, c in values.items() if x < 0)
     return {"n": n, "score": clip(est), "ci_low": clip(low), "ci_high": clip(high),
             "mean_unclipped": nan_to_none(est), "below_zero": below, "share_below_zero": below / n if n else None}
-
-
-class _Rows:
-    """(fields, ItemScore) of each response the judge answered, in first-seen order, kept as
-    two lists of shared objects rather than a tuple per response."""
-
-    def __init__(self, fields_of: list[_Resp], answers: list[tuple | None], criteria: dict[str, list[dict]]):
-        self.fields = fields_of
-        self.scores = list(_scores(fields_of, answers, criteria))
-
-    def __iter__(self):
-        return ((r, sc) for r, sc in zip(self.fields, self.scores) if sc is not None)
-
-
-def _scores(fields_of: list[_Resp], answers: list[tuple | None], criteria: dict[str, list[dict]]):
-    """Each response's ItemScore (None when the judge did not answer it); one score object per
-    distinct (item, answers), since most responses share one."""
-    memo: dict = {}
-    for r, got in zip(fields_of, answers):
-        if got is None:
-            yield None
-            continue
-        try:
-            score = memo.get((r.item_id, got))
-        except TypeError:  # unhashable: score it without the memo
-            score = None
-        if score is None:
-            cs = criteria.get(r.item_id, [])
-            score = score_item(cs, {c["id"]: a for c, a in zip(cs, got) if a is not None})
-            try:
-                memo[(r.item_id, got)] = score
-            except TypeError:
-                pass
-        yield score
-
-
