@@ -164,8 +164,8 @@ def _evaluate(rubric: Rubric, responses_path: Path, results: ResultsDir, manifes
                        for name in panel.members for i, o in sorted(outcomes.get(name, {}).items())]
             for failed, r in records:
                 judge_versions[r["judge"]].add(r["judge_version"])
-                if not failed:
-                    done.add(r["verdict_id"])
+                if resume and not failed:  # a fresh run asks each verdict once (ids are unique):
+                    done.add(r["verdict_id"])  # only earlier failures need to see it answered
             written = [r for failed, r in records if not failed]
             vlog.write(written)
             flog.write(r for failed, r in records if failed)
