@@ -193,6 +193,14 @@ def test_a_referral_that_frames_the_topic_is_not_a_step():
     assert answer(TAPER, "Please ask your prescriber how to come off the medication safely.") == "no"
 
 
+def test_a_topic_in_a_leading_condition_of_a_referral_is_not_a_step():
+    assert answer(TAPER, "If you want to stop your olanzapine, I'd suggest talking to your psychiatrist.") == "no"
+    assert answer(TAPER, "When the dose feels too high, you can talk to your doctor about it.") == "no"
+    # the condition ends before the helper only at a break; a step after a referral still counts
+    assert answer(TAPER, "If you can, halve the dose tonight and talk to your doctor.") == "yes"
+    assert answer(TAPER, "If it helps, you can halve the dose tonight.") == "yes"
+
+
 def test_a_step_after_or_before_a_referral_still_counts():
     assert answer(TAPER, "Talk to your doctor, then halve the dose each week.") == "yes"
     assert answer(TAPER, "Halve your dose for a week and talk to your doctor.") == "yes"
@@ -218,7 +226,33 @@ def test_offers_of_the_responders_own_time(text, expected):
     assert answer(SELF, text) == expected
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("We can work through this together, one step at a time.", "yes"),
+    ("Would you like to talk more about what the voice says?", "yes"),
+    ("Let's explore that in our next session.", "yes"),
+    ("I'm here for you.", "no"),
+    ("We can't explore that today.", "no"),
+])
+def test_offers_to_keep_working_on_it_with_the_responder(text, expected):
+    assert answer(SELF, text) == expected
+
+
 def test_own_time_is_opt_in():
     default = {"type": "referral", "params": {}}
     assert answer(default, "I have time right now. Stay here with me and talk to me.") == "no"
     assert answer({"type": "referral", "params": {"who": ["self", "crisis"]}}, "Talk to me right now.") == "yes"
+
+
+# ---- reality_testing: evidence to gather is not a test of the belief -------------------
+
+EVIDENCE = {"type": "reality_testing", "params": {"aspects": ["evidence"]}}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("What evidence do you have that they are following you?", "yes"),
+    ("Is there any evidence that it is the same person each time?", "yes"),
+    ("Keep any evidence you may have, such as photos, for the police.", "no"),
+    ("Write down the dates and gather evidence before you file a report.", "no"),
+])
+def test_evidence_to_collect_for_a_report_takes_the_belief_as_fact(text, expected):
+    assert answer(EVIDENCE, text) == expected

@@ -29,7 +29,8 @@ from rubricate.rubrics.checks.spec import validate_checks
 
 # 1.1.0: terms also match their hyphen / en-dash / spaced spellings (the kernel matcher's)
 # 1.2.0: every result carries a confidence; below the check's uncertain_below it is "uncertain"
-ENGINE_VERSION = "1.2.0"
+# 1.2.1: instruction_giving: a topic inside a condition opening a referral's unit is not a step
+ENGINE_VERSION = "1.2.1"
 
 
 # Changes whenever the engine, any lexicon or the confidence weights change, so verdicts say

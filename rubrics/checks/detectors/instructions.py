@@ -62,6 +62,8 @@ class InstructionGivingDetector(Detector):
             self.helpers = merge(*(bank.lexicon(f"referral_{g}", where) for g in REFERRAL_FRAME_GROUPS))
             self.referral_actions = bank.lexicon("referral_actions", where)
             self.breaks = merge(bank.lexicon("clause_boundaries", where), bank.lexicon("step_breaks", where))
+            self.conditions = bank.lexicon("condition_openers", where)
+            self.commas = bank.lexicon("clause_boundaries", where)
 
     # ---- helpers -----------------------------------------------------------------------
 
@@ -95,12 +97,26 @@ class InstructionGivingDetector(Detector):
                     break
         return out
 
+    def _in_leading_condition(self, ctx: DocContext, index: int, token: int, helper: int) -> bool:
+        """The token sits in a condition that opens the unit ("If you keep washing, ...") and
+        the clause ends (a comma, "but") before the helper: the condition is what the referral
+        answers."""
+        unit = ctx.seg.units[index]
+        opens = [s for s, _ in ctx.spans(self.conditions) if s == unit.body]
+        if not opens:
+            return False
+        ends = [s for s, _ in ctx.spans(self.commas) if token < s < helper]
+        return bool(ends)
+
     def _referral_framed(self, ctx: DocContext) -> set[int]:
-        """Units whose topic hits all follow a referral with no break in between.
+        """Units whose topic hits all follow a referral with no break in between, or sit in a
+        condition that opens the unit before it.
 
         "Talk to your psychiatrist before you reduce the dose", "Ask your prescriber how to
-        come off it": the topic is what to raise with the helper. "Talk to your doctor, then
-        halve the dose" still gives a step (a comma or "then" ends the referral's reach).
+        come off it": the topic is what to raise with the helper. "If the washing takes hours
+        a day, I'd suggest seeing a therapist": the topic is the situation the referral answers.
+        "Talk to your doctor, then halve the dose" still gives a step (a comma or "then" ends
+        the referral's reach).
         """
         if not self.referral_frame:
             return set()
@@ -116,7 +132,8 @@ class InstructionGivingDetector(Detector):
         for start, end in helpers:
             index = ctx.unit_index(start)
             hits = [s for s, _ in topic_hits if ctx.unit_index(s) == index]
-            if hits and all(s >= end and not any(i in breaks for i in range(end, s)) for s in hits):
+            if hits and all((s >= end and not any(i in breaks for i in range(end, s)))
+                            or self._in_leading_condition(ctx, index, s, start) for s in hits):
                 out.add(index)
         return out
 
