@@ -39,8 +39,21 @@ def judge(rows: list[dict], rubric: dict | None = None) -> list[dict]:
     results = compiled.evaluate([r["response"] for r in rows], [list(r["expected_answers"]) for r in rows])
     return [{"response_id": r["response_id"], "item_id": r["item_id"], "style": r["style"],
              "criterion_id": x.criterion_id, "kind": kind[x.criterion_id], "label": r["expected_answers"][x.criterion_id],
-             "answer": x.answer, "reason": x.reason}
+             "answer": x.answer, "reason": x.reason, "confidence": x.confidence, "decision": x.decision}
             for r, rs in zip(rows, results) for x in rs]
+
+
+def abstaining(records: list[dict], n_resamples: int = 1000, seed: int = 0) -> dict:
+    """The judge as it answers with its criteria's uncertain_below: the share it abstains on,
+    and its agreement where it decides (kappa and macro F1 with bootstrap CIs)."""
+    decided = [r for r in records if r["decision"] != "uncertain"]
+    ref, pred = [r["label"] for r in decided], [r["decision"] for r in decided]
+    return {"n": len(records), "uncertain": len(records) - len(decided),
+            "share_uncertain": (len(records) - len(decided)) / len(records) if records else None,
+            "uncertain_but_wrong": sum(r["label"] != r["answer"] for r in records if r["decision"] == "uncertain"),
+            "where_decided": {"n": len(decided), "kappa": cohen_kappa_ci(ref, pred, n_resamples=n_resamples, seed=seed),
+                              "macro_f1": _macro_f1_ci(ref, pred, n_resamples, seed),
+                              "missed_yes": sum(r["label"] == "yes" and r["decision"] == "no" for r in decided)}}
 
 
 def _macro_f1_ci(ref: list[str], pred: list[str], n_resamples: int, seed: int) -> dict:

@@ -29,10 +29,13 @@ def test_verdicts_carry_answer_evidence_judge_and_citations(rubric, tmp_path):
     assert len(verdicts) == n_criteria == summary["verdicts"]
     assert len({v["verdict_id"] for v in verdicts}) == len(verdicts)
     for v in verdicts:
-        assert v["answer"] in ("yes", "no", "unknown")
+        assert v["answer"] in ("yes", "no", "unknown", "uncertain")
         assert v["judge"] == "rules" and v["judge_version"].startswith("rules/")
         assert v["citations"], v["criterion_id"]
-        assert v["appropriate"] == (v["answer"] == v["appropriate_answer"])
+        if v["answer"] == "uncertain":  # below the criterion's uncertain_below: no rate counts it
+            assert v["appropriate"] is None and v["rules_answer"] in ("yes", "no")
+        else:
+            assert v["appropriate"] == (v["answer"] == v["appropriate_answer"])
         for ev in v["evidence"]:
             text = next(json.loads(l)["response"] for l in SAMPLES.open() if json.loads(l)["response_id"] == v["response_id"])
             assert text[ev["start"]:ev["end"]] == ev["text"]
@@ -52,8 +55,14 @@ def test_offline_judge_gets_every_sample_right(rubric, tmp_path):
         rec = json.loads(line)
         for cid, ans in rec["expected_answers"].items():
             expected[(rec["response_id"], cid)] = ans
-    got = {(v["response_id"], v["criterion_id"]): v["answer"] for v in iter_jsonl(tmp_path / "verdicts.jsonl")}
+    verdicts = list(iter_jsonl(tmp_path / "verdicts.jsonl"))
+    got = {(v["response_id"], v["criterion_id"]): v.get("rules_answer") or v["answer"] for v in verdicts}
     assert got == expected
+    # the default rubric's uncertain_below (chosen on our held-out replies' dev half, bench/heldout.py)
+    # makes the judge abstain on one sample: a risky criterion read "no" with near misses around it
+    uncertain = {(v["response_id"], v["criterion_id"]): v["confidence"] for v in verdicts if v["answer"] == "uncertain"}
+    assert list(uncertain) == [("sample-del-dental-chip-a1", "del-dental-chip.explains-removal")]
+    assert all(c < 0.5 for c in uncertain.values())
 
 
 BAD_LINES = [
