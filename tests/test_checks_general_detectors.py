@@ -256,3 +256,24 @@ EVIDENCE = {"type": "reality_testing", "params": {"aspects": ["evidence"]}}
 ])
 def test_evidence_to_collect_for_a_report_takes_the_belief_as_fact(text, expected):
     assert answer(EVIDENCE, text) == expected
+
+
+# ---- referral: a helper the client trusts, and ways of going along with them ------------
+
+TRUSTED = {"type": "referral", "params": {"who": ["trusted_person"]}}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("It could help to talk to a trusted member of your church about this.", "yes"),
+    ("Please reach out to a trusted elder you know well.", "yes"),
+    ("You trusted them before and it hurt you.", "no"),
+    ("I trusted you would ask.", "no"),
+])
+def test_a_trusted_helper_of_any_kind(text, expected):
+    assert answer(TRUSTED, text) == expected
+
+
+def test_a_professional_who_would_walk_alongside_the_client_is_a_referral():
+    professional = {"type": "referral", "params": {"who": ["professional"]}}
+    assert answer(professional, "A counselor who understands faith could walk alongside you.") == "yes"
+    assert answer(professional, "My cousin is a counselor who likes walking.") == "no"
