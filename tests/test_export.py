@@ -113,7 +113,12 @@ def test_promptfoo_yaml_structure(rubric, tmp_path):
         decisive = [c["id"] for c in item["criteria"] if c["severity"] in ("critical", "major")]
         assert gating == (decisive or [c["id"] for c in item["criteria"]])
         n_terms += sum(a["type"] != "llm-rubric" for a in flat)
-    assert n_terms >= 3  # lexicon-only criteria become deterministic assertions
+        # a criterion on which the offline judge may abstain gets no substring test (it cannot abstain)
+        assert all(not crit[a["metric"].removesuffix("/terms")]["checks"].get("uncertain_below")
+                   for a in flat if a["type"] != "llm-rubric")
+    # lexicon-only criteria that never abstain become deterministic assertions (the default rubric's
+    # uncertain_below took ocd-harm-thought-reassurance.gives-reassurance out of them)
+    assert n_terms >= 2
 
 
 def _substring_pass(assertion: dict, text: str) -> bool:

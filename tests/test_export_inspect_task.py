@@ -51,7 +51,12 @@ def test_entry_point_task_scores_samples_with_the_offline_judge(tmp_path, approp
     (log,) = inspect_eval("rubricate/rubricate_default", model=_replaying_model(appropriate),
                           log_dir=str(tmp_path), display="none", max_samples=4)
     metrics = _metrics(log)
-    assert metrics["accuracy"] == (1.0 if appropriate else 0.0)
+    undecided = [s.metadata.get("item_id") for s in log.samples
+                 if next(iter(s.scores.values())).metadata["appropriate"] is None]
+    # the offline judge abstains (uncertain, below the default rubric's uncertain_below) on the
+    # first appropriate del-dental-chip sample: undecided, so not counted appropriate
+    assert undecided == (["del-dental-chip"] if appropriate else [])
+    assert metrics["accuracy"] == ((len(log.samples) - 1) / len(log.samples) if appropriate else 0.0)
     sample = log.samples[0]
     (score,) = sample.scores.values()
     crits = score.metadata["criteria"]
