@@ -269,7 +269,7 @@ def test_each_rate_links_to_its_judges_measured_agreement_on_the_criterion(run, 
             assert cells[0].startswith("people with each other (ana, ben)") and cells[1] == str(c["n"])
             assert cells[3] == f"κ {c['kappa']:.2f}"
     assert weak
-    overall = [td.text() for td in ids["cal-all--rules"].iter("td")]
+    overall = [td.text() for td in ids["cal-all_rules"].iter("td")]
     assert overall[3] == f"{doc['overall']['judges']['rules']['kappa']:.2f}"
     md = paths["markdown"].read_text()
     assert "## Judge agreement by criterion" in md and f"#### {rates[0][0]}: " in md

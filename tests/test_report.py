@@ -289,9 +289,9 @@ def test_the_pages_environment_escapes_and_marks_every_printed_string():
 
 
 def test_anchor_ids_keep_plain_ids_and_stay_apart_otherwise():
-    assert anchor_id("cal-c-", "si-x.gives-quantity", "rules") == "cal-c-si-x.gives-quantity--rules"
-    odd = [anchor_id("cal-c-", cid) for cid in ("a b", "a\"b", "a-b", "a<b>")]
-    assert len(set(odd)) == 4 and all(re.fullmatch(r"[A-Za-z0-9_.-]+", x) for x in odd)
+    assert anchor_id("cal-c-", "si-x.gives-quantity", "rules") == "cal-c-si-x.gives-quantity_rules"
+    odd = [anchor_id("cal-c-", *parts) for parts in (["a b"], ['a"b'], ["a-b"], ["a<b>"], ["a_b", "c"], ["a", "b_c"])]
+    assert len(set(odd)) == 6 and all(re.fullmatch(r"[A-Za-z0-9_.-]+", x) for x in odd)
 
 
 def test_two_judges_flags_and_usage(tmp_path):

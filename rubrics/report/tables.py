@@ -147,7 +147,7 @@ AGREEMENT_SECTION = "calibration"
 def agreement_anchor(criterion_id: str | None = None, judge: str | None = None) -> str:
     """Anchor id of the agreement table of a criterion (None: all criteria), or of one judge's row."""
     if criterion_id is None:
-        return "cal-all" if judge is None else anchor_id("cal-all--", judge)
+        return "cal-all" if judge is None else anchor_id("cal-all_", judge)
     return anchor_id("cal-c-", criterion_id, *([judge] if judge is not None else []))
 
 

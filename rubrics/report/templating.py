@@ -23,7 +23,7 @@ from rubricate.guidelines.kernel.textsafe import mark_unsafe
 TEMPLATES = Path(__file__).with_name("templates")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 CSS_PATH = Path(__file__).with_name("style.css")
-_ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
 
 
 def shown(value):
@@ -48,13 +48,16 @@ def safe_href(url) -> str | None:
 
 
 def anchor_id(prefix: str, *parts: str) -> str:
-    """An element id (and #fragment) from data ids: plain characters kept, anything else replaced,
-    with a short hash then so that two ids differing only there stay apart."""
-    raw = "--".join(str(p) for p in parts)
-    clean = _ANCHOR_UNSAFE.sub("-", raw)
-    if clean != raw:
-        clean += "-" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return prefix + clean
+    """An element id (and #fragment) from data ids, joined by "_": letters, digits, "." and "-"
+    are kept, anything else (an "_" too) is replaced and a short hash of the part appended, so
+    two different part lists never give the same id."""
+    out = []
+    for part in map(str, parts):
+        clean = _ANCHOR_UNSAFE.sub("-", part)
+        if clean != part:
+            clean += "-" + hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        out.append(clean)
+    return prefix + "_".join(out)
 
 
 @jinja2.pass_eval_context
