@@ -76,7 +76,7 @@ def render_html(data: ReportData, judge_tables: list[JudgeTables], run_tables: l
               ("unknown answers", data.n_unknown, False), ("uncertain (judge abstained)", data.n_uncertain, False),
               ("skipped input lines", n_skipped, bool(n_skipped))]
     return render_page(
-        "report.html.j2", data=data, summary=s,
+        "report.html.j2", data=data,
         rid=r.get("rubric_id") or m.get("rubric_id") or s.get("rubric_id") or "unknown rubric",
         page_rid=r.get("rubric_id") or m.get("rubric_id") or "results", title=r.get("title"),
         version=r.get("version"), kb=(r.get("knowledge_base") or {}).get("sha256"), counts=counts,
