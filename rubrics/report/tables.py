@@ -246,9 +246,10 @@ AGREEMENT_COLS = ["judge", "labelled", "decided", "κ", "κ 95% CI", "macro F1",
 
 
 def _confusion(cm: dict | None) -> str:
-    """{label: {judge answer: n}} as one line per label: "label yes: yes 10, no 2"."""
-    return "\n".join(f"label {ref}: " + ", ".join(f"{ans} {n}" for ans, n in row.items())
-                     for ref, row in (cm or {}).items()) or "-"
+    """{label: {judge answer: n}} as one line per label: "label yes: yes 10, no 2" (lines end in
+    ";" so that the Markdown table, which joins them, still reads)."""
+    return ";\n".join(f"label {ref}: " + ", ".join(f"{ans} {n}" for ans, n in row.items())
+                      for ref, row in (cm or {}).items()) or "-"
 
 
 def _agreement_table(key: str, title: str, scope: dict, data: ReportData, cid: str | None) -> Table:
@@ -266,7 +267,7 @@ def _agreement_table(key: str, title: str, scope: dict, data: ReportData, cid: s
         below = data.kappa_below_min(a)
         if below:
             t.row_classes[i] = BELOW_MIN_KAPPA
-        t.rows.append([judge + (f"\nbelow κ {data.min_kappa:.2f}: rates greyed out" if below else ""),
+        t.rows.append([judge + (f"\n(below κ {data.min_kappa:.2f}: rates greyed out)" if below else ""),
                        str(a.get("n", 0)), str(a.get("decided", a.get("n", 0))), fmt_num(a.get("kappa")),
                        ci_of(a, "kappa"), fmt_num(a.get("macro_f1")), ci_of(a, "macro_f1"), fmt_num(a.get("accuracy")),
                        _confusion(a.get("confusion"))])
