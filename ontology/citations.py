@@ -6,11 +6,14 @@ the source document or comes from one of rubricate's digests.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from functools import lru_cache
+from itertools import product
 
 from rdflib import Graph
 
-from rubricate.ontology.namespaces import RBC, SKOS, condition_iri, document_id, document_iri, principle_iri, principle_id
+from rubricate.ontology.namespaces import DCTERMS, OA, RBC, RDF, SKOS, condition_iri, document_id, document_iri, principle_iri, principle_id
 
 _Q = f"""
 PREFIX rbc: <{RBC}>
@@ -73,9 +76,51 @@ def _citation(row) -> dict:
     }
 
 
+def _rows(g: Graph) -> Iterator[tuple]:
+    """The solutions of ``_Q``, in its column order, found by following the graph's indexes.
+
+    rdflib evaluates ``_Q`` by joining the evidence side with every passage's selectors pair
+    by pair, so its time grew with evidence x passages: 4 s on the bundled KB, more than ten
+    minutes with 10 more documents of 30 pages. The query stays the definition (a test checks
+    that both give the same rows); this walk gives the same multiset of rows in linear time.
+    """
+    def objs(s, p) -> list:
+        return list(g.objects(s, p))
+
+    def opt(s, p) -> list:
+        return objs(s, p) or [None]
+
+    for e in g.subjects(RDF.type, RBC.Evidence):
+        for p, doc, pas, method in product(objs(e, RBC.principle), objs(e, RBC.document),
+                                           objs(e, RBC.passage), objs(e, RBC.method)):
+            sides = []
+            for x in objs(pas, RBC.inExtractedText):
+                selectors = objs(x, OA.hasSelector)
+                quotes = [(q, pre, suf) for q in selectors if (q, RDF.type, OA.TextQuoteSelector) in g
+                          for pre in objs(q, OA.prefix) for suf in objs(q, OA.suffix)]
+                spans = [(pos, a, b) for pos in selectors if (pos, RDF.type, OA.TextPositionSelector) in g
+                         for a in objs(pos, OA.start) for b in objs(pos, OA.end)]
+                sides += list(product(quotes, spans))
+            files = [(role, sha) for f in objs(pas, OA.hasSource)
+                     for role in objs(f, RBC.role) for sha in objs(f, RBC.sha256)]
+            for (linkmethod, title, year, url, pdf, text, verified, (role, sha), ((_q, prefix, suffix), (_p, start, end)),
+                 page, label, section) in product(
+                    opt(e, RBC.linkMethod), objs(doc, DCTERMS.title), opt(doc, DCTERMS.issued),
+                    opt(doc, RBC.publicUrl), opt(doc, DCTERMS.source), objs(pas, RBC.text),
+                    objs(pas, RBC.locatorVerified), files, sides, opt(pas, RBC.page), opt(pas, RBC.pageLabel),
+                    opt(pas, RBC.sectionPath)):
+                yield (e, p, doc, title, year, pas, text, prefix, suffix, start, end, page, label, section, verified,
+                       role, sha, method, linkmethod, url, pdf)
+
+
+def _order(c: dict) -> tuple:
+    # (principle, document, passage) first, as ever; the rest only orders rows that tie on it
+    return c["principle"], c["document"], c["passage"], c["evidence"], json.dumps(c, sort_keys=True, default=str)
+
+
 @lru_cache(maxsize=8)
 def _all(g: Graph) -> tuple[dict, ...]:
-    return tuple(sorted((_citation(r) for r in g.query(_Q)), key=lambda c: (c["principle"], c["document"], c["passage"])))
+    return tuple(sorted((_citation(r) for r in _rows(g)), key=_order))
 
 
 def all_citations(g: Graph) -> list[dict]:
