@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from pyshacl import validate as shacl_validate
 from rdflib import Graph
+from rdflib.plugins.sparql import prepareQuery
 
 from rubricate.ontology.build import SHAPES, VOCABULARY
 from rubricate.ontology.namespaces import RDF
@@ -18,12 +19,36 @@ class Validation:
     violations: list[str]
 
 
+class _PreparedQueries(Graph):
+    """A view of a graph (the same store: nothing copied) that parses each SPARQL text once.
+
+    pyshacl runs a SPARQL constraint once per focus node, as text; rdflib parses the text
+    again every time (about 35 ms, against 0.4 ms to run the parsed query), which made
+    validation the longest stage of a build."""
+
+    def __init__(self, g: Graph) -> None:
+        super().__init__(store=g.store, identifier=g.identifier, namespace_manager=g.namespace_manager)
+        self._prepared: dict[str, object] = {}
+
+    def query(self, query_object, processor="sparql", result="sparql", initNs=None, initBindings=None,  # noqa: N803
+              use_store_provided=True, **kwargs):
+        if isinstance(query_object, str) and not initNs:
+            if query_object not in self._prepared:
+                self._prepared[query_object] = prepareQuery(query_object, initNs=dict(self.namespaces()))
+            query_object = self._prepared[query_object]
+        return super().query(query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs)
+
+
 def validate_graph(g: Graph) -> Validation:
     shapes = Graph().parse(SHAPES, format="turtle")
-    # Principles/conditions live in the vocabulary; check against it even if the KB omits it.
-    data = g + Graph().parse(VOCABULARY, format="turtle") if (None, RDF.type, None) in g else g
-    conforms, report, _text = shacl_validate(data, shacl_graph=shapes, inference="none",
-                                             advanced=False, allow_warnings=False)
+    # Principles/conditions live in the vocabulary; check against it even if the KB omits it
+    # (a built KB holds it: then no copy of the whole graph is made for the check).
+    vocab = Graph().parse(VOCABULARY, format="turtle")
+    data = g + vocab if (None, RDF.type, None) in g and not all(t in g for t in vocab) else g
+    # inplace: no inference is asked for, so pyshacl only reads the graph; without it pyshacl
+    # copies the whole graph first
+    conforms, report, _text = shacl_validate(_PreparedQueries(data), shacl_graph=shapes, inference="none",
+                                             advanced=False, allow_warnings=False, inplace=True)
     violations = []
     q = f"""SELECT ?focus ?path ?msg WHERE {{
         ?r a <{SH}ValidationResult> ; <{SH}focusNode> ?focus ; <{SH}resultMessage> ?msg .
