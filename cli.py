@@ -475,7 +475,8 @@ def build(out: Path | None, registry: Path | None, decisions: Path | None, worke
     on_interrupt(lambda: f"interrupted; {kb_out} holds the previous knowledge base or the whole new one, "
                          "never a mix; run the same command again")
     chosen = parse_policy(policy, adjudicator) if policy or adjudicator else None
-    result = run_build(registry=registry, decisions=decisions, workers=workers, out=kb_out, policy=chosen)
+    result = run_build(registry=registry, decisions=decisions, workers=workers, out=kb_out, policy=chosen,
+                       progress=lambda line: echo(line, err=True))
     for line in report_lines(result):
         echo(line, err=line.startswith(("error", "warning", "violation")))
     if not result.ok:

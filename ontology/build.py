@@ -24,6 +24,7 @@ from rubricate.guidelines.sources.anchor import SourceAnchor, anchor_parts, sour
 from rubricate.ontology.linked_data import (add_annotations, add_extracted_text, add_review_activities,
                                             add_skos_concepts)
 from rubricate.ontology.mapping_review import Cell, load_mapping_review
+from rubricate.ontology.progress import Stages
 from rubricate.ontology.reviewed import (add_adjudications, add_editions, add_reanchorings, add_retrievals,
                                         reanchor_links)
 from rubricate.ontology.namespaces import (DCTERMS, OA, PDF_FRAGMENT, PROV, RBC, RDF, RDFS, SKOS, XSD, agent_iri,
@@ -72,6 +73,7 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
     unsupported: list[Cell] = field(default_factory=list)  # study cells with no passage found
     reanchored: list = field(default_factory=list)  # ontology.reviewed.Reanchored: decisions of earlier editions
+    parsed: int = 0  # files read by their extractor in this build (the others came from the parse cache)
 
     @property
     def ok(self) -> bool:
@@ -263,7 +265,11 @@ def _add_evidence(g: Graph, cell_doc: str, principle: str, method: str, agents: 
 
 
 def build_kb(registry: Registry | None = None, mapping_review: Path | None = None,
-             accepted: list[AcceptedLink] | None = None, workers: int | None = None) -> BuildResult:
+             accepted: list[AcceptedLink] | None = None, workers: int | None = None,
+             stages: Stages | None = None) -> BuildResult:
+    """The knowledge base of the registry's documents; ``stages`` times the parse, extract and
+    graph stages and says each one's line."""
+    stages = stages or Stages()
     reg = registry or load_registry()
     vocab = load_vocabulary()
     known = set(principle_ids(vocab))
@@ -294,34 +300,56 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
                                        f"(re-register with `rubricate guidelines add {path} --id {doc.id}`)")
             jobs.append((path, doc.id))
             roles.append((f.role, f.path))
-    for (path, doc_id), (role, rel), parsed in zip(jobs, roles, parse_many(jobs, workers)):
+    with stages.timing("parse"):
+        parsed_files = parse_many(jobs, workers)
+    result.parsed = sum(1 for p in parsed_files if isinstance(p, ParsedDocument) and not p.from_cache)
+    cached = sum(1 for p in parsed_files if isinstance(p, ParsedDocument) and p.from_cache)
+    stages.done("parse", f"{len(jobs):,} files of {len(reg.documents):,} documents: {result.parsed:,} read, "
+                         f"{cached:,} from the parse cache")
+    for n, ((path, doc_id), (role, rel), parsed) in enumerate(zip(jobs, roles, parsed_files), start=1):
+        stages.running("extract", n - 1, len(jobs), "files")
         if isinstance(parsed, RubricateError):
             result.errors.append(str(parsed))
             unread.add(doc_id)
             continue
         parsed = replace(parsed, path=rel)  # as registered: no machine path in anything written
         result.documents.setdefault(parsed.doc_id, []).append(parsed)
-        _add_file(g, parsed, role, rel)
-        g.add((BUILD_ACTIVITY, PROV.used, file_iri(parsed.sha256)))
-        text = add_extracted_text(g, parsed, BUILD_ACTIVITY)
-        texts = source_texts(path, parsed.media_type)
-        seen: dict[tuple, int] = defaultdict(int)
-        missing: list[Passage] = []
-        for p in make_passages(parsed, verified=(role == "source")):
-            k = (p.page, p.text)
-            parts = anchor_parts(p.text, texts, p.page, seen[k])
-            seen[k] += 1
-            if parts is None:  # a quote must select it from the file: not cited without one
-                missing.append(p)
-                continue
-            result.passages[p.id] = p
-            add_passage(g, p, parts, text)
+        with stages.timing("extract"):
+            texts = source_texts(path, parsed.media_type)
+            seen: dict[tuple, int] = defaultdict(int)
+            missing: list[Passage] = []
+            anchored = []
+            for p in make_passages(parsed, verified=(role == "source")):
+                k = (p.page, p.text)
+                parts = anchor_parts(p.text, texts, p.page, seen[k])
+                seen[k] += 1
+                if parts is None:  # a quote must select it from the file: not cited without one
+                    missing.append(p)
+                    continue
+                anchored.append((p, parts))
+        with stages.timing("graph"):
+            _add_file(g, parsed, role, rel)
+            g.add((BUILD_ACTIVITY, PROV.used, file_iri(parsed.sha256)))
+            text = add_extracted_text(g, parsed, BUILD_ACTIVITY)
+            for p, parts in anchored:
+                result.passages[p.id] = p
+                add_passage(g, p, parts, text)
         if missing:
             pages = sorted({p.page for p in missing if p.page is not None})
             where = f" on page(s) {', '.join(map(str, pages))}" if pages else ""
             result.warnings.append(f"{rel}: {len(missing)} passage(s){where} not found in the file's own text; "
                                    "left out of the knowledge base (no quote selects them from the file)")
 
+    stages.done("extract", f"{len(result.passages):,} passages anchored in their files")
+    with stages.timing("graph"):
+        _add_statements(g, result, cells, known, reg, accepted, unread)
+    stages.done("graph", f"{len(g):,} triples")
+    return result
+
+
+def _add_statements(g: Graph, result: BuildResult, cells: list[Cell], known: set[str], reg: Registry,
+                    accepted: list[AcceptedLink] | None, unread: set[str]) -> None:
+    """Evidence, reviews, editions and the linked-data views, once the passages are in."""
     # Passages that support each (document, principle): reviewer-accepted first, then digests.
     reviewed: dict[tuple[str, str], list[AcceptedLink]] = defaultdict(list)
     held = defaultdict(int)  # decisions of documents whose file could not be read
@@ -379,4 +407,3 @@ def build_kb(registry: Registry | None = None, mapping_review: Path | None = Non
     add_review_activities(g, [l for l in current if l.passage_id in result.passages])
     add_skos_concepts(g)
     add_annotations(g)
-    return result

@@ -19,6 +19,7 @@ from rubricate.guidelines.sources.registry import FileEntry, Registry, load_regi
 from rubricate.ontology.build import BUILD_ACTIVITY, SHAPES, VOCABULARY, AcceptedLink, BuildResult, build_kb
 from rubricate.ontology.mapping_review import DEFAULT_MAPPING_REVIEW
 from rubricate.ontology.namespaces import RBC, RDF
+from rubricate.ontology.progress import Stages
 from rubricate.ontology.store import KB_TURTLE, REPORT, kb_hash, load_kb, write_kb
 from rubricate.ontology.validate import Validation, validate_graph
 
@@ -69,19 +70,34 @@ REREVIEW_SHEET = "needs-rereview.csv"
 
 
 def build(registry: Path | None = None, decisions: Path | None = None, workers: int | None = None,
-          out: Path | None = None, policy=None) -> PipelineResult:
+          out: Path | None = None, policy=None, progress: Callable[[str], None] | None = None) -> PipelineResult:
     """Build and validate; write only a knowledge base that conforms (the old one stays otherwise).
 
     Decisions on an earlier edition are re-anchored; those that cannot be are written to
-    ``out/needs-rereview.csv`` (a review sheet) beside the knowledge base."""
+    ``out/needs-rereview.csv`` (a review sheet) beside the knowledge base. ``progress`` gets
+    one line per stage (ontology.progress)."""
+    stages = Stages(progress)
     resolution = review_resolution(decisions, policy)
     reg = load_registry(registry)
     inputs = inputs_sha256(reg, decisions, resolution.policy if resolution is not None else None)
-    result = build_kb(reg, accepted=links_of(resolution), workers=workers)
+    result = build_kb(reg, accepted=links_of(resolution), workers=workers, stages=stages)
     if resolution is not None:
         result.graph.add((BUILD_ACTIVITY, RBC.reviewPolicy, Literal(str(resolution.policy))))
-    validation = validate_graph(result.graph)
-    digest = kb_hash(result.graph)
+    with stages.timing("validate"):
+        validation = validate_graph(result.graph)
+    stages.done("validate", "SHACL " + ("conforms" if validation.conforms else
+                                        f"{len(validation.violations):,} violations"))
+    with stages.timing("serialise"):
+        digest = kb_hash(result.graph)
+        paths = _write(result, validation, digest, inputs, resolution, out)
+    stages.done("serialise", "kb sha256 " + digest[:16] + (", wrote " + ", ".join(sorted(p.name for p in paths.values()))
+                                                           if paths else ", nothing written"))
+    return PipelineResult(result, validation, digest, paths, resolution)
+
+
+def _write(result: BuildResult, validation: Validation, digest: str, inputs: str, resolution,
+           out: Path | None) -> dict[str, Path]:
+    """kb.ttl, kb.jsonld, the build report (and re-review sheet) in ``out``, when the build is good."""
     paths: dict[str, Path] = {}
     if out is not None and result.ok and validation.conforms:
         report = {
@@ -105,7 +121,7 @@ def build(registry: Path | None = None, decisions: Path | None = None, workers: 
         paths["report"] = paths.pop(REPORT)
         if lost:
             paths["rereview"] = paths.pop(REREVIEW_SHEET)
-    return PipelineResult(result, validation, digest, paths, resolution)
+    return paths
 
 
 def review_report(resolution, result: BuildResult) -> dict | None:

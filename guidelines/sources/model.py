@@ -38,6 +38,8 @@ class ParsedDocument:
     page_count: int | None = None
     warnings: tuple[str, ...] = ()
     headings: tuple[Block, ...] = ()  # each heading's span (kind "heading"), section = its parents
+    # answered by the parse cache, not read now (never stored; not part of equality)
+    from_cache: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

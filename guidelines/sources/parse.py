@@ -40,7 +40,7 @@ def parse_document(path: Path, doc_id: str, *, cache: bool = True,
     if version:
         hit = parse_cache.load(sha256, media, version)
         if hit is not None:
-            return replace(hit, doc_id=doc_id, path=str(path))
+            return replace(hit, doc_id=doc_id, path=str(path), from_cache=True)
     if progress is not None and "progress" in inspect.signature(extractor.parse).parameters:
         doc = extractor.parse(path, doc_id, sha256, media, progress=progress)
     else:

@@ -51,5 +51,6 @@ def store(doc: ParsedDocument) -> Path:
     # keyed by content: the file's location is not kept (a hit gets the caller's), so no
     # machine path is written into the cache
     record = {**asdict(doc), "path": ""}
+    record.pop("from_cache")
     atomic_write_text(target, json.dumps({"format": FORMAT, **record}, ensure_ascii=False))
     return target
