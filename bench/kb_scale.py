@@ -9,6 +9,9 @@ beside the 10 bundled documents, and runs, each as a child process the way a use
   how many files were read, so re-parsing is counted, not timed;
 - ``compile`` of the rubrics from that build.
 
+At 1,000 documents (``--large``) it runs one cold build, one compile and the incremental
+build (no warm repeats): about an hour on 2 shared cores.
+
 Wall time, CPU time and the child's peak RSS are recorded, and the seconds of each build stage
 (parse, extract, graph, validate, serialise) are read from the progress lines the build writes
 on stderr. ``scaling`` gives, between consecutive sizes, the exponent k of time ~ passages^k
@@ -46,6 +49,7 @@ from tests.guidegen import doc_id, touch_document, write_corpus  # noqa: E402
 SIZES = (10, 50, 200)
 LARGE = 1000
 PAGES = 30
+SLOW_WRITER_S = 60.0
 
 
 def _spread(values: list[float]) -> dict:
@@ -91,32 +95,42 @@ def _summary(records: list[dict]) -> dict:
     return out
 
 
-def measure_size(n: int, repeat: int, work: Path) -> dict:
-    """Cold, warm and incremental builds and a compile with ``n`` generated documents."""
+def _log(what: str, record: dict) -> None:
+    """Each run's figures on stderr as it ends (a long run killed half-way keeps them)."""
+    print(f"kb_scale: {what}: " + json.dumps(rounded(record)), file=sys.stderr, flush=True)
+
+
+def measure_size(n: int, repeat: int, work: Path, pages: int = PAGES) -> dict:
+    """Cold, warm and incremental builds and a compile with ``n`` generated documents; at
+    ``LARGE`` documents and more one cold build, one compile and one incremental build."""
     load_before = load_average()
     ws = work / f"ws-{n}"
     t = time.perf_counter()
-    files = write_corpus(ws, n, PAGES)
+    files = write_corpus(ws, n, pages)
     generate_s = time.perf_counter() - t
     corpus_bytes = sum(f.stat().st_size for f in files)
     cold, warm, compiles = [], [], []
     for i in range(repeat):  # each cold build with its own empty parse cache
         cold.append(_build_record(_run(ws, "build", cache=work / f"cache-{n}-{i}"), ws))
+        _log(f"{n} cold build", cold[-1])
     cache = work / f"cache-{n}-0"
-    for _ in range(repeat):
+    for _ in range(repeat if n < LARGE else 0):
         warm.append(_build_record(_run(ws, "build", cache=cache), ws))
+        _log(f"{n} warm build", warm[-1])
     for _ in range(repeat):
         run = _run(ws, "compile", "--out", str(ws / "rubrics-out"), cache=cache)
         compiles.append({"wall_s": run.wall_s, "cpu_s": run.cpu_s, "peak_rss_mb": run.peak_rss_mb})
+        _log(f"{n} compile", compiles[-1])
     touch_document(files[len(files) // 2])
     incremental = _build_record(_run(ws, "build", cache=cache), ws)
+    _log(f"{n} build after one change", incremental)
     same = len({r["kb_sha256"] for r in cold + warm}) == 1
     first = cold[0]
     return {
-        "generated_documents": n, "documents": n + 10, "pages_per_document": PAGES,
+        "generated_documents": n, "documents": n + 10, "pages_per_document": pages,
         "corpus_mb": corpus_bytes / 1e6, "generate_s": generate_s,
         "passages": first["passages"], "triples": first["triples"],
-        "build_cold": _summary(cold), "build_warm": _summary(warm),
+        "build_cold": _summary(cold), "build_warm": _summary(warm) if warm else None,
         "build_after_one_change": {**{k: incremental[k] for k in ("wall_s", "cpu_s", "peak_rss_mb", "stages_s")},
                                    "parse": incremental["parse"], "changed_document": doc_id(len(files) // 2 + 1)},
         "compile": {k: _spread([c[k] for c in compiles]) for k in ("wall_s", "cpu_s", "peak_rss_mb")},
@@ -173,6 +187,8 @@ def measure_serialisers(ws: Path, cache: Path, repeat: int, include_rdflib_turtl
     sizes, stable = {}, {}
     for _ in range(repeat):  # interleaved: each round runs every writer once
         for name, (fn, _fmt) in ways.items():
+            if times[name] and times[name][0] > SLOW_WRITER_S:
+                continue  # one run of a writer this slow says enough ("runs" shows how many)
             t = time.perf_counter()
             data = fn(g)
             times[name].append(time.perf_counter() - t)
@@ -203,6 +219,8 @@ def scaling(sizes: list[dict]) -> list[dict]:
     for a, b in zip(sizes, sizes[1:]):
         row = {"from_documents": a["documents"], "to_documents": b["documents"]}
         for key in ("build_cold", "build_warm"):
+            if not a[key] or not b[key]:
+                continue
             ta, tb = a[key]["wall_s"]["median"], b[key]["wall_s"]["median"]
             row[f"{key}_exponent"] = math.log(tb / ta) / math.log(b["passages"] / a["passages"])
             work_a, work_b = sum(a[key]["stages_s"].values()), sum(b[key]["stages_s"].values())
@@ -215,15 +233,37 @@ def scaling(sizes: list[dict]) -> list[dict]:
         row["compile_exponent"] = math.log(cb / ca) / math.log(b["passages"] / a["passages"])
         out.append(row)
     for s in sizes:
-        s["per_document_s"] = {k: s[k]["wall_s"]["median"] / s["documents"] for k in ("build_cold", "build_warm", "compile")}
-        s["per_1000_passages_s"] = {k: 1000 * s[k]["wall_s"]["median"] / s["passages"]
-                                    for k in ("build_cold", "build_warm", "compile")}
+        kinds = [k for k in ("build_cold", "build_warm", "compile") if s[k]]
+        s["per_document_s"] = {k: s[k]["wall_s"]["median"] / s["documents"] for k in kinds}
+        s["per_1000_passages_s"] = {k: 1000 * s[k]["wall_s"]["median"] / s["passages"] for k in kinds}
     return out
 
 
+def targets(out: dict) -> dict:
+    """Nothing super-linear (stage time and compile time against passages, exponent <= 1.15
+    between any two sizes: 1 is linear, the margin is for a shared machine's noise); one file
+    read after one change; serialising not the longest stage of a build at the largest size."""
+    rows, sizes = out["scaling"], out["sizes"]
+    found: dict = {}
+    if rows:
+        k = max(r["build_cold_stages_exponent"] for r in rows)
+        found["build_stages_exponent_max"] = {"value": k, "target": "<= 1.15", "met": k <= 1.15}
+        k = max(r["compile_exponent"] for r in rows)
+        found["compile_exponent_max"] = {"value": k, "target": "<= 1.15", "met": k <= 1.15}
+    if sizes:
+        reads = max(s["build_after_one_change"]["parse"]["read"] for s in sizes)
+        found["files_read_after_one_change"] = {"value": reads, "target": "== 1", "met": reads == 1}
+        stages = sizes[-1]["build_cold"]["stages_s"]
+        share = stages.get("serialise", 0.0) / sum(stages.values())
+        found["serialise_share_of_build_at_largest"] = {
+            "value": share, "target": "not the longest stage",
+            "met": stages.get("serialise", 0.0) < max(v for k, v in stages.items() if k != "serialise")}
+    return found
+
+
 def measure(sizes: tuple[int, ...] = SIZES, repeat: int = 3, rdflib_turtle_max: int = 50,
-            serialiser_sizes: tuple[int, ...] | None = None) -> dict:
-    out: dict = {"bench": "kb_scale", "machine": machine(), "repeat": repeat, "pages_per_document": PAGES,
+            serialiser_sizes: tuple[int, ...] | None = None, pages: int = PAGES) -> dict:
+    out: dict = {"bench": "kb_scale", "machine": machine(), "repeat": repeat, "pages_per_document": pages,
                  "sizes": [], "serialisers": {}}
     serialiser_sizes = serialiser_sizes if serialiser_sizes is not None else tuple(n for n in sizes if n <= 200)
     with tempfile.TemporaryDirectory(prefix="rubricate-bench-kbscale-") as tmp:
@@ -231,11 +271,12 @@ def measure(sizes: tuple[int, ...] = SIZES, repeat: int = 3, rdflib_turtle_max: 
         for n in sizes:
             r = repeat if n < LARGE else 1
             print(f"kb_scale: {n} generated documents, {r} run(s) each", file=sys.stderr, flush=True)
-            out["sizes"].append(measure_size(n, r, work))
+            out["sizes"].append(measure_size(n, r, work, pages))
             if n in serialiser_sizes:
                 out["serialisers"][str(n)] = measure_serialisers(work / f"ws-{n}", work / f"cache-{n}-0", repeat,
                                                                  n <= rdflib_turtle_max)
     out["scaling"] = scaling(out["sizes"])
+    out["targets"] = targets(out)
     out["machine"]["load_avg_1m_at_end"] = load_average()
     return out
 
@@ -247,10 +288,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rdflib-turtle-max", type=int, default=50,
                     help="largest size at which rdflib's own Turtle writers are timed")
+    ap.add_argument("--pages", type=int, default=PAGES, help="pages of each generated guideline")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     sizes = tuple(args.sizes) + ((LARGE,) if args.large and LARGE not in args.sizes else ())
-    result = rounded(measure(sizes, args.repeat, args.rdflib_turtle_max))
+    result = rounded(measure(sizes, args.repeat, args.rdflib_turtle_max, pages=args.pages))
     text = json.dumps(result, indent=2)
     if args.out:
         write_atomic(args.out, text + "\n")
