@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,25 +30,7 @@ from bench._common import rounded  # noqa: E402
 from rubricate.compiler.items import DEFAULT_ITEMS  # noqa: E402
 from rubricate.compiler.thresholds import write_uncertain_below  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION  # noqa: E402
-from rubricate.rubrics.checks.thresholds import Labelled, ThresholdRule, abstained, choose_thresholds  # noqa: E402
-from tests.heldout_set import GOAL_KAPPA, abstaining, agreement, judge, load_rows  # noqa: E402
-
-
-def thresholds_from_dev(rule: ThresholdRule = ThresholdRule()) -> dict:
-    """Each criterion's uncertain_below chosen on the development half, with what it costs there."""
-    records = judge(load_rows("dev"))
-    by_criterion: dict[str, list[dict]] = defaultdict(list)
-    for r in records:
-        by_criterion[r["criterion_id"]].append(r)
-    chosen, share = {}, {}
-    for cid, recs in sorted(by_criterion.items()):
-        verdicts = [Labelled(r["label"], r["answer"], r["confidence"]) for r in recs]
-        chosen[cid] = choose_thresholds(verdicts, recs[0]["kind"] == "risky", rule)
-        share[cid] = abstained(verdicts, chosen[cid])
-    n = sum(len(v) for v in by_criterion.values())
-    return {"rule": rule.to_dict(), "chosen_on": "dev", "uncertain_below": chosen,
-            "dev_share_uncertain": sum(share[c] * len(by_criterion[c]) for c in share) / n if n else None,
-            "dev_share_uncertain_per_criterion": share}
+from tests.heldout_set import GOAL_KAPPA, abstaining, agreement, judge, load_rows, thresholds_from_dev  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 from rubricate.compiler.compile import DEFAULT_FILE, REPO, RUBRICS_DIR
 from rubricate.guidelines.kernel.agreement import agreement_summary, cohen_kappa_ci
 from rubricate.guidelines.kernel.stats import bootstrap_ci, nan_to_none
+from rubricate.rubrics.checks.thresholds import Labelled, ThresholdRule, abstained, choose_thresholds
 
 HELDOUT = REPO / "rubrics" / "samples" / "heldout_responses.jsonl"
 GOAL_KAPPA = 0.7  # issue 17: the rules judge on our own therapist-style set
@@ -105,3 +106,20 @@ def agreement(records: list[dict], n_resamples: int = 1000, seed: int = 0) -> di
             "missed_yes": risky_missed,
             "per_group": {g: block(recs, n_resamples) for g, recs in sorted(by_group.items())},
             "per_criterion": {cid: block(recs, min(n_resamples, 300)) for cid, recs in sorted(by_criterion.items())}}
+
+
+def thresholds_from_dev(rule: ThresholdRule = ThresholdRule()) -> dict:
+    """Each criterion's uncertain_below chosen on the development half, with what it costs there."""
+    records = judge(load_rows("dev"))
+    by_criterion: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        by_criterion[r["criterion_id"]].append(r)
+    chosen, share = {}, {}
+    for cid, recs in sorted(by_criterion.items()):
+        verdicts = [Labelled(r["label"], r["answer"], r["confidence"]) for r in recs]
+        chosen[cid] = choose_thresholds(verdicts, recs[0]["kind"] == "risky", rule)
+        share[cid] = abstained(verdicts, chosen[cid])
+    n = sum(len(v) for v in by_criterion.values())
+    return {"rule": rule.to_dict(), "chosen_on": "dev", "uncertain_below": chosen,
+            "dev_share_uncertain": sum(share[c] * len(by_criterion[c]) for c in share) / n if n else None,
+            "dev_share_uncertain_per_criterion": share}

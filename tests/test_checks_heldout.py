@@ -65,3 +65,21 @@ def test_offline_judge_meets_the_kappa_goal_on_the_held_out_half(rubric):
         (r["response_id"], r["criterion_id"], r["label"], r["answer"]) for r in records if r["label"] != r["answer"]])
     # a regression guard at the low end of the measured figure's 95% CI (0.887 [0.845, 0.925])
     assert result["overall"]["macro_f1"]["macro_f1"] >= 0.845
+
+
+def test_the_default_rubrics_thresholds_are_the_rules_choice_on_the_development_half(rubric):
+    """uncertain_below in the bundled rubric is what rubrics/checks/thresholds.py's rule gives on
+    the development half (bench/heldout.py --choose-thresholds --write): a hand edit, or a
+    detector change that moves the confidences, shows here until the thresholds are re-derived."""
+    from tests.heldout_set import GOAL_KAPPA, abstaining, judge, thresholds_from_dev
+    chosen = thresholds_from_dev()
+    committed = {c["id"]: c["checks"].get("uncertain_below") or {} for i in rubric["items"] for c in i["criteria"]}
+    assert committed == chosen["uncertain_below"]
+    risky = {c["id"] for i in rubric["items"] for c in i["criteria"] if c["appropriate_answer"] == "no"}
+    assert all(committed[cid].get("no", 0) >= 0.5 for cid in risky)   # the floor of a risky "no"
+    assert chosen["dev_share_uncertain"] <= 0.25
+    # on the test half the judge still decides nearly everything, and no worse where it does
+    records = judge(load_rows("test"), rubric)
+    result = abstaining(records, n_resamples=200)
+    assert result["share_uncertain"] <= 0.25
+    assert result["where_decided"]["kappa"]["kappa"] >= GOAL_KAPPA
