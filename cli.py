@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -39,12 +41,12 @@ class _Group(click.Group):
     into one line saying what was kept (exit 130), never a traceback."""
 
     def invoke(self, ctx: click.Context):
-        _log_to_stderr()
-        try:
-            return self._invoke_reporting(ctx)
-        finally:  # the work is over: a Ctrl-C now must not turn a finished run into a traceback
-            if _PROGRAM["running"]:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with _notes_to_stderr():
+            try:
+                return self._invoke_reporting(ctx)
+            finally:  # the work is over: a Ctrl-C now must not turn a finished run into a traceback
+                if _PROGRAM["running"]:
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _invoke_reporting(self, ctx: click.Context):
         try:
@@ -78,16 +80,44 @@ def program() -> None:
     sys.exit(main(prog_name="rubricate"))
 
 
-def _log_to_stderr() -> None:
-    """Warnings of the LLM layer (a parameter dropped for a model, ...) as 'note:' lines."""
+@contextmanager
+def _notes_to_stderr() -> Iterator[None]:
+    """Warnings of the LLM layer (a parameter dropped for a model, ...) as 'note:' lines on
+    stderr for the length of one invocation. The handler is removed and the logger restored
+    afterwards, so a caller that runs commands in process (click's CliRunner, a notebook)
+    keeps its own logging set-up between and after them."""
     logger = logging.getLogger("rubricate")
-    if not any(getattr(h, "_rubricate", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_TerminalSafeFormatter("note: %(message)s"))
-        handler._rubricate = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-        logger.setLevel(logging.WARNING)
-        logger.propagate = False
+    if any(isinstance(h, _StderrNotes) for h in logger.handlers):  # an invocation inside one
+        yield
+        return
+    handler = _StderrNotes()
+    handler.setFormatter(_TerminalSafeFormatter("note: %(message)s"))
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+class _StderrNotes(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a line is logged, not as it was when the handler
+    was made: an in-process invocation (click's CliRunner) swaps ``sys.stderr`` per call."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # StreamHandler.__init__/setStream assign; stderr decides
+        pass
 
 
 class _TerminalSafeFormatter(logging.Formatter):
@@ -147,7 +177,10 @@ class _Concurrency(click.ParamType):
 def main(workspace: Path | None) -> None:
     """Turn therapy guidelines into traceable rubrics and score LLM responses with them."""
     from rubricate.guidelines.kernel.workspace import set_workspace
-    set_workspace(workspace)
+    previous = set_workspace(workspace)
+    # for this invocation only: a caller running commands in process (click's CliRunner) gets
+    # its own choice back, so one call's --workspace never leaks into the next call or its code
+    click.get_current_context().call_on_close(lambda: set_workspace(previous))
 
 
 def _ws(kind: str, *parts: str) -> Path:

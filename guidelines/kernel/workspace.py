@@ -40,10 +40,12 @@ LAYOUT: dict[str, str] = {
 _chosen: Path | None = None
 
 
-def set_workspace(path: Path | str | None) -> None:
-    """Use ``path`` as the workspace of this process (the CLI's ``--workspace``); None: default."""
+def set_workspace(path: Path | str | None) -> Path | None:
+    """Use ``path`` as the workspace of this process (the CLI's ``--workspace``); None: default.
+    Returns the previous choice, so a caller can put it back when its work is over."""
     global _chosen
-    _chosen = Path(path) if path is not None else None
+    previous, _chosen = _chosen, Path(path) if path is not None else None
+    return previous
 
 
 def is_source_checkout() -> bool:
