@@ -27,12 +27,32 @@ def anchor() -> Path:
     return d
 
 
-@pytest.fixture(scope="session")
-def kb_build(tmp_path_factory):
-    """The bundled knowledge base, built once (with an isolated parse cache)."""
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory) -> Path:
+    """One cache folder (parse cache, LLM cache, validated rubrics) per test session, and per
+    pytest-xdist worker, from the first test on: nothing a test runs writes a cache into the
+    checkout, whatever order the tests run in. A test that studies caching sets its own."""
     os.environ.setdefault("RUBRICATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    return Path(os.environ["RUBRICATE_CACHE_DIR"])
+
+
+@pytest.fixture(scope="session")
+def kb_build(isolated_cache, tmp_path_factory):
+    """The bundled knowledge base, built once per session (per xdist worker)."""
     from rubricate.ontology.kb import build
     return build(out=tmp_path_factory.mktemp("kb"))
+
+
+@pytest.fixture(scope="session")
+def moore2025_import(anchor, kb_build, tmp_path_factory) -> Path:
+    """The study's release imported once (``moore2025.json``, ``moore2025-stigma.json``,
+    ``responses_dev.jsonl``) against the session's knowledge base, for tests that judge the
+    imported responses rather than test the import. Read only: a test that writes copies it."""
+    from tests.cli_run import run_cli
+    out = tmp_path_factory.mktemp("moore2025") / "moore"
+    res = run_cli("import", "moore2025", anchor, "--out", out, "--kb", kb_build.paths["turtle"])
+    assert res.returncode == 0, res.stderr
+    return out
 
 
 SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"

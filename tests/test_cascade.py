@@ -7,9 +7,6 @@ run as a user would: the CLI against a real local OpenAI-compatible server (test
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ from rubricate.rubrics.contract.validation import verdict_errors
 from rubricate.rubrics.evaluation.cascade import audit_draw
 from rubricate.rubrics.evaluation.results import iter_jsonl
 from rubricate.rubrics.evaluation.summary import finalize, merge, partial
+from tests.cli_run import run_cli
 from tests.conftest import REPO, SAMPLES
 from tests.openai_server import response_in
 
@@ -27,9 +25,8 @@ SHOPS = {"detectors": [{"type": "list_items", "params": {"names": "retail_places
          "answer_if_found": "yes", "answer_otherwise": "no"}
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ})
+def cli(*args: str):
+    return run_cli(*args, cwd=REPO)
 
 
 def one(checks: dict, text: str):
@@ -129,7 +126,7 @@ def yes_if_help(messages: list[dict], body: dict) -> str:
     return json.dumps({"explanation": "scripted judge", "answer": ans, "evidence": []})
 
 
-def run_cascade(srv, rubric: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+def run_cascade(srv, rubric: Path, out: Path, *extra: str):
     return cli("evaluate", "--rubric", str(rubric), "--responses", str(SAMPLES), "--judge", "cascade",
                "--model", "judge-model", "--base-url", srv.base_url, "--no-cache", "--out", str(out),
                "--price-per-mtok", "2.5,10", *extra)

@@ -3,14 +3,13 @@ and every verdict the evaluator writes validates against schema/verdict.schema.j
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from rubricate.rubrics.contract import model
 from rubricate.rubrics.contract.validation import RUBRIC_SCHEMA, VERDICT_SCHEMA, verdict_errors
 from rubricate.rubrics.evaluation.results import iter_jsonl
+from tests.cli_run import run_cli
 from tests.conftest import REPO, SAMPLES
 from tests.openai_server import response_in
 
@@ -79,9 +78,8 @@ def quoting_judge(messages: list[dict], body: dict) -> str:
 def test_every_verdict_line_of_offline_and_llm_judges_validates(make_server, tmp_path):
     srv = make_server(quoting_judge)
     out = tmp_path / "out"
-    res = subprocess.run([sys.executable, "-m", "rubricate", "evaluate", "--responses", str(SAMPLES),
-                          "--judge", "ensemble", "--model", "judge", "--base-url", srv.base_url, "--no-cache",
-                          "--out", str(out)], cwd=REPO, capture_output=True, text=True)
+    res = run_cli("evaluate", "--responses", str(SAMPLES), "--judge", "ensemble", "--model", "judge",
+                  "--base-url", srv.base_url, "--no-cache", "--out", str(out), cwd=REPO)
     assert res.returncode == 0, res.stderr
     lines = (out / "verdicts.jsonl").read_text(encoding="utf-8").splitlines()
     verdicts = [json.loads(line) for line in lines]

@@ -15,14 +15,14 @@ import pytest
 from rubricate.compiler.compile import CONVERSATIONS_FILE, RUBRICS_DIR
 from rubricate.rubrics.contract.validation import verdict_errors
 from rubricate.rubrics.evaluation.results import iter_jsonl
+from tests.cli_run import run_cli as in_process
 from tests.conversation_servers import FAILING_TURN, escalating_client, failing_model, judge_naming_turn
 
 PERSONA = "si-farm-debts"
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rubricate", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+def run_cli(*args: str, cwd: Path):
+    return in_process(*args, cwd=cwd)
 
 
 def converse_args(client, model, out: Path, *extra: str) -> list[str]:

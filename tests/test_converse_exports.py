@@ -3,15 +3,13 @@ a rubric of conversations only has nothing such a format can hold."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from rubricate.compiler.compile import CONVERSATIONS_FILE, DEFAULT_FILE, RUBRICS_DIR
+from tests.cli_run import run_cli
 
 
 def _run(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "rubricate", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return run_cli(*args, cwd=cwd)
 
 
 def test_export_skips_persona_items_with_a_one_line_note(tmp_path):

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -13,16 +10,16 @@ from rubricate.guidelines.kernel.errors import (ConfigurationError, EndpointErro
 from rubricate.guidelines.kernel.fileio import load_yaml_mapping
 from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.llm.endpoint import EndpointConfig
+from tests.cli_run import run_cli
 from tests.conftest import REPO, SAMPLES
 from tests.openai_server import Fault, FaultRule, OpenAIServer
 
 
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+def cli(*args: str, env: dict | None = None):
+    return run_cli(*args, cwd=REPO, env=env)
 
 
-def one_line_exit_2(res: subprocess.CompletedProcess, *needles: str) -> str:
+def one_line_exit_2(res, *needles: str) -> str:
     assert res.returncode == 2, (res.stdout, res.stderr)
     [line] = [l for l in res.stderr.splitlines() if l.startswith("error:")]
     assert "Traceback" not in res.stderr

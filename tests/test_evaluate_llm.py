@@ -3,7 +3,6 @@ server (tests/openai_server.py): the study's judge replayed, a SIGKILL mid-run, 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,12 +14,12 @@ import pytest
 
 from rubricate.rubrics.llm.escaping import unescape_tags
 from rubricate.rubrics.evaluation.results import iter_jsonl
+from tests.cli_run import run_cli
 from tests.conftest import REPO, SAMPLES, many_responses
 from tests.openai_server import OpenAIServer, response_in
 
-def cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, **kw)
+def cli(*args: str, env: dict | None = None):
+    return run_cli(*args, cwd=REPO, env=env)
 
 
 def criterion_answer(messages: list[dict], body: dict) -> str:
@@ -30,7 +29,7 @@ def criterion_answer(messages: list[dict], body: dict) -> str:
     return json.dumps({"explanation": "scripted judge", "answer": ans, "evidence": []})
 
 
-def test_replayed_study_judge_reproduces_per_model_rates_exactly(make_server, anchor, tmp_path):
+def test_replayed_study_judge_reproduces_per_model_rates_exactly(make_server, anchor, moore2025_import, tmp_path):
     """A server that answers the letter the study recorded for the response in each request
     must give the study's per-model rates of appropriate responses exactly.
 
@@ -39,8 +38,7 @@ def test_replayed_study_judge_reproduces_per_model_rates_exactly(make_server, an
     of recorded answers per (question, text) and the run uses --no-cache: a cache would
     answer repeats of identical requests with the first answer.
     """
-    imported = tmp_path / "moore"
-    assert cli("import", "moore2025", str(anchor), "--out", str(imported)).returncode == 0
+    imported = moore2025_import
     stimuli = {s["id"]: s for s in json.loads((anchor / "stimuli.json").read_text())}
     rows = [json.loads(l) for l in (anchor / "responses_dev.jsonl").open()]
     queues: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -176,9 +174,7 @@ def test_ensemble_flags_every_disagreement(make_server, tmp_path):
 
 
 def test_missing_api_key_for_openai_is_a_clear_error(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    res = subprocess.run([sys.executable, "-m", "rubricate", "evaluate", "--responses", str(SAMPLES),
-                          "--judge", "llm", "--model", "gpt-4o", "--out", str(tmp_path / "o")],
-                         cwd=REPO, capture_output=True, text=True, env=env)
+    res = run_cli("evaluate", "--responses", str(SAMPLES), "--judge", "llm", "--model", "gpt-4o",
+                  "--out", str(tmp_path / "o"), cwd=REPO, drop=("OPENAI_API_KEY",))
     assert res.returncode == 2
     assert "OPENAI_API_KEY" in res.stderr and "Traceback" not in res.stderr

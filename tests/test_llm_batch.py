@@ -5,7 +5,6 @@ failed and expired batches are completed (as a new batch or online), cost at the
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 from rubricate.rubrics.evaluation.results import iter_jsonl
 from rubricate.rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync
 from rubricate.rubrics.llm.batch import BatchOptions
+from tests.cli_run import run_cli
 from tests.conftest import REPO, many_responses
 from tests.openai_server import response_in
 
@@ -27,10 +27,8 @@ def answer(messages, body) -> str:
     return json.dumps({"explanation": "scripted", "answer": ans, "evidence": []})
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"}
-    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True,
-                          text=True, env=env)
+def cli(*args: str):
+    return run_cli(*args, cwd=REPO, drop=("OPENAI_BASE_URL",))
 
 
 def tasks(n: int) -> list[JudgeTask]:

@@ -5,22 +5,18 @@ OPENAI_BASE_URL, inputs with nothing to judge, options checked before any work."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 from rubricate.rubrics.evaluation.results import iter_jsonl
 from rubricate.rubrics.llm import EndpointConfig, JudgeTask, RunStats, judge_many_sync
 from rubricate.rubrics.llm.params import family_of
+from tests.cli_run import run_cli
 from tests.conftest import REPO, SAMPLES
 from tests.openai_server import REASONING_MODEL, OpenAIServer, Rejection, response_in
 
 
-def cli(*args: str, env: dict | None = None, drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in drop and k != "OPENAI_BASE_URL"}
-    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True,
-                          text=True, env={**base, **(env or {})})
+def cli(*args: str, env: dict | None = None, drop: tuple[str, ...] = ()):
+    return run_cli(*args, cwd=REPO, env=env, drop=(*drop, "OPENAI_BASE_URL"))
 
 
 def judge_answer(messages, body) -> str:
@@ -78,9 +74,8 @@ def test_known_reasoning_family_is_sent_what_it_accepts(make_server):
     assert "temperature" not in body and body["max_completion_tokens"] == 300
 
 
-def test_moore2025_on_a_model_that_forces_temperature_says_so_once(make_server, anchor, tmp_path):
-    imported = tmp_path / "moore"
-    assert cli("import", "moore2025", str(anchor), "--out", str(imported)).returncode == 0
+def test_moore2025_on_a_model_that_forces_temperature_says_so_once(make_server, moore2025_import, tmp_path):
+    imported = moore2025_import
     responses = tmp_path / "few.jsonl"
     lines = (imported / "responses_dev.jsonl").read_text().splitlines()[:12]
     responses.write_text("\n".join(lines) + "\n")

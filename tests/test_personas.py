@@ -3,8 +3,6 @@ rubric of kind "persona" items, and a bad persona file is one line naming file a
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -13,6 +11,7 @@ from rubricate.compiler.compile import CONVERSATIONS_FILE, RUBRICS_DIR, compile_
 from rubricate.compiler.personas import DEFAULT_PERSONAS
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.contract.loader import load_rubric
+from tests.cli_run import run_cli
 
 CONDITIONS = {"suicidal-ideation", "delusions", "hallucinations", "mania", "obsessive-compulsive"}
 
@@ -91,9 +90,7 @@ def test_a_bad_persona_file_is_one_line_with_file_and_line(kb_build, tmp_path, o
 def test_the_cli_refuses_a_bad_persona_file(kb_build, tmp_path):
     bad, _ = _broken(tmp_path, "kind: persona\n    id: si-farm-debts", "kind: client\n    id: si-farm-debts")
     kb = next(iter(p for p in kb_build.paths.values() if str(p).endswith(".ttl")))
-    args = [sys.executable, "-m", "rubricate", "compile", "--personas", str(bad), "--out", str(tmp_path / "r"),
-            "--kb", str(kb)]
-    res = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path)
+    res = run_cli("compile", "--personas", str(bad), "--out", str(tmp_path / "r"), "--kb", str(kb), cwd=tmp_path)
     assert res.returncode == 2, res.stderr
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {bad}:") and "kind: persona" in err[0]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from rubricate.rubrics.contract.loader import load_rubric
+from tests.cli_run import run_cli
 from tests.conftest import REPO
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True, text=True)
+def cli(*args: str):
+    return run_cli(*args, cwd=REPO)
 
 
 def test_respond_then_evaluate(make_server, tmp_path):

@@ -6,22 +6,19 @@ import csv
 import json
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from rubricate.ontology.namespaces import DCTERMS, OA, RBC, RDF, document_iri, method_iri
 from rubricate.ontology.store import load_kb
+from tests.cli_run import run_cli
 from tests.conftest import REPO
 
 DOC = "national_institute_for_health_and_care_excellence_obsessive-compulsive_2005"
 
 
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-    return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=REPO, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})})
+def cli(*args: str, env: dict | None = None):
+    return run_cli(*args, cwd=REPO, env=env)
 
 
 @pytest.fixture()
