@@ -11,9 +11,15 @@ import pytest
 from rubricate.rubrics.evaluation.evaluate import evaluate, rules_judge
 from rubricate.rubrics.evaluation.results import iter_jsonl
 from rubricate.rubrics.contract.loader import DEFAULT_RUBRIC, load_rubric
+from tests.cli_run import run_cli
 from tests.conftest import REPO, SAMPLES, many_responses
 
-def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd: Path = REPO):
+    return run_cli(*args, cwd=cwd)
+
+
+def cli_process(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """For what needs a real process (--workers starts a pool of them)."""
     return subprocess.run([sys.executable, "-m", "rubricate", *args], cwd=cwd, capture_output=True, text=True)
 
 
@@ -211,7 +217,7 @@ def test_resume_refuses_a_different_input(rubric, tmp_path):
 def test_workers_give_the_same_verdicts(rubric, tmp_path):
     path = many_responses(tmp_path, 700)
     one = cli("evaluate", "--responses", str(path), "--out", str(tmp_path / "one"))
-    two = cli("evaluate", "--responses", str(path), "--out", str(tmp_path / "two"), "--workers", "2")
+    two = cli_process("evaluate", "--responses", str(path), "--out", str(tmp_path / "two"), "--workers", "2")
     assert one.returncode == two.returncode == 0, two.stderr
     assert (tmp_path / "one" / "verdicts.jsonl").read_bytes() == (tmp_path / "two" / "verdicts.jsonl").read_bytes()
 

@@ -12,6 +12,7 @@ from rubricate.ontology.namespaces import OA, RBC, RDF, evidence_iri, passage_ir
 from rubricate.ontology.store import load_kb
 from rubricate.ontology.table import table_rows, to_csv
 from rubricate.ontology.validate import validate_graph
+from tests.cli_run import run_cli
 from tests.conftest import REPO
 
 
@@ -97,8 +98,9 @@ def test_evidence_without_agent_or_method_fails(kb_build):
 def test_sparql_query_cli_outputs_csv(kb_build):
     q = ("SELECT ?doc (COUNT(?e) AS ?n) WHERE { ?e a rbc:Evidence ; rbc:document ?d . "
          "?d dcterms:identifier ?doc } GROUP BY ?doc ORDER BY ?doc")
-    out = subprocess.run([sys.executable, "-m", "rubricate", "query", q, "--kb", str(kb_build.paths["turtle"]),
-                          "--format", "csv"], check=True, cwd=REPO, capture_output=True, text=True).stdout
+    res = run_cli("query", q, "--kb", str(kb_build.paths["turtle"]), "--format", "csv", cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["doc", "n"]
     assert len(rows) == 11
@@ -111,12 +113,10 @@ def test_validate_cli_reports_violations_and_exit_code(kb_build, tmp_path):
     g.remove((ev, RBC.passage, None))
     bad = tmp_path / "bad.ttl"
     g.serialize(bad, format="turtle")
-    res = subprocess.run([sys.executable, "-m", "rubricate", "validate", str(bad)], cwd=REPO,
-                         capture_output=True, text=True)
+    res = run_cli("validate", str(bad), cwd=REPO)
     assert res.returncode == 1
     assert "at least one passage" in res.stderr
-    ok = subprocess.run([sys.executable, "-m", "rubricate", "validate", str(kb_build.paths["turtle"])],
-                        cwd=REPO, capture_output=True, text=True)
+    ok = run_cli("validate", str(kb_build.paths["turtle"]), cwd=REPO)
     assert ok.returncode == 0 and "conforms" in ok.stdout
 
 
