@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py            # full run; bench/results/latest.json and latest.md
     .venv/bin/python bench/run.py --quick    # small sizes, well under a minute; bench/results/quick.json
+    .venv/bin/python bench/run.py --million  # the scale section also at 1,000,000 responses
 
 The full run takes about 13 minutes on 2 cores, 9 of them parsing 8 x 200-page PDFs. Each
 section runs in its own child process, one after the other, so none measures in a heap or
@@ -10,7 +11,8 @@ garbage collector loaded by another.
 Sections: startup (`rubricate --help` and a one-response `evaluate` beside `python -c pass`
 and a bare spaCy import, interleaved, medians and spread), kb_build (bundled corpus cold/warm, a generated PDF against plain pdfplumber,
 parallel parsing), offline_judge (responses/s of `evaluate` with the rules judge beside a
-bare nlp.pipe pass, one process and two), llm_judge (a local OpenAI-compatible server
+bare nlp.pipe pass, one process and two, interleaved rounds with medians and spread, on
+repeated and on all-distinct texts), llm_judge (a local OpenAI-compatible server
 answering after 50 ms, at four concurrency limits, and a cached re-run), scale (peak memory
 and time of `rubricate evaluate` as the input grows) and compile (rubric compile time and
 size). ``targets`` gathers every target of the issue with its value and whether it is met;
@@ -34,7 +36,7 @@ from _common import REPO, anchor_dir, has_anchor, load_average, machine, rounded
 
 RESULTS = REPO / "bench" / "results"
 
-FULL = {"pdf_pages": 200, "pdf_documents": 8, "judge_responses": 6300, "judge_repeat": 2, "startup_repeat": 5,
+FULL = {"pdf_pages": 200, "pdf_documents": 8, "judge_responses": 6300, "judge_repeat": 3, "startup_repeat": 5,
         "scale_sizes": (10, 10_000, 100_000), "llm_quick": False, "compile_repeat": 3, "kb_repeat": 3}
 QUICK = {"pdf_pages": 3, "pdf_documents": 2, "judge_responses": 600, "judge_repeat": 1, "startup_repeat": 1,
          "scale_sizes": (500, 2000), "llm_quick": True, "compile_repeat": 1, "kb_repeat": 1}
@@ -42,6 +44,7 @@ QUICK = {"pdf_pages": 3, "pdf_documents": 2, "judge_responses": 600, "judge_repe
 
 SECTIONS = ("startup", "kb_build", "pdf", "compile", "offline_judge", "llm_judge", "scale")
 SHARED_ENV = "RUBRICATE_BENCH_SHARED"
+MILLION_ENV = "RUBRICATE_BENCH_MILLION"  # --million: the scale section also at 1,000,000 responses
 
 
 def section(name: str, quick: bool) -> dict:
@@ -71,7 +74,8 @@ def section(name: str, quick: bool) -> dict:
             return offline_judge.measure_throughput(inputs, work / "throughput", sizes["judge_responses"],
                                                     sizes["judge_repeat"])
         if name == "scale":
-            return offline_judge.measure_scale(inputs, work / "scale", sizes["scale_sizes"])
+            million = (1_000_000,) if os.environ.get(MILLION_ENV) else ()
+            return offline_judge.measure_scale(inputs, work / "scale", tuple(sizes["scale_sizes"]) + million)
     raise ValueError(f"unknown section {name!r}")
 
 
@@ -117,7 +121,7 @@ def collect_targets(out: dict) -> dict:
     """Every target of the issue in one place: value, target and whether it is met."""
     targets: dict = {}
     judge = out.get("offline_judge") or {}
-    for rubric in ("default", "study"):
+    for rubric in ("default", "study", "distinct"):
         for name, t in ((judge.get(rubric) or {}).get("targets") or {}).items():
             targets[f"offline_judge.{rubric}.{name}"] = t
     for section in ("startup", "llm_judge", "scale"):
@@ -184,7 +188,7 @@ def markdown(r: dict) -> str:
         row("PDF parse", f"{pdf['documents']} documents in parallel", f"one process {_f(pdf['parse_many_serial_s'])} s",
             f"{_f(pdf['parse_many_parallel_s'])} s (speed-up x{_f(pdf['parallel_speedup'])})")
     judge = r.get("offline_judge") or {}
-    for name in ("default", "study"):
+    for name in ("default", "study", "distinct"):
         j = judge.get(name) or {}
         if "evaluate" not in j:
             if j.get("status") == "skipped":
@@ -192,11 +196,15 @@ def markdown(r: dict) -> str:
             continue
         e = j["evaluate"]
         w2 = e.get("workers_2") or {}
-        row("Offline judge", f"{j['rubric']} rubric, {j['lines']:,} responses ({j['judged']:,} judged, "
-            f"{j['distinct_texts']:,} distinct, {j['mean_chars']:,.0f} chars), responses/s",
+        rounds = e["workers_1"].get("over_bare_pipe_per_round") or []
+        spread = f", rounds x{_f(min(rounds))}-x{_f(max(rounds))}" if len(rounds) > 1 else ""
+        row("Offline judge", f"{j['rubric']} rubric{' (texts made distinct)' if name == 'distinct' else ''}, "
+            f"{j['lines']:,} responses ({j['judged']:,} judged, {j['distinct_texts']:,} distinct, "
+            f"{j['mean_chars']:,.0f} chars), responses/s, median of {j.get('rounds', 1)} interleaved rounds "
+            f"(load average {_f(j.get('load_avg_1m_before'))} before, {_f(j.get('load_avg_1m_after'))} after)",
             f"bare nlp.pipe {_f(j['bare_nlp_pipe']['responses_per_s'])}/s",
-            f"`evaluate` 1 process {_f(e['workers_1']['responses_per_s'])}/s (time x{_f(e['workers_1']['over_bare_pipe'])}; "
-            f"judge alone x{_f(j['engine_only']['over_bare_pipe'])}); `--workers 2` {_f(w2.get('responses_per_s'))}/s")
+            f"`evaluate` 1 process {_f(e['workers_1']['responses_per_s'])}/s (time x{_f(e['workers_1']['over_bare_pipe'])}"
+            f"{spread}; judge alone x{_f(j['engine_only']['over_bare_pipe'])}); `--workers 2` {_f(w2.get('responses_per_s'))}/s")
     llm = r.get("llm_judge") or {}
     for run_ in llm.get("runs", []):
         row("LLM judge", f"{llm['judgements']:,} judgements, 50 ms server, concurrency {run_['max_concurrency']}",
@@ -208,7 +216,8 @@ def markdown(r: dict) -> str:
             f"{c['warm']['requests']} requests, {_f(c['warm']['wall_s'])} s")
     sc = r.get("scale") or {}
     for run_ in sc.get("runs", []):
-        row("Scale", f"`rubricate evaluate` {run_['responses']:,} responses from disk", "-",
+        row("Scale", f"`rubricate evaluate` {run_['responses']:,} responses from disk"
+            f" (load average {_f(run_.get('load_avg_1m_after'))} after)", "-",
             f"{_f(run_['wall_s'])} s, {_f(run_['responses_per_s'])}/s, peak RSS {_f(run_['peak_rss_mb'])} MB")
     cp = r.get("compile") or {}
     if "compile_default_warm_s" in cp:
@@ -234,8 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes, under a minute (smoke test)")
     ap.add_argument("--out", type=Path, default=None,
                     help="JSON file to write (default bench/results/latest.json, or quick.json with --quick)")
+    ap.add_argument("--million", action="store_true",
+                    help="the scale section also at 1,000,000 responses (minutes more, ~3 GB of temporary disk)")
     ap.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)  # internal: one section, JSON to stdout
     args = ap.parse_args(argv)
+    if args.million:
+        os.environ[MILLION_ENV] = "1"  # the section's child process inherits it
     if args.section:
         print(json.dumps(rounded(section(args.section, args.quick))))
         return 0

@@ -254,6 +254,10 @@ class CompiledChecks:
                     yield [self._answer(item, cid, fresh) for cid in ids]
             self._remember(fresh)
 
+    def forget(self) -> None:
+        """Drop the remembered answers (a benchmark's cold run)."""
+        self._memo.clear()
+
     def _answer(self, text: str, cid: str, fresh: dict[str, dict[str, CheckResult]]) -> CheckResult:
         got = fresh.get(text, {}).get(cid)
         if got is None:
