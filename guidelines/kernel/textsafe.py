@@ -23,7 +23,7 @@ _UNSAFE_NO_NL = re.compile(f"[\x00-\x1f{_INVISIBLE}]")
 
 def repair_text(text: str) -> tuple[str, bool]:
     """``text`` with lone surrogates replaced by U+FFFD, and whether any were."""
-    if _SURROGATE.search(text) is None:
+    if text.isascii() or _SURROGATE.search(text) is None:  # isascii: one C pass, no regex
         return text, False
     # A correctly paired surrogate (only possible in str built by hand) is joined first.
     fixed = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
@@ -60,6 +60,11 @@ def terminal_safe(text: object, keep_newlines: bool = True) -> str:
     """``text`` with control, bidi and invisible characters shown as escapes (``\\u001b``)."""
     s = repair_text(str(text))[0]
     return (_UNSAFE if keep_newlines else _UNSAFE_NO_NL).sub(_escape, s)
+
+
+def has_unsafe_characters(text: str) -> bool:
+    """Whether ``text`` holds any character ``unsafe_characters`` would list."""
+    return _UNSAFE.search(text or "") is not None
 
 
 def unsafe_characters(text: str) -> list[str]:

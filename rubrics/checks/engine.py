@@ -245,14 +245,13 @@ class CompiledChecks:
                 for text, doc in zip(texts, self.nlp.pipe(texts, batch_size=batch_size)):
                     ids = sorted(need[text])
                     fresh[text] = dict(zip(ids, self.evaluate_doc(doc, ids, text)))
-            for item, ids in zip(chunk, wanted):
-                if isinstance(item, Doc):
-                    yield self.evaluate_doc(item, ids)
-                elif not (isinstance(item, str) and item.strip()):
-                    yield self.evaluate_doc(None, ids, "")
-                else:
-                    yield [self._answer(item, cid, fresh) for cid in ids]
+            # answered before anything is yielded: another pass over this engine cannot evict them
+            answers = [self.evaluate_doc(item, ids) if isinstance(item, Doc)
+                       else self.evaluate_doc(None, ids, "") if not (isinstance(item, str) and item.strip())
+                       else [self._answer(item, cid, fresh) for cid in ids]
+                       for item, ids in zip(chunk, wanted)]
             self._remember(fresh)
+            yield from answers
 
     def forget(self) -> None:
         """Drop the remembered answers (a benchmark's cold run)."""

@@ -38,7 +38,7 @@ def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> Verdict:
     """One verdicts.jsonl record (rubrics/contract/schema/verdict.schema.json)."""
     c, r = t.criterion, t.response
     appropriate = None if o.answer not in ("yes", "no") else (o.answer == c["appropriate_answer"])
-    return Verdict(**{
+    v: Verdict = {  # a literal, not Verdict(**{...}): that copies every record once more
         "verdict_id": verdict_id(rubric.id, r.response_id, c["id"], judge_name),
         "rubric_id": rubric.id,
         "response_id": r.response_id,
@@ -63,12 +63,19 @@ def _verdict(rubric: Rubric, judge_name: str, t: Task, o: Outcome) -> Verdict:
         "metadata": r.metadata,
         "response_line": r.line,
         "cause": o.cause,
-        **({"confidence": o.confidence} if o.confidence is not None else {}),
-        **({"rules_answer": o.rules_answer} if o.rules_answer is not None else {}),
-        **({"decided_by": o.decided_by} if o.decided_by is not None else {}),
-        **({"routed": o.routed} if o.routed is not None else {}),
-        **({"repeats": list(o.repeats), "unstable": len(set(o.repeats)) > 1} if o.repeats is not None else {}),
-    })
+    }
+    if o.confidence is not None:
+        v["confidence"] = o.confidence
+    if o.rules_answer is not None:
+        v["rules_answer"] = o.rules_answer
+    if o.decided_by is not None:
+        v["decided_by"] = o.decided_by
+    if o.routed is not None:
+        v["routed"] = o.routed
+    if o.repeats is not None:
+        v["repeats"] = list(o.repeats)
+        v["unstable"] = len(set(o.repeats)) > 1
+    return v
 
 
 def _batches(it: Iterator, n: int) -> Iterator[list]:

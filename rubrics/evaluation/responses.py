@@ -14,7 +14,7 @@ from typing import Iterator
 from rubricate.guidelines.kernel.errors import InputError
 from rubricate.guidelines.kernel.fileio import iter_jsonl_objects
 from rubricate.guidelines.kernel.idset import HashedIdSet
-from rubricate.guidelines.kernel.textsafe import unsafe_characters
+from rubricate.guidelines.kernel.textsafe import has_unsafe_characters
 
 MAX_RESPONSE_CHARS = 200_000  # longer responses are refused: no judge reads a 1 MB reply honestly
 TEXT_FIELDS = ("response", "output", "completion", "text")
@@ -231,6 +231,6 @@ def _response(path: Path, n: int, rec: dict, known_items: set[str] | None,
     flags = [REFUSAL_FLAG] if refused else []
     if getattr(rec, "repaired", False):
         flags.append(REPAIRED_FLAG)  # lone surrogates replaced by U+FFFD
-    if unsafe_characters(text) or unsafe_characters(model):
+    if has_unsafe_characters(text) or has_unsafe_characters(model):
         flags.append(CONTROL_FLAG)  # terminal escapes / bidi overrides: shown escaped
     return Response(rid, item, model, text, n, meta, flags)
