@@ -27,13 +27,14 @@ import shutil
 import statistics
 import sys
 import tempfile
+from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (REPO, anchor_dir, cli, has_anchor, load_average, read_jsonl, repeated, rounded,  # noqa: E402
-                     timed, write_jsonl)
+from _common import (REPO, anchor_dir, cli, has_anchor, load_average, machine, read_jsonl, repeated,  # noqa: E402
+                     rounded, timed, write_jsonl)
 
 DEFAULT_RUBRIC = REPO / "rubrics" / "rubricate-default.json"
 SAMPLES = REPO / "rubrics" / "samples" / "default_responses.jsonl"
@@ -255,9 +256,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rubricate-bench-judge-") as tmp:
         work = Path(tmp)
         inputs = prepare(work)
-        out = {} if args.scale_only else {
-            "throughput": measure_throughput(inputs, work, 600 if args.quick else 6300, 1 if args.quick else 3)}
+        out = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine()}
+        if not args.scale_only:
+            out["throughput"] = measure_throughput(inputs, work, 600 if args.quick else 6300, 1 if args.quick else 3)
         out["scale"] = measure_scale(inputs, work, sizes + ((1_000_000,) if args.million else ()))
+    out["machine"]["load_avg_1m_at_end"] = load_average()
     print(json.dumps(rounded(out), indent=2))
 
 
