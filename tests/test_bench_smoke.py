@@ -54,7 +54,8 @@ def test_quick_benchmark_reports_every_section(tmp_path):
     rubrics = ["default", "study"] if report["anchor"]["present"] else ["default"]
     if not report["anchor"]["present"]:
         assert judge["study"]["status"] == "skipped" and report["anchor"]["note"]
-    for name in rubrics:
+    assert judge["distinct"]["distinct_texts"] == judge["distinct"]["judged"]  # nothing repeats there
+    for name in rubrics + ["distinct"]:
         j = judge[name]
         assert j["judged"] > 0
         assert _number(j["bare_nlp_pipe"]["responses_per_s"])
