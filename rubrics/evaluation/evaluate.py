@@ -185,9 +185,9 @@ def _evaluate(rubric: Rubric, responses_path: Path, results: ResultsDir, manifes
             plog.commit()
             if progress:
                 progress(len(chunk))
-    # Release what only judging needed (the reader's set of response ids, a resumed run's
-    # verdict ids) before the summary reads the verdicts back: peak memory is then the
-    # larger of the two phases, not their sum (bench/run.py measures it at 100,000 responses).
+    # Release what only judging needed (the reader's response ids, a resumed run's verdict
+    # ids) before a resumed run's summary reads the verdicts back: peak memory is then the
+    # larger of the two phases, not their sum (bench/run.py measures it up to 1,000,000).
     stream.close()
     failures = results.open_failures(done)
     done.clear()
