@@ -164,6 +164,8 @@ def _evaluate(rubric: Rubric, responses_path: Path, results: ResultsDir, manifes
                 for c in item.get("criteria", []):
                     tasks.append(Task(rec, item, c))
             def pending(name: str, t: Task) -> bool:
+                if not done and not retry_errors:  # a fresh run: everything is pending (no hash)
+                    return True
                 vid = verdict_id(rubric.id, t.response.response_id, t.criterion["id"], name)
                 return vid not in done and (not retry_errors or vid in failed_before)
             outcomes = panel.judge_each(tasks, pending)
