@@ -198,17 +198,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def rounded(value: Any, digits: int = 4) -> Any:
-    """Floats rounded to ``digits`` significant places, recursively (readable JSON)."""
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    if isinstance(value, dict):
-        return {k: rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [rounded(v, digits) for v in value]
-    return value
-
-
 def write_atomic(path: Path, text: str) -> None:
     from rubricate.guidelines.kernel.fileio import atomic_write_text
     path.parent.mkdir(parents=True, exist_ok=True)
