@@ -4,13 +4,15 @@
     .venv/bin/python bench/run.py --quick    # small sizes, well under a minute; bench/results/quick.json
     .venv/bin/python bench/run.py --million  # the scale section also at 1,000,000 responses
 
-The full run takes about 13 minutes on 2 cores, 9 of them parsing 8 x 200-page PDFs. Each
+The full run takes about 13 minutes on 2 cores, 9 of them parsing 8 x 200-page PDFs, plus the
+kb_scale section (about half an hour: three cold and three warm builds at each size). Each
 section runs in its own child process, one after the other, so none measures in a heap or
 garbage collector loaded by another.
 
 Sections: startup (`rubricate --help` and a one-response `evaluate` beside `python -c pass`
 and a bare spaCy import, interleaved, medians and spread), kb_build (bundled corpus cold/warm, a generated PDF against plain pdfplumber,
-parallel parsing), offline_judge (responses/s of `evaluate` with the rules judge beside a
+parallel parsing), kb_scale (`build` and `compile` with 10, 50 and 200 generated guidelines, the
+KB's writers beside rdflib's own; bench/kb_scale.py), offline_judge (responses/s of `evaluate` with the rules judge beside a
 bare nlp.pipe pass, one process and two, interleaved rounds with medians and spread, on
 repeated and on all-distinct texts), llm_judge (a local OpenAI-compatible server
 answering after 50 ms, at four concurrency limits, and a cached re-run), scale (peak memory
@@ -37,12 +39,14 @@ from _common import REPO, anchor_dir, has_anchor, load_average, machine, rounded
 RESULTS = REPO / "bench" / "results"
 
 FULL = {"pdf_pages": 200, "pdf_documents": 8, "judge_responses": 6300, "judge_repeat": 3, "startup_repeat": 5,
-        "scale_sizes": (10, 10_000, 100_000), "llm_quick": False, "compile_repeat": 3, "kb_repeat": 3}
+        "scale_sizes": (10, 10_000, 100_000), "llm_quick": False, "compile_repeat": 3, "kb_repeat": 3,
+        "kb_scale_sizes": (10, 50, 200), "kb_scale_pages": 30, "kb_scale_repeat": 3}
 QUICK = {"pdf_pages": 3, "pdf_documents": 2, "judge_responses": 600, "judge_repeat": 1, "startup_repeat": 1,
-         "scale_sizes": (500, 2000), "llm_quick": True, "compile_repeat": 1, "kb_repeat": 1}
+         "scale_sizes": (500, 2000), "llm_quick": True, "compile_repeat": 1, "kb_repeat": 1,
+         "kb_scale_sizes": (2, 4), "kb_scale_pages": 3, "kb_scale_repeat": 1}
 
 
-SECTIONS = ("startup", "kb_build", "pdf", "compile", "offline_judge", "llm_judge", "scale")
+SECTIONS = ("startup", "kb_build", "pdf", "compile", "kb_scale", "offline_judge", "llm_judge", "scale")
 SHARED_ENV = "RUBRICATE_BENCH_SHARED"
 MILLION_ENV = "RUBRICATE_BENCH_MILLION"  # --million: the scale section also at 1,000,000 responses
 
@@ -62,6 +66,9 @@ def section(name: str, quick: bool) -> dict:
     if name == "compile":
         import compile as compile_bench
         return compile_bench.measure(sizes["compile_repeat"], anchor=anchor_dir() if has_anchor() else None)
+    if name == "kb_scale":
+        import kb_scale
+        return kb_scale.measure(sizes["kb_scale_sizes"], sizes["kb_scale_repeat"], pages=sizes["kb_scale_pages"])
     if name == "llm_judge":
         import llm_judge
         return llm_judge.measure(sizes["llm_quick"])
@@ -124,7 +131,7 @@ def collect_targets(out: dict) -> dict:
     for rubric in ("default", "study", "distinct"):
         for name, t in ((judge.get(rubric) or {}).get("targets") or {}).items():
             targets[f"offline_judge.{rubric}.{name}"] = t
-    for section in ("startup", "llm_judge", "scale"):
+    for section in ("startup", "kb_scale", "llm_judge", "scale"):
         for name, t in ((out.get(section) or {}).get("targets") or {}).items():
             targets[f"{section}.{name}"] = t
     for name, t in (((out.get("kb_build") or {}).get("pdf") or {}).get("targets") or {}).items():
@@ -176,6 +183,23 @@ def markdown(r: dict) -> str:
     if "cold_s" in kb:
         row("KB build", f"bundled corpus ({kb['corpus']['documents']} documents), `rubricate build`",
             f"cold (empty parse cache) {_f(kb['cold_s'])} s", f"warm (cache hit) {_f(kb['warm_s'])} s")
+    ks = r.get("kb_scale") or {}
+    for size in ks.get("sizes", []):
+        cold, comp = size["build_cold"], size["compile"]
+        stages = ", ".join(f"{k} {_f(v)}" for k, v in cold["stages_s"].items())
+        row("KB scale", f"`rubricate build`, {size['documents']:,} documents ({size['generated_documents']:,} generated, "
+            f"{size['pages_per_document']} pages each): {size['passages']:,} passages, {size['triples']:,} triples",
+            "-", f"cold {_f(cold['wall_s']['median'])} s ({_f(cold['wall_s']['min'])}-{_f(cold['wall_s']['max'])}; "
+            f"stages: {stages}), peak RSS {_f(cold['peak_rss_mb']['median'])} MB; after one change "
+            f"{_f(size['build_after_one_change']['wall_s'])} s, {size['build_after_one_change']['parse']['read']} file read; "
+            f"`compile` {_f(comp['wall_s']['median'])} s")
+    for n, ser in (ks.get("serialisers") or {}).items():
+        w = ser["writers"]
+        base = w.get("rdflib_turtle")
+        row("KB scale", f"writing kb.ttl, {ser['triples']:,} triples ({n} generated documents)",
+            f"rdflib turtle {_f(base['median']) if base else 'not timed'} s, rdflib nt {_f(w['rdflib_nt']['median'])} s",
+            f"sorted Turtle {_f(w['rubricate_sorted_turtle']['median'])} s, sorted N-Triples (KB hash) "
+            f"{_f(w['rubricate_sorted_ntriples']['median'])} s, JSON-LD {_f(w['rubricate_jsonld']['median'])} s")
     pdf = kb.get("pdf") or {}
     if "pages" in pdf:
         row("PDF parse", f"{pdf['pages']}-page two-column PDF (load average {_f(pdf.get('load_avg_1m_before'))} "

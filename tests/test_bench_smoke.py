@@ -24,7 +24,7 @@ def _number(value) -> bool:
 def test_quick_benchmark_reports_every_section(tmp_path):
     out = tmp_path / "quick.json"
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--out", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)  # stdout is exactly one JSON object
     assert json.loads(out.read_text()) == report
@@ -81,6 +81,19 @@ def test_quick_benchmark_reports_every_section(tmp_path):
     assert all(_number(v) for v in comp["bytes"].values())
     if report["anchor"]["present"]:
         assert _number(comp["import_study_s"]) and comp["items"]["study"] > 0
+
+    ks = report["kb_scale"]
+    assert [s["generated_documents"] for s in ks["sizes"]] == [2, 4]
+    for s in ks["sizes"]:
+        assert s["passages"] > 0 and s["same_kb_every_build"] is True
+        assert s["build_after_one_change"]["parse"]["read"] == 1  # a count, not a timing
+        assert set(s["build_cold"]["stages_s"]) == {"parse", "extract", "graph", "validate", "serialise"}
+        assert _number(s["build_cold"]["wall_s"]["median"]) and _number(s["compile"]["wall_s"]["median"])
+    for ser in ks["serialisers"].values():
+        for name, w in ser["writers"].items():
+            assert w["same_bytes_every_run"] is True or name == "oxrdflib_turtle_store_order"
+            assert w["loads_back_same_triples"] in (True, None), name
+    assert {"build_stages_exponent_max", "files_read_after_one_change"} <= set(ks["targets"])
 
     assert report["targets"]
     for t in report["targets"].values():
