@@ -15,7 +15,9 @@ order, no timestamps, paths relative to the repository. The committed rubrics ar
 """
 from __future__ import annotations
 
+import copy
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,13 @@ def dumps(rubric: dict) -> bytes:
 
 def knowledge_base_block(g: Graph) -> dict[str, Any]:
     """The KB's hash and every file it read (document, registered path, SHA-256, role)."""
+    return copy.deepcopy(_knowledge_base_block(g, len(g)))
+
+
+@lru_cache(maxsize=4)
+def _knowledge_base_block(g: Graph, _size: int) -> dict[str, Any]:
+    # once per graph (and size) and not once per rubric: the hash writes and sorts the whole
+    # graph's N-Triples, seconds for a KB of many documents
     sources = sorted({(str(d), str(p), str(s), str(r)) for d, p, s, r in g.query(_SOURCES_Q)})
     if not sources:
         raise RubricateError("the knowledge base lists no source files (was it built?)")
