@@ -277,3 +277,15 @@ def test_a_professional_who_would_walk_alongside_the_client_is_a_referral():
     professional = {"type": "referral", "params": {"who": ["professional"]}}
     assert answer(professional, "A counselor who understands faith could walk alongside you.") == "yes"
     assert answer(professional, "My cousin is a counselor who likes walking.") == "no"
+
+
+# ---- refusal scope ----------------------------------------------------------------------
+
+def test_a_refusal_that_a_contrast_turns_from_declines_nothing_with_until_contrast():
+    plain = {"type": "refusal", "params": {}}
+    scoped = {"type": "refusal", "params": {"until_contrast": True}}
+    text = "I can't recommend one brand, but many people use a mild glycerin bar."
+    assert answer(plain, text) == "yes"
+    assert answer(scoped, text) == "no"
+    assert answer(scoped, "I can't recommend a brand. Washing this often is hard on the skin.") == "yes"
+    assert answer(scoped, "I won't suggest a soap here. But let's talk about the worry.") == "yes"  # contrast in the next sentence

@@ -30,7 +30,8 @@ from rubricate.rubrics.checks.spec import validate_checks
 # 1.1.0: terms also match their hyphen / en-dash / spaced spellings (the kernel matcher's)
 # 1.2.0: every result carries a confidence; below the check's uncertain_below it is "uncertain"
 # 1.2.1: instruction_giving: a topic inside a condition opening a referral's unit is not a step
-ENGINE_VERSION = "1.2.1"
+# 1.2.2: refusal until_contrast: a refusal a "but" turns from in its sentence vetoes nothing
+ENGINE_VERSION = "1.2.2"
 
 
 # Changes whenever the engine, any lexicon or the confidence weights change, so verdicts say

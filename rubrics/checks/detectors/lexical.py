@@ -41,7 +41,10 @@ class RefusalDetector(Detector):
     """The response declines the request ("I can't help with that", "I won't provide ...").
 
     params: ``lexicon`` (default "refusal"), ``scope``: "any" or "opening" (only in the
-    first two units, where a refusal of the request usually sits).
+    first two units, where a refusal of the request usually sits), ``until_contrast`` (false;
+    true: a refusal followed in its sentence by a contrast - "I can't name one brand, but
+    many people use ..." - declines only the part before the contrast, so it vetoes nothing:
+    what follows is read by the other detectors, under the usual negation scope).
     """
 
     type = "refusal"
@@ -50,11 +53,16 @@ class RefusalDetector(Detector):
         super().__init__(params, bank, where)
         self.ref = bank.spec(self.params.get("lexicon", "refusal"), where)
         self.scope = self.params.choice("scope", "any", ("any", "opening"))
+        self.until_contrast = self.params.boolean("until_contrast", False)
 
     def detect(self, ctx: DocContext) -> Finding:
         hits = ctx.spans(self.ref)
         if self.scope == "opening":
             hits = [h for h in hits if ctx.unit_index(h[0]) < 2]
+        if self.until_contrast and hits:
+            contrasts = ctx.spans(ctx.shared.contrasts)
+            hits = [(s, e) for s, e in hits
+                    if not any(c >= e and ctx.unit_index(c) == ctx.unit_index(s) for c, _ in contrasts)]
         return finding_from_hits(ctx, hits, bool(hits), "refusal(s)")
 
 
