@@ -230,10 +230,7 @@ def markdown(r: dict) -> str:
             f"`evaluate` 1 process {_f(e['workers_1']['responses_per_s'])}/s (time x{_f(e['workers_1']['over_bare_pipe'])}"
             f"{spread}; judge alone x{_f(j['engine_only']['over_bare_pipe'])}); `--workers 2` {_f(w2.get('responses_per_s'))}/s")
     llm = r.get("llm_judge") or {}
-    for run_ in llm.get("runs", []):
-        row("LLM judge", f"{llm['judgements']:,} judgements, 50 ms server, concurrency {run_['max_concurrency']}",
-            f"ideal {_f(run_['ideal_s'])} s", f"{_f(run_['wall_s'])} s ({_f(100 * run_['share_of_ideal'], 2)}% of ideal"
-            f"{'; sampled' if run_['sampled'] else ''})")
+    lines.extend(llm_rows(llm))
     if "cache" in llm:
         c = llm["cache"]
         row("LLM judge", "cached re-run", f"first run {c['cold']['requests']:,} requests, {_f(c['cold']['wall_s'])} s",
@@ -260,6 +257,38 @@ def markdown(r: dict) -> str:
     if errors:
         lines += ["", "Sections that failed: " + "; ".join(errors)]
     return "\n".join(lines) + "\n"
+
+
+def llm_rows(llm: dict) -> list[str]:
+    """The LLM judge's rows: share of ideal beside the bare client loops of the same run,
+    then --max-concurrency auto beside the best fixed limit."""
+    out = []
+    base = {name: {b["max_concurrency"]: b for b in rows} for name, rows in (llm.get("baseline") or {}).items()}
+
+    def share(x: dict) -> str:
+        lo, hi = x.get("share_of_ideal_spread") or (None, None)
+        spread = f" ({_f(100 * lo, 2)}-{_f(100 * hi, 2)})" if lo is not None and x.get("repeats", 1) > 1 else ""
+        return f"{_f(100 * x['share_of_ideal'], 2)}%{spread}"
+    for run_ in llm.get("runs", []) + llm.get("scaling", []):
+        c = run_["max_concurrency"]
+        bare = "; ".join(f"{name.replace('bare_', 'bare ')} {share(b[c])}, {_f(b[c]['client_cpu_ms_per_request'])} ms CPU/req"
+                         for name, b in base.items() if c in b) or f"ideal {_f(run_['ideal_s'])} s"
+        out.append(f"| LLM judge | {llm['judgements']:,} judgements, 50 ms server, concurrency {c}, share of ideal "
+                   f"(median of {run_.get('repeats', 1)}, min-max) | {bare} | {share(run_)}, "
+                   f"{_f(run_['client_cpu_ms_per_request'])} ms CPU/req{'; sampled' if run_.get('sampled') else ''} |")
+    if "auto_plain" in llm:
+        out.append(f"| LLM judge | `--max-concurrency auto`, plain 50 ms server | share of ideal at 128 | "
+                   f"{share(llm['auto_plain'])} |")
+    for name, a in (llm.get("auto") or {}).items():
+        srv = a["server"]
+        what = f"hidden capacity {srv['capacity']}" if srv.get("capacity") else f"429 above {srv['rate_per_s']:g}/s"
+        best = a["runs"][str(a["best_fixed"])]
+        auto = a["runs"]["auto"]
+        out.append(f"| LLM judge | `auto` against a server with {what} | best fixed limit {a['best_fixed']}: "
+                   f"{_f(best['judgements_per_s'])}/s, {best['rate_limited_429']} 429s | settled at {a['auto_settled_at']}, "
+                   f"{_f(auto['judgements_per_s'])}/s (x{_f(a['auto_over_best_fixed'])} of best), "
+                   f"{auto['rate_limited_429']} 429s |")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

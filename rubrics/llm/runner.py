@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from .cache import Cache, cache_key
-from .client import Reply, make_client, send
+from .client import Reply, make_client, make_transport, send
 from .endpoint import BATCH_DISCOUNT, EndpointConfig
 from .limiter import AdaptiveLimiter
 from .params import ParamPolicy
@@ -99,11 +99,13 @@ class Runner:
         if self.params.breaker is None:  # one breaker per run, like the policy
             self.params.breaker = CircuitBreaker(endpoint.concurrency_wave)
         self._client = None
+        self._transport = None
         self._limiter: AdaptiveLimiter | None = None
         self._t0 = 0.0
 
     async def __aenter__(self) -> "Runner":
         self._client = make_client(self.endpoint)
+        self._transport = make_transport(self.endpoint, self._client)
         if self.params.limiter is None:  # one limiter per run: what it learnt holds for every batch
             self.params.limiter = AdaptiveLimiter.for_setting(self.endpoint.max_concurrency)
         self._limiter = self.params.limiter
@@ -126,6 +128,8 @@ class Runner:
             prev = self.stats.lowest_concurrency
             self.stats.lowest_concurrency = low if prev is None else min(prev, low)
             self.stats.concurrency = self._limiter.describe()
+        if self._transport is not None:
+            await self._transport.close()
         if self._client is not None:
             await self._client.close()
 
@@ -216,7 +220,7 @@ class Runner:
                 self.stats.requests += 1
                 t0 = time.monotonic()
                 try:
-                    reply: Reply | None = await send(self._client, self.endpoint, body)
+                    reply: Reply | None = await send(self._client, self.endpoint, body, self._transport)
                     err: CallError | None = None
                 except CallError as exc:
                     reply, err = None, exc
