@@ -156,8 +156,10 @@ def summary(samples: list[dict], n: int, c: int, scale: float = 1.0) -> dict:
     return out
 
 
-def throughput(server: Server, levels: list[int], n: int, serial_n: int, repeat: int) -> dict:
-    """rubricate and the bare loops at each level, interleaved, ``repeat`` times."""
+def throughput(server: Server, levels: list[int], n: int, serial_n: int, repeat: int,
+               with_auto: bool = False) -> dict:
+    """rubricate and the bare loops at each level, interleaved, ``repeat`` times (and
+    rubricate with ``auto`` after each round)."""
     samples: dict[tuple[str, int], list[dict]] = {}
     c1 = summary([run_rubricate(server, serial_n, 1)], serial_n, 1, scale=n / serial_n)
     c1.update(judged=serial_n, sampled=True, note=f"{serial_n} judgements timed, wall scaled x{n / serial_n:g} to {n}")
@@ -166,10 +168,18 @@ def throughput(server: Server, levels: list[int], n: int, serial_n: int, repeat:
             samples.setdefault(("rubricate", c), []).append(run_rubricate(server, n, c))
             for name in BARE:
                 samples.setdefault((name, c), []).append(run_bare(server, name, n, c))
+        if with_auto:
+            samples.setdefault(("rubricate", "auto"), []).append(run_rubricate(server, n, "auto"))
     rows = [c1] + [{**summary(samples[("rubricate", c)], n, c), "judged": n, "sampled": False, "note": ""}
                    for c in levels]
     base = {name: [summary(samples[(name, c)], n, c) for c in levels] for name in BARE}
-    return {"rows": rows, "baseline": base}
+    out = {"rows": rows, "baseline": base}
+    if with_auto:
+        auto = summary(samples[("rubricate", "auto")], n, max(levels))
+        auto.update(max_concurrency="auto", settled_at=[s["concurrency"]["final"] for s in samples[("rubricate", "auto")]],
+                    note=f"share of the ideal at concurrency {max(levels)}, interleaved with the fixed runs")
+        out["auto"] = auto
+    return out
 
 
 def adaptive(n: int, fixed: list[int], *, capacity: int | None = None, rate: float | None = None,
@@ -210,14 +220,12 @@ def measure(quick: bool = False, repeat: int | None = None) -> dict:
     try:
         run_rubricate(server, 50, 8)  # warm-up: imports, first connections
         asyncio.run(_bare_openai(server.url, 20, 4))
-        t = throughput(server, [8, 32, 128], n, serial_n, repeat)
-        out["runs"], out["baseline"] = t["rows"], t["baseline"]
+        t = throughput(server, [8, 32, 128], n, serial_n, repeat, with_auto=True)
+        out["runs"], out["baseline"], out["auto_plain"] = t["rows"], t["baseline"], t["auto"]
         s = throughput(server, [256, 512], n, serial_n, repeat) if not quick else {"rows": [None], "baseline": {}}
         out["scaling"] = s["rows"][1:]
         for name, rows in s["baseline"].items():
             out["baseline"][name] += rows
-        out["auto_plain"] = summary([run_rubricate(server, n, "auto") for _ in range(repeat)], n, 128)
-        out["auto_plain"]["note"] = "auto against the plain 50 ms server; ideal taken at concurrency 128"
         with tempfile.TemporaryDirectory() as tmp:
             cache = open_cache(tmp)
             cold = run_rubricate(server, n, 128, cache)

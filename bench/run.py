@@ -277,8 +277,10 @@ def llm_rows(llm: dict) -> list[str]:
                    f"(median of {run_.get('repeats', 1)}, min-max) | {bare} | {share(run_)}, "
                    f"{_f(run_['client_cpu_ms_per_request'])} ms CPU/req{'; sampled' if run_.get('sampled') else ''} |")
     if "auto_plain" in llm:
-        out.append(f"| LLM judge | `--max-concurrency auto`, plain 50 ms server | share of ideal at 128 | "
-                   f"{share(llm['auto_plain'])} |")
+        a = llm["auto_plain"]
+        out.append(f"| LLM judge | `--max-concurrency auto`, plain 50 ms server, share of the ideal at 128 "
+                   f"(interleaved with the fixed runs) | fixed 128: {share(next(r for r in llm['runs'] if r['max_concurrency'] == 128))} | "
+                   f"{share(a)}, settled at {', '.join(str(x) for x in a.get('settled_at', []))} |")
     for name, a in (llm.get("auto") or {}).items():
         srv = a["server"]
         what = f"hidden capacity {srv['capacity']}" if srv.get("capacity") else f"429 above {srv['rate_per_s']:g}/s"
