@@ -14,8 +14,10 @@ and a bare spaCy import, interleaved, medians and spread), kb_build (bundled cor
 parallel parsing), kb_scale (`build` and `compile` with 10, 50 and 200 generated guidelines, the
 KB's writers beside rdflib's own; bench/kb_scale.py), offline_judge (responses/s of `evaluate` with the rules judge beside a
 bare nlp.pipe pass, one process and two, interleaved rounds with medians and spread, on
-repeated and on all-distinct texts), llm_judge (a local OpenAI-compatible server
-answering after 50 ms, at four concurrency limits, and a cached re-run), scale (peak memory
+repeated and on all-distinct texts), llm_judge (a fast local OpenAI-compatible server
+in its own process answering after 50 ms, at concurrency 1 to 512 beside bare AsyncOpenAI and
+aiohttp loops, ``--max-concurrency auto`` beside fixed limits against a hidden-capacity and a
+429 server, and a cached re-run), scale (peak memory
 and time of `rubricate evaluate` as the input grows) and compile (rubric compile time and
 size). ``targets`` gathers every target of the issue with its value and whether it is met;
 ``machine`` says what it ran on and how loaded the machine was. The JSON goes to stdout and,

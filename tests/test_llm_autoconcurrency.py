@@ -157,3 +157,31 @@ def test_fixed_limit_still_a_hard_cap():
         judge_many_sync(tasks(120), _endpoint(srv, max_concurrency=6), stats=stats, progress=False)
         seen = srv.stats()
     assert seen["max_in_flight"] <= 6 and stats.concurrency == {**stats.concurrency, "mode": "fixed", "final": 6}
+
+
+def test_progress_line_shows_the_limit():
+    import io
+    from rubricate.rubrics.llm.progress import Progress
+    bar = Progress(10, "judge", stream=io.StringIO())
+    assert "concurrency" not in bar.line()
+    bar.limiter = AdaptiveLimiter.for_setting(AUTO)
+    assert bar.line().endswith(f"concurrency {AUTO_START} (auto)")
+    fixed = AdaptiveLimiter.for_setting(8)
+    bar.limiter = fixed
+    assert "concurrency" not in bar.line()  # a fixed cap untouched: nothing to say
+    fixed.on_rate_limit(0.0)
+    assert bar.line().endswith("concurrency 4 of 8")
+
+
+@pytest.mark.slow  # two CLI runs in process against a local server
+def test_respond_and_probe_print_where_the_limit_settled(tmp_path):
+    from rubricate.cli import main
+    with LoadServer(latency=0.02) as srv:
+        r = CliRunner().invoke(main, ["respond", "--model", "m", "--base-url", srv.base_url, "--samples", "3",
+                                      "--no-cache", "--out", str(tmp_path / "r.jsonl")])
+        assert r.exit_code == 0, r.output
+        assert "concurrency auto: settled at " in r.output
+        r = CliRunner().invoke(main, ["stigma", "probe", "--model", "m", "--base-url", srv.base_url,
+                                      "--max-concurrency", "5", "--no-cache", "--out", str(tmp_path / "p.jsonl")])
+        assert r.exit_code == 0, r.output
+        assert "concurrency" not in r.output  # a fixed cap that was never cut: no note
