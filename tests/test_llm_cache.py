@@ -117,3 +117,20 @@ def test_two_processes_share_one_cache(make_server, tmp_path):
     third = subprocess.run([sys.executable, "-c", SCRIPT, srv.base_url, str(tmp_path), str(n)],
                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert json.loads(third.stdout)["requests"] == 0
+
+
+def test_writes_are_buffered_then_committed(tmp_path):
+    """Buffered rows are served at once, and committed in batches, at flush and at close."""
+    from rubricate.rubrics.llm.cache import FLUSH_ROWS, Cache
+    writer, reader = Cache(tmp_path), Cache(tmp_path)
+    writer.put("k0", "an answer", {"prompt_tokens": 3})
+    assert writer.get("k0").text == "an answer"  # served from the buffer
+    writer.flush()
+    assert reader.get("k0").usage == {"prompt_tokens": 3}
+    for i in range(1, FLUSH_ROWS + 1):
+        writer.put(f"k{i}", "x", {})
+    assert reader.get(f"k{FLUSH_ROWS}") is not None  # a full buffer is committed in one go
+    writer.put("last", "y", {})
+    writer.close()
+    assert reader.get("last").text == "y" and len(reader) == FLUSH_ROWS + 2
+    reader.close()

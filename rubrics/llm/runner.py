@@ -128,6 +128,12 @@ class Runner:
             prev = self.stats.lowest_concurrency
             self.stats.lowest_concurrency = low if prev is None else min(prev, low)
             self.stats.concurrency = self._limiter.describe()
+        if self.cache is not None:  # what this run buffered is committed when it ends (another
+            try:                    # process, or the next run of a caller that never closes, sees it)
+                self.cache.flush()
+            except (OSError, sqlite3.Error) as exc:
+                log.warning("LLM cache: cannot write %s (%s)", self.cache.path, exc)
+                self.stats.cache_disabled = str(exc)
         if self._transport is not None:
             await self._transport.close()
         if self._client is not None:
