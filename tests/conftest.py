@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,12 @@ import pytest
 from tests.checkout import use_this_checkout
 
 use_this_checkout()
+
+# A shell without job control starts background commands with SIGINT ignored, and an ignored
+# signal stays ignored across exec: every command a test starts would then shrug off the Ctrl-C
+# the interrupt tests send. Restore the usual handler so children start with SIGINT live.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from tests.openai_server import make_server  # noqa: F401 (fixture: a real local OpenAI-compatible server)
 
