@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyshacl import validate as shacl_validate
-from rdflib import Graph
+from rdflib import Graph, Variable
+from rdflib.namespace import NamespaceManager
 from rdflib.plugins.sparql import prepareQuery
 
 from rubricate.ontology.build import SHAPES, VOCABULARY
@@ -19,6 +20,22 @@ class Validation:
     violations: list[str]
 
 
+class _WholeIRIs(NamespaceManager):
+    """Writes every IRI whole (``<...>``) in pyshacl's report texts and binds nothing.
+
+    rdflib abbreviates an IRI by binding a new prefix ``nsK`` for its namespace, trying
+    ns1, ns2, ... each time, and every passage's selector IRIs (``.../p-...#quote``) have a
+    namespace of their own: validation time grew with the square of the passages (hours at
+    1,000 documents). The violations rubricate reports are read from the report graph, not
+    from these texts, so nothing it shows changes."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__(graph, bind_namespaces="none")
+
+    def normalizeUri(self, rdfTerm: str) -> str:  # noqa: N802,N803 (rdflib's name)
+        return f"?{rdfTerm}" if isinstance(rdfTerm, Variable) else f"<{rdfTerm}>"
+
+
 class _PreparedQueries(Graph):
     """A view of a graph (the same store: nothing copied) that parses each SPARQL text once.
 
@@ -27,7 +44,8 @@ class _PreparedQueries(Graph):
     validation the longest stage of a build."""
 
     def __init__(self, g: Graph) -> None:
-        super().__init__(store=g.store, identifier=g.identifier, namespace_manager=g.namespace_manager)
+        super().__init__(store=g.store, identifier=g.identifier)
+        self.namespace_manager = _WholeIRIs(self)
         self._prepared: dict[str, object] = {}
 
     def query(self, query_object, processor="sparql", result="sparql", initNs=None, initBindings=None,  # noqa: N803

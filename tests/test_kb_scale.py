@@ -163,3 +163,13 @@ def test_citations_walk_the_graph_to_the_rows_of_their_query(kb_build):
     from rubricate.ontology.citations import _Q, _rows
     g = kb_build.graph
     assert sorted(_rows(g)) == sorted(tuple(r) for r in g.query(_Q))
+
+
+def test_validation_binds_no_prefix_per_passage(kb_build):
+    """rdflib binds a new nsK prefix for each namespace it abbreviates, scanning ns1..nsK:
+    pyshacl's report texts for every passage made validation quadratic."""
+    from rubricate.ontology.validate import validate_graph
+    g = kb_build.graph
+    before = sorted(g.namespaces())
+    assert validate_graph(g).conforms
+    assert sorted(g.namespaces()) == before
