@@ -257,6 +257,8 @@ def scaling(sizes: list[dict]) -> list[dict]:
         if a["compile"] and b["compile"]:
             ca, cb = a["compile"]["wall_s"]["median"], b["compile"]["wall_s"]["median"]
             row["compile_exponent"] = math.log(cb / ca) / math.log(b["passages"] / a["passages"])
+            ca, cb = a["compile"]["cpu_s"]["median"], b["compile"]["cpu_s"]["median"]
+            row["compile_cpu_exponent"] = math.log(cb / ca) / math.log(b["passages"] / a["passages"])
         out.append(row)
     for s in sizes:
         kinds = [k for k in ("build_cold", "build_warm", "compile") if s[k]]
@@ -266,7 +268,7 @@ def scaling(sizes: list[dict]) -> list[dict]:
 
 
 def targets(out: dict) -> dict:
-    """Nothing super-linear (stage time, CPU time and compile time against passages, exponent <= 1.15
+    """Nothing super-linear (stage time, build and compile CPU time against passages, exponent <= 1.15
     between any two sizes: 1 is linear, the margin is for a shared machine's noise); one file
     read after one change; serialising not the longest stage of a build at the largest size."""
     rows, sizes = out["scaling"], out["sizes"]
@@ -276,8 +278,8 @@ def targets(out: dict) -> dict:
         found["build_stages_exponent_max"] = {"value": k, "target": "<= 1.15", "met": k <= 1.15}
         k = max(r["build_cold_cpu_exponent"] for r in rows)
         found["build_cpu_exponent_max"] = {"value": k, "target": "<= 1.15", "met": k <= 1.15}
-        k = max((r["compile_exponent"] for r in rows if "compile_exponent" in r), default=math.nan)
-        found["compile_exponent_max"] = {"value": k, "target": "<= 1.15", "met": k <= 1.15}
+        k = max((r["compile_cpu_exponent"] for r in rows if "compile_cpu_exponent" in r), default=math.nan)
+        found["compile_cpu_exponent_max"] = {"value": k, "target": "<= 1.15", "met": k <= 1.15}
     if sizes:
         reads = max(s["build_after_one_change"]["parse"]["read"] for s in sizes if s["build_after_one_change"])
         found["files_read_after_one_change"] = {"value": reads, "target": "== 1", "met": reads == 1}
