@@ -27,6 +27,7 @@ OUT = REPO / "bench" / "results" / "test_suite.json"
 README_COMMAND = ["-m", "pytest", "-q", "-n", "auto"]
 SERIAL_COMMAND = ["-m", "pytest", "-q"]
 _COUNTS = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?|deselected)")
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
 _SLOWEST = re.compile(r"^\s*([\d.]+)s (call|setup|teardown)\s+(\S+)", re.M)
 
 
@@ -42,6 +43,7 @@ def one_run(args: list[str], durations: int) -> dict:
         "load_avg_1m_before": before,
         "load_avg_1m_after": load_average(),
         "counts": {kind.rstrip("s") if kind.startswith("error") else kind: int(n) for n, kind in _COUNTS.findall(tail)},
+        "failed": _FAILED.findall(run.stdout),
         "slowest": [{"seconds": float(s), "phase": phase, "test": test}
                     for s, phase, test in _SLOWEST.findall(run.stdout)][:durations],
     }
