@@ -170,6 +170,13 @@ def _one_target(g, parts):
         g.remove((a, OA.hasTarget, parts[1]))
 
 
+def _second_passage(g, parts):
+    other = next(t for t in sorted(g.objects(None, OA.hasTarget))
+                 if (t, RDF.type, RBC.Passage) in g and (t, DCTERMS.hasPart, None) not in g)
+    for a in list(g.subjects(OA.hasTarget, parts[0])):
+        g.add((a, OA.hasTarget, other))
+
+
 def _no_quote(g, parts):
     frag = g.value(parts[0], OA.hasSelector)
     for s in list(g.objects(frag, OA.refinedBy)):
@@ -191,6 +198,7 @@ def _earlier_page(g, parts):
     (_renumber, "numbered 1..n"),
     (_wrong_page, "on its own page"),
     (_one_target, "every part of it"),
+    (_second_passage, "every part of it"),
     (_no_quote, "one TextQuoteSelector into the file's own text"),
     (_selector_of_its_own, "TextQuoteSelector into its source file"),
     (_earlier_page, "numbered 1..n"),
