@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,10 +28,31 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.llm_judge import cpu_seconds, start_server  # noqa: E402
 from rubricate.rubrics.contract.loader import load_rubric  # noqa: E402
 from rubricate.rubrics.evaluation.converse import converse, plan_conversations  # noqa: E402
 from rubricate.rubrics.llm import EndpointConfig, GenerateTask, RunStats, generate_many_sync  # noqa: E402
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen, str]:
+    """tests/openai_server.py in a child process: it answers the simulated client and the model
+    under test alike (bench/llm_judge.py's load server only ever answers as a judge)."""
+    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "openai_server.py"),
+                             "--latency", str(latency)], cwd=REPO, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()
+    if not line.startswith("READY "):
+        proc.kill()
+        raise SystemExit(f"test server did not start: {line!r}")
+    return proc, line.split(" ", 1)[1]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User+system CPU of a process (Linux /proc), to see which side is the bottleneck."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _plans(n: int, model: str):

@@ -6,7 +6,7 @@ Replies are scripted by a callable; faults (429 with Retry-After, 5xx, dropped c
 slow replies, truncated or plain-text bodies, empty content, 401) are injected by request
 number or by a regex on the request; every request is recorded with its timing and headers.
 
-Run standalone (used by bench/llm_judge.py): ``python tests/openai_server.py --latency 0.05``
+Run standalone (used by bench/converse.py): ``python tests/openai_server.py --latency 0.05``
 prints ``READY <base_url>`` on stdout and serves until stdin closes or it is killed.
 """
 from __future__ import annotations
