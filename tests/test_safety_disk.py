@@ -51,14 +51,35 @@ def test_full_disk_while_writing_verdicts_is_one_line_and_resume_completes(tmp_p
     assert fresh.returncode == 0
 
 
+PREFILL = """
+import os, sqlite3, sys
+from rubricate.rubrics.llm.cache import Cache
+path = Cache(sys.argv[1]).path
+db = sqlite3.connect(path, isolation_level=None)
+for i in range(100):  # one commit each: every commit appends its pages to the write-ahead log
+    db.execute("INSERT INTO completions (key, text, usage, model, protocol, created) VALUES (?, ?, '{}', 'm', 'p', 0)",
+               (f"filler-{i}", "x" * 2000))
+os._exit(0)  # no close, so no checkpoint: the log stays as long as it grew
+"""
+
+
 def test_full_disk_under_the_llm_cache_disables_it_and_keeps_every_verdict(tmp_path):
+    """The cache's write-ahead log was left long by an earlier process (~800 KB), past the
+    200 KB a file may grow to here: the run's first commit to the cache fails as on a full
+    disk, while the verdicts (~90 KB) still fit. The cache buffers its writes, so how many
+    of them fail depends on when it commits; what matters is that none costs a verdict."""
+    cache = tmp_path / "cache"
+    filled = subprocess.run([sys.executable, "-c", PREFILL, str(cache)], cwd=REPO, capture_output=True, text=True)
+    assert filled.returncode == 0, filled.stderr
+    assert (cache / "llm-cache.sqlite3-wal").stat().st_size > 200_000
     src = many_responses(tmp_path, 40, vary_text=True)
     out = tmp_path / "res"
     with FaultServer() as srv:
         proc = cli("evaluate", "--judge", "llm", "--model", "j", "--base-url", srv.url("ok"), "--responses", str(src),
-                   "--out", str(out), "--cache-dir", str(tmp_path / "cache"), limit=200_000)
+                   "--out", str(out), "--cache-dir", str(cache), limit=200_000)
     assert proc.returncode == 0, proc.stderr
-    assert "LLM cache disabled for the rest of the run" in proc.stderr
+    assert "LLM cache disabled for the rest of the run" in proc.stderr or "LLM cache: cannot write" in proc.stderr, \
+        proc.stderr
     assert "Traceback" not in proc.stderr
     verdicts = list(iter_jsonl(out / "verdicts.jsonl"))
     from rubricate.rubrics.contract.loader import DEFAULT_RUBRIC, load_rubric
