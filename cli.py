@@ -176,11 +176,10 @@ class _Concurrency(click.ParamType):
                    "results, caches). Default: the current directory.")
 def main(workspace: Path | None) -> None:
     """Turn therapy guidelines into traceable rubrics and score LLM responses with them."""
-    from rubricate.guidelines.kernel.workspace import set_workspace
-    previous = set_workspace(workspace)
+    from rubricate.guidelines.kernel.workspace import using_workspace
     # for this invocation only: a caller running commands in process (click's CliRunner) gets
     # its own choice back, so one call's --workspace never leaks into the next call or its code
-    click.get_current_context().call_on_close(lambda: set_workspace(previous))
+    click.get_current_context().with_resource(using_workspace(workspace))
 
 
 def _ws(kind: str, *parts: str) -> Path:

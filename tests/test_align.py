@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from rubricate.cli import main
-from rubricate.guidelines.kernel.workspace import set_workspace
 from tests.align_paraphrases import APA, DOCUMENTS, NICE, plain_sections, truths
 from tests.conftest import REPO
 
@@ -44,10 +43,7 @@ def ws(tmp_path_factory):
 
 
 def invoke(ws, env, *args):
-    try:
-        return CliRunner(env={**env, "RUBRICATE_REGISTRY": None}).invoke(main, ["--workspace", str(ws), *args])
-    finally:
-        set_workspace(None)  # --workspace sets it for the process: later tests must not inherit it
+    return CliRunner(env={**env, "RUBRICATE_REGISTRY": None}).invoke(main, ["--workspace", str(ws), *args])
 
 
 def proposals(ws, env, doc: str, top: int = 3) -> list[dict]:

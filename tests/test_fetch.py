@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from rubricate.cli import main
-from rubricate.guidelines.kernel.workspace import set_workspace
+from rubricate.guidelines.kernel.workspace import using_workspace
 
 DOC = "national_institute_for_health_and_care_excellence_obsessive-compulsive_2005"
 OTHER = "american_psychological_association_ethical_2017"
@@ -137,12 +137,6 @@ def ws(tmp_path, monkeypatch):
     return tmp_path / "ws"
 
 
-@pytest.fixture(autouse=True)
-def _default_workspace_after():
-    yield
-    set_workspace(None)  # --workspace sets it for the process: later tests must not inherit it
-
-
 def fetch(ws: Path, *args: str):
     return CliRunner().invoke(main, ["--workspace", str(ws), "guidelines", "fetch", *args])
 
@@ -187,11 +181,8 @@ def test_fetch_registers_the_pdf_as_source_edition_with_its_provenance(ws, serve
     from rubricate.ontology.kb import build
     from rubricate.ontology.namespaces import PROV, RBC, RDF, XSD
     from rdflib import Literal, URIRef
-    set_workspace(ws)
-    try:
+    with using_workspace(ws):
         g = build(out=None).graph
-    finally:
-        set_workspace(None)
     acts = list(g.subjects(RDF.type, RBC.Retrieval))
     assert len(acts) == 1
     a = acts[0]

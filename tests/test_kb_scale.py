@@ -15,7 +15,7 @@ from rdflib.namespace import XSD
 
 from rubricate.guidelines.sources import anchor as anchoring
 from rubricate.guidelines.sources import text as text_extractor
-from rubricate.guidelines.kernel.workspace import set_workspace
+from rubricate.guidelines.kernel.workspace import using_workspace
 from rubricate.ontology.progress import STAGES, parse_line
 from rubricate.ontology.store import canonical_nt, kb_hash, load_kb, to_turtle
 from tests.guidegen import WORDS_PER_PAGE, doc_id, guideline_markdown, touch_document, write_corpus
@@ -28,9 +28,8 @@ def workspace(tmp_path, monkeypatch):
     monkeypatch.delenv("RUBRICATE_REGISTRY", raising=False)
     ws = tmp_path / "ws"
     ws.mkdir()
-    set_workspace(ws)
-    yield ws
-    set_workspace(None)
+    with using_workspace(ws):
+        yield ws
 
 
 def test_generated_guidelines_are_deterministic_and_about_the_asked_length():

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from rubricate.cli import main
 from rubricate.guidelines.kernel.agreement import cohen_kappa
-from rubricate.guidelines.kernel.workspace import set_workspace
+from rubricate.guidelines.kernel.workspace import using_workspace
 from rubricate.rubrics.contract.calibration import calibration_path
 from rubricate.rubrics.contract.loader import load_rubric
 from rubricate.rubrics.contract.validation import calibration_errors
@@ -198,11 +198,8 @@ def test_label_ten_responses_in_chromium_then_calibrate_and_report(tmp_path):
     weak = sorted(c for c, s in doc["criteria"].items()
                   if s["judges"].get("rules", {}).get("kappa") is not None and s["judges"]["rules"]["kappa"] < 0.6)
 
-    previous = set_workspace(tmp_path)  # the workspace calibrate wrote to (--workspace holds for one command)
-    try:
+    with using_workspace(tmp_path):  # the workspace calibrate wrote to (--workspace holds for one command)
         paths = write_report(results, tmp_path / "report", min_kappa=0.6)  # finds the workspace's calibration
-    finally:
-        set_workspace(previous)
     with sp() as p:
         browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1280, "height": 1000})

@@ -10,7 +10,9 @@ from ``ws_path``; every file name written into a registry, run record or report 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.guidelines.kernel.paths import PACKAGE_ROOT
@@ -46,6 +48,17 @@ def set_workspace(path: Path | str | None) -> Path | None:
     global _chosen
     previous, _chosen = _chosen, Path(path) if path is not None else None
     return previous
+
+
+@contextmanager
+def using_workspace(path: Path | str | None) -> Iterator[None]:
+    """``set_workspace`` for one piece of work (a CLI invocation, a test), then the previous
+    choice back, so a caller running several in one process never inherits another's."""
+    previous = set_workspace(path)
+    try:
+        yield
+    finally:
+        set_workspace(previous)
 
 
 def is_source_checkout() -> bool:
