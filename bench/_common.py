@@ -198,6 +198,18 @@ def machine() -> dict[str, Any]:
     }
 
 
+def start_test_server(script: str, *args: str) -> tuple[subprocess.Popen, str]:
+    """``tests/<script>`` in a child process (its own GIL, so the server is not what the bench
+    measures): the process, and the URL its ``READY <url>`` line gave."""
+    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / script), *args], cwd=REPO,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()
+    if not line.startswith("READY "):
+        proc.kill()
+        raise SystemExit(f"{script} did not start: {line!r}")
+    return proc, line.split(" ", 1)[1]
+
+
 def write_atomic(path: Path, text: str) -> None:
     from rubricate.guidelines.kernel.fileio import atomic_write_text
     path.parent.mkdir(parents=True, exist_ok=True)

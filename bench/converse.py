@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,22 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench._common import start_test_server  # noqa: E402
 from rubricate.rubrics.contract.loader import load_rubric  # noqa: E402
 from rubricate.rubrics.evaluation.converse import converse, plan_conversations  # noqa: E402
 from rubricate.rubrics.llm import EndpointConfig, GenerateTask, RunStats, generate_many_sync  # noqa: E402
-
-
-def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    """tests/openai_server.py in a child process: it answers the simulated client and the model
-    under test alike (bench/llm_judge.py's load server only ever answers as a judge)."""
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "openai_server.py"),
-                             "--latency", str(latency)], cwd=REPO, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("READY "):
-        proc.kill()
-        raise SystemExit(f"test server did not start: {line!r}")
-    return proc, line.split(" ", 1)[1]
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -62,7 +49,9 @@ def _plans(n: int, model: str):
 
 
 def measure(conversations: int, turns: int, concurrency: int, latency: float) -> dict:
-    proc, url = start_server(latency)
+    # tests/openai_server.py answers the simulated client and the model under test alike
+    # (bench/llm_judge.py's load server only ever answers as a judge)
+    proc, url = start_test_server("openai_server.py", "--latency", str(latency))
     client = EndpointConfig(model="bench-client", base_url=url, max_concurrency=concurrency, timeout=30)
     model = EndpointConfig(model="bench-model", base_url=url, max_concurrency=concurrency, timeout=30)
     out: dict = {"conversations": conversations, "turns": turns, "max_concurrency": concurrency,

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, machine, rounded, write_atomic  # noqa: E402
+from _common import REPO, machine, rounded, start_test_server, write_atomic  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from tests.checkout import use_this_checkout  # noqa: E402
@@ -40,16 +39,6 @@ GOAL_REQUESTS_PER_JUDGEMENT = 1.03
 def tasks(n: int) -> list[JudgeTask]:
     return [JudgeTask(f"r{i}", [{"role": "user", "content": f"Synthetic message {i}."}],
                       f"Synthetic response {i}.", CRITERION) for i in range(n)]
-
-
-def start_server(fail_rate: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "fault_server.py"), "--fail-rate", str(fail_rate)],
-                            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("READY "):
-        proc.kill()
-        raise SystemExit(f"fault server did not start: {line!r}")
-    return proc, line.split(" ", 1)[1]
 
 
 def judge(url: str, n: int, concurrency: int, max_retries: int = 6) -> dict:
@@ -69,7 +58,7 @@ def judge(url: str, n: int, concurrency: int, max_retries: int = 6) -> dict:
 
 def measure(quick: bool) -> dict:
     n = 300 if quick else 2000
-    proc, root = start_server(0.02)
+    proc, root = start_test_server("fault_server.py", "--fail-rate", "0.02")
     try:
         judge(f"{root}/ok/v1", 16, 8)  # warm-up: imports, first connections
         clean = judge(f"{root}/ok/v1", n, 64)
