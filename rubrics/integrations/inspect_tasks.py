@@ -20,8 +20,9 @@ and the scorer answers every criterion of the item with one of rubricate's own j
 
 The rubric is the compiled one (the workspace's build/rubrics first, then the bundled
 rubrics); creating a task never builds the knowledge base. Scores: ``appropriate`` (1 when
-every decisive criterion gets its appropriate answer, see rubrics/contract/scoring.py) and
-``points`` (HealthBench points earned). Each score's metadata names the rubric id and
+every decisive criterion gets its appropriate answer, see rubrics/contract/scoring.py; NaN,
+Inspect's "unscored", when a decisive criterion is uncertain or unknown, so accuracy is over
+the samples the judge decided) and ``points`` (HealthBench points earned). Each score's metadata names the rubric id and
 version, the knowledge-base hash, and per criterion the answer, evidence and citations.
 """
 from __future__ import annotations
@@ -148,8 +149,12 @@ def rubric_criteria(grader: str = "rules", grader_model: str | None = None, grad
         lines = [f"{c['id']}: {answers[c['id']]['answer']} (appropriate: {c['appropriate_answer']})"
                  for c in criteria]
         meta = state.metadata
+        # undecided (a decisive criterion answered uncertain or unknown): NaN is Inspect's
+        # unscored sentinel, so accuracy leaves the sample out and counts it as unscored
+        # instead of scoring it inappropriate
+        appropriate = float("nan") if result.appropriate is None else float(result.appropriate)
         return Score(
-            value={"appropriate": 1.0 if result.appropriate else 0.0, "points": result.points},
+            value={"appropriate": appropriate, "points": result.points},
             answer=response,
             explanation="\n".join(lines) + ("" if result.appropriate is not None else
                                             "\nundecided: a decisive criterion was answered unknown "
