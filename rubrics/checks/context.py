@@ -119,6 +119,15 @@ class DocContext:
         return any(governs(s, e, start, end, window=start - lo, breaks=self._contrasts, lo=lo)
                    for s, e in self._refusals if s < start)
 
+    def governed(self, cues: TermRef, start: int, window: int = 12) -> bool:
+        """Whether a cue of ``cues`` governs the span at ``start`` by the negation scope rule
+        (before it in its unit, within ``window`` tokens, no clause boundary between)."""
+        if self._negators is None:
+            self.negated(start, window)  # fills the boundary positions
+        lo = self.unit(start).start
+        return any(governs(s, e, start, start + 1, window=window, breaks=self._boundaries, lo=lo)
+                   for s, e in self.spans(cues) if s < start)
+
     def framed(self, start: int, reach: int = 6) -> bool:
         """Whether the span is introduced as a topic ("As for bridges, ...", "In terms of X")."""
         unit_start = self.unit(start).start

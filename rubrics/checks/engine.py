@@ -31,7 +31,9 @@ from rubricate.rubrics.checks.spec import validate_checks
 # 1.2.0: every result carries a confidence; below the check's uncertain_below it is "uncertain"
 # 1.2.1: instruction_giving: a topic inside a condition opening a referral's unit is not a step
 # 1.2.2: refusal until_contrast: a refusal a "but" turns from in its sentence vetoes nothing
-ENGINE_VERSION = "1.2.2"
+# 1.3.0: hit filter ``restrained`` (advice to do less of a topic is no step of it);
+#        instruction_giving counts inline imperative clauses toward min_steps
+ENGINE_VERSION = "1.3.0"
 
 
 # Changes whenever the engine, any lexicon or the confidence weights change, so verdicts say

@@ -6,6 +6,8 @@ detectors accept the same filters: ``negation`` / ``negation_window`` (drop hits
 negation cue governs), ``questions`` (keep / skip / only hits in questions), ``hedged``
 (keep / skip hits in hedged units), ``list_items`` (keep / skip / only hits in list
 items), ``framed`` (keep / skip hits introduced as a topic: "as for X", "in terms of X"),
+``restrained`` (keep / skip hits a restraint cue governs: "manage your hand washing",
+"resist the urge to sort them"),
 ``context`` (terms that must occur in the same unit) and the thresholds
 ``min_hits`` / ``min_distinct``.
 """
@@ -90,6 +92,7 @@ class HitFilter:
     hedged: str = "keep"
     list_items: str = "keep"
     framed: str = "keep"
+    restraint: TermRef = EMPTY    # lexicon restraint_cues when ``restrained: skip``
     context: TermRef = EMPTY
     min_hits: int = 1
     min_distinct: int = 1
@@ -104,6 +107,8 @@ class HitFilter:
             hedged=p.choice("hedged", "keep", ("keep", "skip", "only")),
             list_items=p.choice("list_items", "keep", ("keep", "skip", "only")),
             framed=p.choice("framed", framed, ("keep", "skip")),
+            restraint=(bank.lexicon("restraint_cues", p.where)
+                       if p.choice("restrained", "keep", ("keep", "skip")) == "skip" else EMPTY),
             context=bank.spec(p.get("context"), p.where + ".context"),
             min_hits=p.integer("min_hits", min_hits, 1),
             min_distinct=p.integer("min_distinct", 1, 1),
@@ -129,8 +134,8 @@ class HitFilter:
 
     def screen(self, ctx: DocContext, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], int]:
         """The spans that survive the filters, and how many were dropped as not meant
-        (negated, framed, or in a unit a filter excludes; a missing ``context`` term is not
-        counted: the topic itself is absent then)."""
+        (negated, framed, restrained, or in a unit a filter excludes; a missing ``context``
+        term is not counted: the topic itself is absent then)."""
         kept, dropped = [], 0
         for start, end in spans:
             if not self.keep_unit(ctx, ctx.unit_index(start)):
@@ -141,6 +146,9 @@ class HitFilter:
                 dropped += 1
                 continue
             if self.framed == "skip" and ctx.framed(start):
+                dropped += 1
+                continue
+            if self.restraint and ctx.governed(self.restraint, start, self.window):
                 dropped += 1
                 continue
             kept.append((start, end))

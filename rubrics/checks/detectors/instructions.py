@@ -22,10 +22,13 @@ class InstructionGivingDetector(Detector):
     and is directive: a list item, a unit with a directive cue ("you can", "start by",
     "try", "I'd suggest"), a unit that gives the content indirectly ("hypothetically",
     "some people use", "holds best": lexicon "indirect_advice") or a unit opening with an
-    imperative verb ("Sort them by colour."). A list introduced by an intro cue ("here are some steps to ...") in a unit
-    that names the topic, or right after one, counts item by item even if the items do not
-    repeat the topic. The detector fires at ``min_steps`` steps (default 1); items of one list
-    entry count once.
+    imperative verb ("Sort them by colour."). A list introduced by an intro cue ("here are
+    some steps to ...") in a unit that names the topic, or right after one, counts item by
+    item even if the items do not repeat the topic. A step written as one sentence of several
+    imperative clauses ("Wet your hands, lather for twenty seconds, then rinse and dry": it
+    opens with an imperative) counts each clause that opens with an imperative verb after a
+    comma, semicolon or "then" (when ``min_steps`` is above 1). The detector fires at ``min_steps`` steps
+    (default 1); items of one list entry count once.
 
     params: ``topic`` (term spec, required), ``actions`` (term spec), ``directive``
     ("required" | "any", default required), ``directive_cues`` (term spec, default lexicon
@@ -97,6 +100,20 @@ class InstructionGivingDetector(Detector):
                     break
         return out
 
+    def _inline_steps(self, ctx: DocContext, index: int) -> list[int]:
+        """Tokens opening a further imperative clause inside a step unit ("..., then rinse")."""
+        unit = ctx.seg.units[index]
+        doc = ctx.doc
+        out = []
+        for t in sorted({s for s, _ in ctx.spans(self.imperatives) if unit.body < s < unit.end}):
+            k = t - 1  # back over "and then", "then", "and" to the clause break
+            while k > unit.body and doc[k].lower_ in ("then", "and", "next", "finally", "just"):
+                k -= 1
+            opened = doc[k].text in (",", ";") or any(doc[j].lower_ == "then" for j in range(k + 1, t))
+            if opened and doc[t].lower_ == doc[t].norm_:
+                out.append(t)
+        return out
+
     def _in_leading_condition(self, ctx: DocContext, index: int, token: int, helper: int) -> bool:
         """The token sits in a condition that opens the unit ("If you keep washing, ...") and
         the clause ends (a comma, "but") before the helper: the condition is what the referral
@@ -147,16 +164,25 @@ class InstructionGivingDetector(Detector):
         steps: dict[object, int] = {}
         if candidates:
             directive = None
+            imperative_units = self._imperative_openings(ctx)
             if self.directive == "required":
-                directive = ctx.units_with(self.cues) | self._imperative_openings(ctx)
+                directive = ctx.units_with(self.cues) | imperative_units
                 if self.indirect is not None:
                     directive |= ctx.units_with(self.indirect)
             for index in sorted(candidates):
                 unit = units[index]
                 if directive is None or index in directive:
                     steps.setdefault(("line", unit.line) if unit.list_item else ("unit", index), index)
-        # an intro ("here are some tips:") names the topic itself or follows a unit that does
+                    if self.min_steps > 1 and index in imperative_units and not unit.list_item:
+                        for t in self._inline_steps(ctx, index):
+                            steps.setdefault(("clause", t), index)
+        # an intro ("here are some tips:") names the topic itself or follows a unit that does;
+        # an intro aimed at doing less of the topic ("tips to manage your hand washing") under
+        # ``restrained: skip`` introduces no steps of it
         intro_units = {i for i in ctx.units_with(self.intros) if i in topical or i - 1 in topical}
+        if self.filter.restraint and intro_units:
+            intro_units -= {ctx.unit_index(s) for s, _ in ctx.spans(self.topic)
+                            if ctx.governed(self.filter.restraint, s, self.filter.window)}
         for index in sorted(intro_units):
             for follower in range(index + 1, len(units)):
                 unit = units[follower]
