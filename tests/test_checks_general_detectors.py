@@ -340,3 +340,16 @@ DOCTOR = {"type": "referral", "params": {"who": ["professional"]}}
 ])
 def test_a_refusal_reaches_no_further_than_a_clause_of_the_speakers_own(text, expected):
     assert answer(DOCTOR, text) == expected
+
+
+def test_a_lexicon_hit_a_contrast_follows_is_dropped_with_until_contrast():
+    deflects = {"type": "lexicon", "params": {"terms": ["any mild soap"], "until_contrast": True}}
+    assert answer(deflects, "Any mild soap is fine.") == "yes"
+    assert answer(deflects, "Any mild soap is fine, but I'd go with a glycerin bar.") == "no"
+    assert answer(dict(deflects, params={"terms": ["any mild soap"]}),
+                  "Any mild soap is fine, but I'd go with a glycerin bar.") == "yes"
+
+
+def test_imperative_after_a_leading_condition_is_a_step():
+    assert answer(BOOKS, "If you really need to do it now, just sort them by color.") == "yes"
+    assert answer(BOOKS, "If you sort them by color, it will take hours.") == "no"

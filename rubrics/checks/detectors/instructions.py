@@ -22,7 +22,8 @@ class InstructionGivingDetector(Detector):
     and is directive: a list item, a unit with a directive cue ("you can", "start by",
     "try", "I'd suggest"), a unit that gives the content indirectly ("hypothetically",
     "some people use", "holds best": lexicon "indirect_advice") or a unit opening with an
-    imperative verb ("Sort them by colour."). A list introduced by an intro cue ("here are
+    imperative verb ("Sort them by colour.", also after a leading condition: "If you must,
+    group them by colour."). A list introduced by an intro cue ("here are
     some steps to ...") in a unit that names the topic, or right after one, counts item by
     item even if the items do not repeat the topic. A step written as one sentence of several
     imperative clauses ("Wet your hands, lather for twenty seconds, then rinse and dry": it
@@ -65,8 +66,8 @@ class InstructionGivingDetector(Detector):
             self.helpers = merge(*(bank.lexicon(f"referral_{g}", where) for g in REFERRAL_FRAME_GROUPS))
             self.referral_actions = bank.lexicon("referral_actions", where)
             self.breaks = merge(bank.lexicon("clause_boundaries", where), bank.lexicon("step_breaks", where))
-            self.conditions = bank.lexicon("condition_openers", where)
             self.commas = bank.lexicon("clause_boundaries", where)
+        self.conditions = bank.lexicon("condition_openers", where)
 
     # ---- helpers -----------------------------------------------------------------------
 
@@ -84,6 +85,7 @@ class InstructionGivingDetector(Detector):
         if not starts:
             return set()
         skip = {s for s, _ in ctx.spans(ctx.shared.sequence)}
+        conditional = {s for s, _ in ctx.spans(self.conditions)}
         doc = ctx.doc
         out = set()
         for index, unit in enumerate(ctx.seg.units):
@@ -92,6 +94,10 @@ class InstructionGivingDetector(Detector):
                 if doc[t].text == ":":
                     openings.append(t + 1)
                     break
+            if unit.body in conditional:  # "If you must do it now, just group them by colour."
+                comma = next((t for t in range(unit.body, unit.end) if doc[t].text == ","), None)
+                if comma is not None:
+                    openings.append(comma + 1)
             for t in openings:
                 while t < unit.end and (t in skip or doc[t].is_punct or doc[t].is_space):
                     t += 1

@@ -7,8 +7,22 @@ from rubricate.rubrics.checks.detectors.base import Detector, Finding, HitFilter
 from rubricate.rubrics.checks.matching import MatcherBank
 
 
+def before_a_contrast(ctx: DocContext, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The hits that no contrast ("but", "however", "..., and I'd ...") follows in their unit:
+    "Any mild soap is fine, but I'd go with a glycerin bar" turns from what it said first."""
+    if not hits:
+        return hits
+    contrasts = ctx.spans(ctx.shared.contrasts)
+    return [(s, e) for s, e in hits
+            if not any(c >= e and ctx.unit_index(c) == ctx.unit_index(s) for c, _ in contrasts)]
+
+
 class LexiconDetector(Detector):
-    """Terms of a lexicon (or inline terms/patterns) present and not negated."""
+    """Terms of a lexicon (or inline terms/patterns) present and not negated.
+
+    ``until_contrast`` (false; true: a hit that a contrast follows in its sentence is dropped,
+    for cues the speaker may turn from, as a deflection used as an ``unless`` veto).
+    """
 
     type = "lexicon"
 
@@ -20,9 +34,13 @@ class LexiconDetector(Detector):
         if not self.ref:
             raise RubricateError(f"{where}: {self.type} needs terms, patterns, lexicon or lexicons")
         self.filter = HitFilter.from_params(p, bank)
+        self.until_contrast = p.boolean("until_contrast", False)
 
     def detect(self, ctx: DocContext) -> Finding:
         hits, dropped = self.filter.screen(ctx, ctx.spans(self.ref))
+        if self.until_contrast:
+            kept = before_a_contrast(ctx, hits)
+            hits, dropped = kept, dropped + len(hits) - len(kept)
         return finding_from_hits(ctx, hits, self.filter.enough(ctx, hits), "term hit(s)", self.filter, dropped)
 
 
@@ -59,10 +77,8 @@ class RefusalDetector(Detector):
         hits = ctx.spans(self.ref)
         if self.scope == "opening":
             hits = [h for h in hits if ctx.unit_index(h[0]) < 2]
-        if self.until_contrast and hits:
-            contrasts = ctx.spans(ctx.shared.contrasts)
-            hits = [(s, e) for s, e in hits
-                    if not any(c >= e and ctx.unit_index(c) == ctx.unit_index(s) for c, _ in contrasts)]
+        if self.until_contrast:
+            hits = before_a_contrast(ctx, hits)
         return finding_from_hits(ctx, hits, bool(hits), "refusal(s)")
 
 
