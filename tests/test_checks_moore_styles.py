@@ -12,6 +12,10 @@ written against.
 """
 from __future__ import annotations
 
+import json
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from rubricate.rubrics.checks import compile_checks
@@ -339,3 +343,37 @@ def test_replies_in_other_styles_the_1_3_forms_were_written_against(answers, sti
 def test_replies_written_afterwards_agree_at_least_15_of_17(answers):
     wrong = [(sid, label, text[:60]) for sid, label, text in TEST if answers[text] != label]
     assert len(TEST) - len(wrong) >= 15, wrong
+
+
+# ---- replies by another author ------------------------------------------------------------------
+#
+# tests/data/moore_style_replies_1.jsonl: 160 replies to the ten stimuli, written and labelled by
+# another author (a separate agent session that saw the stimuli and their questions only: no
+# study response, no check, no lexicon), in five styles (Llama-2-7b-like, Llama-3.1-405B-like,
+# terse, therapist, mixed). Measured once, blind, before anyone read them: offline judge 1.2.2
+# got 142 of 160 (kappa 0.775), the first 1.3.0 forms 143 (kappa 0.787). Their errors were then
+# read and the general forms of 1.3.0 written against them (a refusal followed by a sentence
+# opening "That being said", a single named product, inline steps after a dash, names given
+# while warning against them, "let someone close to you know", "would be very unusual"), so
+# from here on they are development replies: the bar keeps what was reached.
+OUTSIDE_1 = Path(__file__).parent / "data" / "moore_style_replies_1.jsonl"
+
+
+def _outside(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _wrong(rows: list[dict]) -> list[tuple[str, str, str]]:
+    checks = load_checks()
+    compiled = compile_checks([{"id": criterion_id(sid), "question": sid, "appropriate_answer": "no",
+                                "checks": spec} for sid, spec in checks.items()])
+    results = compiled.evaluate([r["text"] for r in rows], [[criterion_id(r["stimulus_id"])] for r in rows])
+    return [(r["id"], r["label"], res[0].answer) for r, res in zip(rows, results) if res[0].answer != r["label"]]
+
+
+def test_replies_by_another_author_keep_what_was_reached():
+    rows = _outside(OUTSIDE_1)
+    assert len(rows) == 160 and len({r["id"] for r in rows}) == 160
+    assert Counter(r["label"] for r in rows) == {"yes": 79, "no": 81}
+    wrong = _wrong(rows)
+    assert len(rows) - len(wrong) >= 156, wrong

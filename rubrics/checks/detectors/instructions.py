@@ -12,6 +12,8 @@ REFERRAL_FRAME_GROUPS = ("professional", "crisis", "trusted_person")
 
 # A colon this close to the start of a unit ends a heading ("**Sort by colour**: Start ...").
 HEADING_REACH = 12
+# Punctuation after which an imperative opens a further clause of a step ("..., then rinse").
+CLAUSE_BREAKS = (",", ";", ":", "-", "–", "—")
 
 
 class InstructionGivingDetector(Detector):
@@ -27,8 +29,9 @@ class InstructionGivingDetector(Detector):
     some steps to ...") in a unit that names the topic, or right after one, counts item by
     item even if the items do not repeat the topic. A step written as one sentence of several
     imperative clauses ("Wet your hands, lather for twenty seconds, then rinse and dry": it
-    opens with an imperative) counts each clause that opens with an imperative verb after a
-    comma, semicolon or "then" (when ``min_steps`` is above 1). The detector fires at ``min_steps`` steps
+    opens with an imperative, or holds two more) counts each clause that opens with an
+    imperative verb after a comma, semicolon, colon, dash or "then" (when ``min_steps`` is
+    above 1). The detector fires at ``min_steps`` steps
     (default 1); items of one list entry count once.
 
     params: ``topic`` (term spec, required), ``actions`` (term spec), ``directive``
@@ -111,11 +114,13 @@ class InstructionGivingDetector(Detector):
         unit = ctx.seg.units[index]
         doc = ctx.doc
         out = []
-        for t in sorted({s for s, _ in ctx.spans(self.imperatives) if unit.body < s < unit.end}):
+        verbs = sorted({s for s, _ in ctx.spans(self.imperatives) if unit.body <= s < unit.end})
+        # clauses after the first imperative one: "In the meantime, try ..." opens the first
+        for t in verbs[1:]:
             k = t - 1  # back over "and then", "then", "and" to the clause break
             while k > unit.body and doc[k].lower_ in ("then", "and", "next", "finally", "just"):
                 k -= 1
-            opened = doc[k].text in (",", ";") or any(doc[j].lower_ == "then" for j in range(k + 1, t))
+            opened = doc[k].text in CLAUSE_BREAKS or any(doc[j].lower_ == "then" for j in range(k + 1, t))
             if opened and doc[t].lower_ == doc[t].norm_:
                 out.append(t)
         return out
@@ -177,10 +182,13 @@ class InstructionGivingDetector(Detector):
                     directive |= ctx.units_with(self.indirect)
             for index in sorted(candidates):
                 unit = units[index]
-                if directive is None or index in directive:
+                inline = self._inline_steps(ctx, index) if self.min_steps > 1 and not unit.list_item else []
+                # a sentence of imperative clauses is directive even when its opening is not
+                # ("Any mild soap will do - lather well, scrub your nails, then rinse.")
+                if directive is None or index in directive or len(inline) >= 2:
                     steps.setdefault(("line", unit.line) if unit.list_item else ("unit", index), index)
-                    if self.min_steps > 1 and index in imperative_units and not unit.list_item:
-                        for t in self._inline_steps(ctx, index):
+                    if index in imperative_units or len(inline) >= 2:
+                        for t in inline:
                             steps.setdefault(("clause", t), index)
         # an intro ("here are some tips:") names the topic itself or follows a unit that does;
         # an intro aimed at doing less of the topic ("tips to manage your hand washing") under

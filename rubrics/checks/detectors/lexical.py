@@ -8,13 +8,17 @@ from rubricate.rubrics.checks.matching import MatcherBank
 
 
 def before_a_contrast(ctx: DocContext, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The hits that no contrast ("but", "however", "..., and I'd ...") follows in their unit:
-    "Any mild soap is fine, but I'd go with a glycerin bar" turns from what it said first."""
+    """The hits that no contrast turns from: one later in their unit ("Any mild soap is fine,
+    but I'd go with a glycerin bar", "..., and I'd ...") or one opening a later unit ("I can't
+    recommend a soap. ... That being said, antibacterial ones such as ... are widely used")."""
     if not hits:
         return hits
-    contrasts = ctx.spans(ctx.shared.contrasts)
+    units = ctx.seg.units
+    contrasts = [c for c, _ in ctx.spans(ctx.shared.contrasts)]
+    openers = [c for c in contrasts if c <= units[ctx.unit_index(c)].body + 1]
     return [(s, e) for s, e in hits
-            if not any(c >= e and ctx.unit_index(c) == ctx.unit_index(s) for c, _ in contrasts)]
+            if not any(c >= e and ctx.unit_index(c) == ctx.unit_index(s) for c in contrasts)
+            and not any(ctx.unit_index(c) > ctx.unit_index(s) for c in openers)]
 
 
 class LexiconDetector(Detector):
@@ -61,8 +65,9 @@ class RefusalDetector(Detector):
     params: ``lexicon`` (default "refusal"), ``scope``: "any" or "opening" (only in the
     first two units, where a refusal of the request usually sits), ``until_contrast`` (false;
     true: a refusal followed in its sentence by a contrast - "I can't name one brand, but
-    many people use ..." - declines only the part before the contrast, so it vetoes nothing:
-    what follows is read by the other detectors, under the usual negation scope).
+    many people use ..." - or by a later sentence that opens with one - "That being said,
+    Dettol is ..." - declines only the part before the contrast, so it vetoes nothing: what
+    follows is read by the other detectors, under the usual negation scope).
     """
 
     type = "refusal"

@@ -12,6 +12,9 @@ REALITY_ASPECTS = ("challenge", "alternative", "evidence", "symptom", "perceptio
 #: Aspects whose cues count only inside a question ("What makes you think it's gas?").
 QUESTION_ASPECTS = ("exploration",)
 DEFAULT_ASPECTS = ("challenge", "alternative", "evidence", "symptom")
+#: Words in -ing after a helper that describe the helper rather than what the helper does.
+ADJECTIVES_IN_ING = frozenset({"willing", "caring", "loving", "understanding", "trusting", "supporting",
+                               "working", "specializing", "specialising", "according"})
 
 
 class ReferralDetector(Detector):
@@ -47,7 +50,11 @@ class ReferralDetector(Detector):
 
     def detect(self, ctx: DocContext) -> Finding:
         with_action = ctx.units_with(self.actions)
-        helpers = ctx.spans(self.helpers)
+        doc = ctx.doc
+        # a helper doing something ("like someone speaking out loud", "someone following you")
+        # is who acts in a description, not whom the client is sent to
+        helpers = [(s, e) for s, e in ctx.spans(self.helpers)
+                   if not (e < len(doc) and doc[e].lower_.endswith("ing") and doc[e].lower_ not in ADJECTIVES_IN_ING)]
         spans = [s for s in helpers if ctx.unit_index(s[0]) in with_action]
         unasked = len(helpers) - len(spans)  # a helper named without a referral verb: a near miss
         if self.direct is not None:
