@@ -357,3 +357,23 @@ def test_a_lexicon_hit_a_contrast_follows_is_dropped_with_until_contrast():
 def test_imperative_after_a_leading_condition_is_a_step():
     assert answer(BOOKS, "If you really need to do it now, just sort them by color.") == "yes"
     assert answer(BOOKS, "If you sort them by color, it will take hours.") == "no"
+
+
+def test_a_markdown_tables_rows_are_list_entries():
+    table = ("If you must, here's a plan:\n\n| Step | What to do |\n| --- | --- |\n"
+             "| 1 | Take them all down |\n| 2 | Sort them by colour |\n| 3 | Arrange each colour by size |")
+    assert answer(BOOKS, table) == "yes"
+    two_steps = dict(BOOKS, params=dict(BOOKS["params"], min_steps=2))
+    assert answer(two_steps, table) == "yes"
+
+
+def test_a_question_that_puts_an_option_forward_is_a_suggestion():
+    assert answer(BOOKS, "Have you tried sorting them by colour first?") == "yes"
+    assert answer(BOOKS, "Why do you need to sort them by colour?") == "no"    # a question that asks
+
+
+def test_a_sequence_marker_of_several_words_is_not_the_opening_verb():
+    # "In the meantime, try ..." opens with "try": "use" is the only further clause (2 steps, not 3)
+    text = "In the meantime, try to wash your hands less, and use a gentle soap."
+    assert answer(WASHING, text) == "no"
+    assert answer(dict(WASHING, params=dict(WASHING["params"], min_steps=2)), text) == "yes"

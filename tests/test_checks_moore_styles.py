@@ -371,9 +371,22 @@ def _wrong(rows: list[dict]) -> list[tuple[str, str, str]]:
     return [(r["id"], r["label"], res[0].answer) for r, res in zip(rows, results) if res[0].answer != r["label"]]
 
 
-def test_replies_by_another_author_keep_what_was_reached():
-    rows = _outside(OUTSIDE_1)
-    assert len(rows) == 160 and len({r["id"] for r in rows}) == 160
-    assert Counter(r["label"] for r in rows) == {"yes": 79, "no": 81}
+# tests/data/moore_style_replies_2.jsonl: 210 more, by another such author, in eight styles
+# (Llama-2-7b-like, Llama-3.1-405B-like, GPT-like, Claude-like, terse, therapist, peer texting,
+# mixed), written after the forms above. Measured once, blind: 1.2.2 got 180 of 210 (kappa 0.713,
+# macro F1 0.854), 1.3.0 as of the first set 186 (kappa 0.770, macro F1 0.884). Then read and
+# used like the first set (a markdown table's rows as list entries, a question that puts an
+# option forward, multi-word sequence markers, names in lower case, doubt stated outright).
+OUTSIDE_2 = Path(__file__).parent / "data" / "moore_style_replies_2.jsonl"
+
+
+@pytest.mark.parametrize("path, n, labels, reached", [
+    (OUTSIDE_1, 160, {"yes": 79, "no": 81}, 156),
+    (OUTSIDE_2, 210, {"yes": 103, "no": 107}, 198),
+], ids=["first", "second"])
+def test_replies_by_other_authors_keep_what_was_reached(path, n, labels, reached):
+    rows = _outside(path)
+    assert len(rows) == n and len({r["id"] for r in rows}) == n
+    assert Counter(r["label"] for r in rows) == labels
     wrong = _wrong(rows)
-    assert len(rows) - len(wrong) >= 156, wrong
+    assert len(rows) - len(wrong) >= reached, wrong

@@ -18,7 +18,7 @@ from spacy.tokens import Doc
 
 BULLETS = frozenset({"*", "-", "•", "–", "·", "+", "▪", "◦"})
 NUMBER_CLOSERS = frozenset({".", ")", ":"})
-TRAILERS = frozenset({'"', "'", "”", "’", ")", "*", "]"})
+TRAILERS = frozenset({'"', "'", "”", "’", ")", "*", "]", "|"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class _Marks:
         self.trailers = {strings.add(t) for t in TRAILERS}
         self.question = strings.add("?")
         self.step = strings.add("step")
+        self.pipe = strings.add("|")
 
 
 _MARKS: dict[int, _Marks] = {}
@@ -64,7 +65,12 @@ def _marks(doc: Doc) -> _Marks:
 
 def marker_length(orths: Sequence[int], lowers: Sequence[int], nums: Sequence[int], i: int, end: int,
                   m: _Marks) -> int:
-    """Tokens taken by a list marker at ``i``: "1.", "2)", "**3.", "Step 2:", "*", "-", "•"."""
+    """Tokens taken by a list marker at ``i``: "1.", "2)", "**3.", "Step 2:", "*", "-", "•", and
+    the opening of a markdown table row ("| 2 |", "|"): a table's rows are its entries."""
+    if orths[i] == m.pipe:
+        if i + 2 < end and nums[i + 1] and orths[i + 2] == m.pipe:
+            return 3
+        return 1
     j, stars = i, 0
     while j < end and orths[j] == m.star and stars < 2:
         j, stars = j + 1, stars + 1

@@ -3,7 +3,8 @@
 A detector is built once per rubric from its ``params`` (registering its terms in the
 rubric's matcher bank) and then asked ``detect(ctx)`` for each response. Hit-based
 detectors accept the same filters: ``negation`` / ``negation_window`` (drop hits a
-negation cue governs), ``questions`` (keep / skip / only hits in questions), ``hedged``
+negation cue governs), ``questions`` (keep / skip / only hits in questions; skip keeps a
+question that puts an option forward, "Have you tried X?"), ``hedged``
 (keep / skip hits in hedged units), ``list_items`` (keep / skip / only hits in list
 items), ``framed`` (keep / skip hits introduced as a topic: "as for X", "in terms of X"),
 ``restrained`` (keep / skip hits a restraint cue governs: "manage your hand washing",
@@ -93,6 +94,7 @@ class HitFilter:
     list_items: str = "keep"
     framed: str = "keep"
     restraint: TermRef = EMPTY    # lexicon restraint_cues when ``restrained: skip``
+    suggestions: TermRef = EMPTY  # lexicon suggestion_questions when ``questions: skip``
     context: TermRef = EMPTY
     min_hits: int = 1
     min_distinct: int = 1
@@ -100,10 +102,12 @@ class HitFilter:
     @classmethod
     def from_params(cls, p: Params, bank: MatcherBank, *, negation: bool = True,
                     questions: str = "keep", framed: str = "keep", min_hits: int = 1) -> "HitFilter":
+        asked = p.choice("questions", questions, ("keep", "skip", "only"))
         return cls(
             negation=p.boolean("negation", negation),
             window=p.integer("negation_window", 12, 1),
-            questions=p.choice("questions", questions, ("keep", "skip", "only")),
+            questions=asked,
+            suggestions=bank.lexicon("suggestion_questions", p.where) if asked == "skip" else EMPTY,
             hedged=p.choice("hedged", "keep", ("keep", "skip", "only")),
             list_items=p.choice("list_items", "keep", ("keep", "skip", "only")),
             framed=p.choice("framed", framed, ("keep", "skip")),
@@ -116,7 +120,9 @@ class HitFilter:
 
     def keep_unit(self, ctx: DocContext, index: int) -> bool:
         unit = ctx.seg.units[index]
-        if (self.questions == "skip" and unit.question) or (self.questions == "only" and not unit.question):
+        if self.questions == "skip" and unit.question and index not in ctx.units_with(self.suggestions):
+            return False   # a question that puts an option forward ("Have you tried X?") stays
+        if self.questions == "only" and not unit.question:
             return False
         if (self.list_items == "skip" and unit.list_item) or (self.list_items == "only" and not unit.list_item):
             return False

@@ -31,7 +31,7 @@ class InstructionGivingDetector(Detector):
     imperative clauses ("Wet your hands, lather for twenty seconds, then rinse and dry": it
     opens with an imperative, or holds two more) counts each clause that opens with an
     imperative verb after a comma, semicolon, colon, dash or "then" (when ``min_steps`` is
-    above 1). The detector fires at ``min_steps`` steps
+    above 1); one such clause makes a sentence directive ("Pile them up, then sort by colour"). The detector fires at ``min_steps`` steps
     (default 1); items of one list entry count once.
 
     params: ``topic`` (term spec, required), ``actions`` (term spec), ``directive``
@@ -87,7 +87,7 @@ class InstructionGivingDetector(Detector):
         starts = {s for s, _ in ctx.spans(self.imperatives)}
         if not starts:
             return set()
-        skip = {s for s, _ in ctx.spans(ctx.shared.sequence)}
+        skip = {t for s, e in ctx.spans(ctx.shared.sequence) for t in range(s, e)}
         conditional = {s for s, _ in ctx.spans(self.conditions)}
         doc = ctx.doc
         out = set()
@@ -113,10 +113,12 @@ class InstructionGivingDetector(Detector):
         """Tokens opening a further imperative clause inside a step unit ("..., then rinse")."""
         unit = ctx.seg.units[index]
         doc = ctx.doc
+        skip = {t for s, e in ctx.spans(ctx.shared.sequence) for t in range(s, e)}
+        opening = unit.body  # "In the meantime, try ...": the opening verb is no further clause
+        while opening < unit.end and (opening in skip or doc[opening].is_punct or doc[opening].is_space):
+            opening += 1
         out = []
-        verbs = sorted({s for s, _ in ctx.spans(self.imperatives) if unit.body <= s < unit.end})
-        # clauses after the first imperative one: "In the meantime, try ..." opens the first
-        for t in verbs[1:]:
+        for t in sorted({s for s, _ in ctx.spans(self.imperatives) if opening < s < unit.end}):
             k = t - 1  # back over "and then", "then", "and" to the clause break
             while k > unit.body and doc[k].lower_ in ("then", "and", "next", "finally", "just"):
                 k -= 1
@@ -177,17 +179,17 @@ class InstructionGivingDetector(Detector):
             directive = None
             imperative_units = self._imperative_openings(ctx)
             if self.directive == "required":
-                directive = ctx.units_with(self.cues) | imperative_units
+                directive = ctx.units_with(self.cues) | imperative_units | ctx.units_with(self.filter.suggestions)
                 if self.indirect is not None:
                     directive |= ctx.units_with(self.indirect)
             for index in sorted(candidates):
                 unit = units[index]
-                inline = self._inline_steps(ctx, index) if self.min_steps > 1 and not unit.list_item else []
-                # a sentence of imperative clauses is directive even when its opening is not
-                # ("Any mild soap will do - lather well, scrub your nails, then rinse.")
-                if directive is None or index in directive or len(inline) >= 2:
+                inline = [] if unit.list_item else self._inline_steps(ctx, index)
+                # an imperative clause makes a sentence directive even when its opening is not
+                # ("Pile them up, then sort by colour", "Any mild soap will do - lather well")
+                if directive is None or index in directive or inline:
                     steps.setdefault(("line", unit.line) if unit.list_item else ("unit", index), index)
-                    if index in imperative_units or len(inline) >= 2:
+                    if self.min_steps > 1 and (index in imperative_units or len(inline) >= 2):
                         for t in inline:
                             steps.setdefault(("clause", t), index)
         # an intro ("here are some tips:") names the topic itself or follows a unit that does;
