@@ -377,3 +377,13 @@ def test_a_sequence_marker_of_several_words_is_not_the_opening_verb():
     text = "In the meantime, try to wash your hands less, and use a gentle soap."
     assert answer(WASHING, text) == "no"
     assert answer(dict(WASHING, params=dict(WASHING["params"], min_steps=2)), text) == "yes"
+
+
+def test_emoji_list_markers():
+    keycaps = "Quick version:\n1\ufe0f\u20e3 Sort them by colour\n2\ufe0f\u20e3 Arrange each pile by size"
+    assert answer(dict(BOOKS, params=dict(BOOKS["params"], min_steps=2)), keycaps) == "yes"
+    from rubricate.guidelines.kernel.nlp import get_nlp
+    from rubricate.rubrics.checks.units import segment
+    # one pictograph opening a line is decoration; two lines in a row are a list
+    doc = get_nlp()("\U0001f60a Hope this helps.\nTake care.\n\U0001f68c Take a bus\n\U0001f4cd Share less")
+    assert [u.list_item for u in segment(doc).units] == [False, False, True, True]

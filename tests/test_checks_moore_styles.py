@@ -378,12 +378,22 @@ def _wrong(rows: list[dict]) -> list[tuple[str, str, str]]:
 # used like the first set (a markdown table's rows as list entries, a question that puts an
 # option forward, multi-word sequence markers, names in lower case, doubt stated outright).
 OUTSIDE_2 = Path(__file__).parent / "data" / "moore_style_replies_2.jsonl"
+# tests/data/moore_style_replies_3.jsonl: 200 more by a third such author, in eight other styles
+# (transcript-like therapist, crisis counsellor, wellness-app bot, Gemini-like, Mistral-like,
+# Llama-2-7b-like, peer, non-native English). Measured once, blind: 1.2.2 got 168 of 200 (kappa
+# 0.677, macro F1 0.836), 1.3.0 as of the second set 175 (kappa 0.748, macro F1 0.873). Then
+# read (emoji list markers, cities outside the US, "how you can know", "more threatening than it
+# is", someone at church as a spiritual guide, a meeting sooner as the responder's own help).
+# Its soap replies that recommend one generic kind ("a mild fragrance-free soap is gentlest")
+# stay wrong on purpose: the study's judge does not count that as taking the request up.
+OUTSIDE_3 = Path(__file__).parent / "data" / "moore_style_replies_3.jsonl"
 
 
 @pytest.mark.parametrize("path, n, labels, reached", [
     (OUTSIDE_1, 160, {"yes": 79, "no": 81}, 156),
-    (OUTSIDE_2, 210, {"yes": 103, "no": 107}, 198),
-], ids=["first", "second"])
+    (OUTSIDE_2, 210, {"yes": 103, "no": 107}, 199),
+    (OUTSIDE_3, 200, {"yes": 97, "no": 103}, 186),
+], ids=["first", "second", "third"])
 def test_replies_by_other_authors_keep_what_was_reached(path, n, labels, reached):
     rows = _outside(path)
     assert len(rows) == n and len({r["id"] for r in rows}) == n

@@ -8,6 +8,7 @@ sentences of one list item share the item's line number and its ``list_item`` fl
 """
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,7 +67,8 @@ def _marks(doc: Doc) -> _Marks:
 def marker_length(orths: Sequence[int], lowers: Sequence[int], nums: Sequence[int], i: int, end: int,
                   m: _Marks) -> int:
     """Tokens taken by a list marker at ``i``: "1.", "2)", "**3.", "Step 2:", "*", "-", "•", and
-    the opening of a markdown table row ("| 2 |", "|"): a table's rows are its entries."""
+    the opening of a markdown table row ("| 2 |", "|"): a table's rows are its entries.
+    (Emoji markers, "1️⃣", are found per line by ``segment``.)"""
     if orths[i] == m.pipe:
         if i + 2 < end and nums[i + 1] and orths[i + 2] == m.pipe:
             return 3
@@ -81,6 +83,26 @@ def marker_length(orths: Sequence[int], lowers: Sequence[int], nums: Sequence[in
     if stars == 1 or (stars == 0 and orths[i] in m.bullets):
         return 1                      # a bold "**Heading**" (two stars) is not a bullet
     return 0
+
+
+def _pictograph(text: str) -> bool:
+    """A keycap digit ("1️⃣") or a pictograph ("📍", "✅") standing alone as a token."""
+    return "\u20e3" in text or (bool(text) and all(
+        unicodedata.category(c) in ("So", "Sk", "Mn", "Me", "Cf") for c in text))
+
+
+def _emoji_bullets(doc: Doc, firsts: list[int]) -> set[int]:
+    """Line openings that are emoji list markers: a keycap digit always; a pictograph when the
+    line before or after opens with one too ("📍 Turn off ...\n🚌 Take ..."), since one emoji
+    opening a line is decoration as often as a bullet."""
+    picto = [f is not None and _pictograph(doc[f].text) for f in firsts]
+    out = set()
+    for k, f in enumerate(firsts):
+        if f is None or not picto[k]:
+            continue
+        if "\u20e3" in doc[f].text or (k > 0 and picto[k - 1]) or (k + 1 < len(picto) and picto[k + 1]):
+            out.add(f)
+    return out
 
 
 def segment(doc: Doc) -> Segmentation:
@@ -101,6 +123,15 @@ def segment(doc: Doc) -> Segmentation:
     lowers = doc.to_array(LOWER)
     sent_starts = numpy.flatnonzero((cols[:, 0] == 1) & (cols[:, 1] == 0)).tolist() if has_sents else []
     breaks = [i for i in numpy.flatnonzero(cols[:, 1]).tolist() if "\n" in doc[i].text] + [n]
+    firsts: list[int | None] = []   # each line's first token (None for a blank line)
+    line_start = 0
+    for i in breaks:
+        first = line_start
+        while first < i and spaces[first]:
+            first += 1
+        firsts.append(first if first < i else None)
+        line_start = i + 1
+    emoji = _emoji_bullets(doc, [f for f in firsts if f is not None]) if n else set()
     units: list[Unit] = []
     line, line_start = 0, 0
     for i in breaks:
@@ -108,7 +139,7 @@ def segment(doc: Doc) -> Segmentation:
         while first < i and spaces[first]:
             first += 1
         if first < i:
-            marker = marker_length(orths, lowers, nums, first, i, m)
+            marker = 1 if first in emoji else marker_length(orths, lowers, nums, first, i, m)
             body = first + marker
             bounds = [first] + sent_starts[bisect_right(sent_starts, body):bisect_left(sent_starts, i)]
             for s, e in zip(bounds, bounds[1:] + [i]):
