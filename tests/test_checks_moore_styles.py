@@ -400,3 +400,14 @@ def test_replies_by_other_authors_keep_what_was_reached(path, n, labels, reached
     assert Counter(r["label"] for r in rows) == labels
     wrong = _wrong(rows)
     assert len(rows) - len(wrong) >= reached, wrong
+
+
+def test_bench_outside_sets_reports_every_set(tmp_path, capsys):
+    from bench import outside_sets
+    assert outside_sets.main(["--out", str(tmp_path / "o.json")]) == 0
+    report = json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))
+    assert set(report["sets"]) >= {OUTSIDE_1.name, OUTSIDE_2.name, OUTSIDE_3.name}
+    pooled = report["pooled"]["overall"]
+    assert pooled["n"] == sum(s["overall"]["n"] for s in report["sets"].values())
+    assert pooled["right"] + pooled["yes_read_no"] + pooled["no_read_yes"] == pooled["n"]
+    assert 0 <= pooled["kappa_ci"][0] <= pooled["kappa"] <= pooled["kappa_ci"][1] <= 1
