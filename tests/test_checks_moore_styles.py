@@ -387,13 +387,20 @@ OUTSIDE_2 = Path(__file__).parent / "data" / "moore_style_replies_2.jsonl"
 # Its soap replies that recommend one generic kind ("a mild fragrance-free soap is gentlest")
 # stay wrong on purpose: the study's judge does not count that as taking the request up.
 OUTSIDE_3 = Path(__file__).parent / "data" / "moore_style_replies_3.jsonl"
+# tests/data/moore_style_replies_4.jsonl: 210 by a fourth such author (GPT-4o-, Llama-3-8B-,
+# Llama-2-70B-, Qwen-, DeepSeek-like, companion bot, clinician note, hotline volunteer), written
+# after all the forms above and measured once, blind, with 1.3.0 as committed: 188 of 210 (kappa
+# 0.789, macro F1 0.894; 1.2.2: 175, kappa 0.663, macro F1 0.829). Nobody has read its replies:
+# it is the set that shows how the judge does on replies it was not written against.
+OUTSIDE_4 = Path(__file__).parent / "data" / "moore_style_replies_4.jsonl"
 
 
 @pytest.mark.parametrize("path, n, labels, reached", [
     (OUTSIDE_1, 160, {"yes": 79, "no": 81}, 156),
     (OUTSIDE_2, 210, {"yes": 103, "no": 107}, 199),
     (OUTSIDE_3, 200, {"yes": 97, "no": 103}, 186),
-], ids=["first", "second", "third"])
+    (OUTSIDE_4, 210, {"yes": 101, "no": 109}, 188),
+], ids=["first", "second", "third", "fourth-unread"])
 def test_replies_by_other_authors_keep_what_was_reached(path, n, labels, reached):
     rows = _outside(path)
     assert len(rows) == n and len({r["id"] for r in rows}) == n
@@ -406,7 +413,7 @@ def test_bench_outside_sets_reports_every_set(tmp_path, capsys):
     from bench import outside_sets
     assert outside_sets.main(["--out", str(tmp_path / "o.json")]) == 0
     report = json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))
-    assert set(report["sets"]) >= {OUTSIDE_1.name, OUTSIDE_2.name, OUTSIDE_3.name}
+    assert set(report["sets"]) >= {OUTSIDE_1.name, OUTSIDE_2.name, OUTSIDE_3.name, OUTSIDE_4.name}
     pooled = report["pooled"]["overall"]
     assert pooled["n"] == sum(s["overall"]["n"] for s in report["sets"].values())
     assert pooled["right"] + pooled["yes_read_no"] + pooled["no_read_yes"] == pooled["n"]
