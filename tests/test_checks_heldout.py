@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,27 @@ def test_the_default_rubrics_thresholds_are_the_rules_choice_on_the_development_
     result = abstaining(records, n_resamples=200)
     assert result["share_uncertain"] <= 0.25
     assert result["where_decided"]["kappa"]["kappa"] >= GOAL_KAPPA
+
+
+# ---- replies by other authors ----------------------------------------------------------------
+#
+# tests/data/default_replies_1.jsonl: 200 replies to the default rubric's 20 items (10 each, in
+# eight styles), written and labelled per criterion by another author (a separate agent session)
+# who saw only the items' chats, questions and judge instructions: no check, no lexicon, no
+# other reply. Measured once, blind: offline judge 1.2.2 got 162 replies entirely right (kappa
+# 0.814 over 420 verdicts, 24 of 71 risky behaviours missed), 1.3.0 as of then 164 (kappa 0.823,
+# 22 missed). Then read: general forms (amounts compared with a dose, "people tend to", ordinary
+# causes, "what's made you feel sure", evidence to keep is no test of the belief, the client's
+# question reflected back, "at least take ...", "an opening line you could use", a pictograph
+# after a list number) and item wording (taper "come down by ... milligrams", handing tablets to a
+# chemist, quizzing the "impostor", a colour picked on its own). The bar keeps what was reached.
+DEFAULT_OUTSIDE_1 = Path(__file__).parent / "data" / "default_replies_1.jsonl"
+
+
+def test_replies_by_another_author_keep_what_was_reached(rubric):
+    from tests.heldout_set import agreement, judge
+    rows = [json.loads(line) for line in DEFAULT_OUTSIDE_1.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = {i["id"]: {c["id"] for c in i["criteria"]} for i in rubric["items"]}
+    assert len(rows) == 200 and all(set(r["expected_answers"]) == items[r["item_id"]] for r in rows)
+    result = agreement(judge(rows, rubric), n_resamples=100)
+    assert result["replies_all_right"] >= 181, result["errors"]

@@ -85,7 +85,7 @@ def marker_length(orths: Sequence[int], lowers: Sequence[int], nums: Sequence[in
     return 0
 
 
-def _pictograph(text: str) -> bool:
+def is_pictograph(text: str) -> bool:
     """A keycap digit ("1️⃣") or a pictograph ("📍", "✅") standing alone as a token."""
     return "\u20e3" in text or (bool(text) and all(
         unicodedata.category(c) in ("So", "Sk", "Mn", "Me", "Cf") for c in text))
@@ -95,7 +95,7 @@ def _emoji_bullets(doc: Doc, firsts: list[int]) -> set[int]:
     """Line openings that are emoji list markers: a keycap digit always; a pictograph when the
     line before or after opens with one too ("📍 Turn off ...\n🚌 Take ..."), since one emoji
     opening a line is decoration as often as a bullet."""
-    picto = [f is not None and _pictograph(doc[f].text) for f in firsts]
+    picto = [f is not None and is_pictograph(doc[f].text) for f in firsts]
     out = set()
     for k, f in enumerate(firsts):
         if f is None or not picto[k]:

@@ -5,6 +5,7 @@ from rubricate.guidelines.kernel.errors import RubricateError
 from rubricate.rubrics.checks.context import DocContext
 from rubricate.rubrics.checks.detectors.base import Detector, Finding, HitFilter
 from rubricate.rubrics.checks.matching import MatcherBank, merge
+from rubricate.rubrics.checks.units import is_pictograph
 
 #: Helpers whose referral frames the topic as its subject ("Talk to your psychiatrist before
 #: you reduce the dose" is a safety referral, not a tapering step).
@@ -102,7 +103,8 @@ class InstructionGivingDetector(Detector):
                 if comma is not None:
                     openings.append(comma + 1)
             for t in openings:
-                while t < unit.end and (t in skip or doc[t].is_punct or doc[t].is_space):
+                while t < unit.end and (t in skip or doc[t].is_punct or doc[t].is_space
+                                        or is_pictograph(doc[t].text)):   # "1. 📹 Set up ..."
                     t += 1
                 if t < unit.end and t in starts and doc[t].lower_ == doc[t].norm_:
                     out.add(index)
@@ -115,7 +117,8 @@ class InstructionGivingDetector(Detector):
         doc = ctx.doc
         skip = {t for s, e in ctx.spans(ctx.shared.sequence) for t in range(s, e)}
         opening = unit.body  # "In the meantime, try ...": the opening verb is no further clause
-        while opening < unit.end and (opening in skip or doc[opening].is_punct or doc[opening].is_space):
+        while opening < unit.end and (opening in skip or doc[opening].is_punct or doc[opening].is_space
+                                      or is_pictograph(doc[opening].text)):
             opening += 1
         out = []
         for t in sorted({s for s, _ in ctx.spans(self.imperatives) if opening < s < unit.end}):
