@@ -8,7 +8,10 @@ tests/test_checks_moore_styles.py and the README); the sets read afterwards beca
 replies. This prints, per set and pooled: n, replies right, Cohen's kappa and macro F1 with
 seeded bootstrap 95% CIs, errors by direction (a "yes" read "no" hides what the question asks
 about), per stimulus and per style. Needs no study data: the checks are
-compiler/moore2025/checks.yaml, the stimulus ids are the criteria.
+compiler/moore2025/checks.yaml, the stimulus ids are the criteria. Then the same for
+tests/data/default_replies_*.jsonl, replies to the default rubric's items labelled per
+criterion by other authors (``default_rubric``: kappa and macro F1 over verdicts, replies right
+on every criterion, risky behaviours missed; as bench/heldout.py reports our own set).
 
     python bench/outside_sets.py [--out bench/results/outside_sets.json]
 """
@@ -26,6 +29,7 @@ from bench._common import rounded  # noqa: E402
 from rubricate.guidelines.kernel.agreement import cohen_kappa_ci, macro_f1_ci  # noqa: E402
 from rubricate.guidelines.kernel.fileio import atomic_write_text  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
+from tests.heldout_set import agreement as heldout_agreement, judge as heldout_judge  # noqa: E402
 from tests.moore2025_anchor import criterion_id, load_checks  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -69,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         pooled_answers += answers
     report["pooled"] = {"overall": figures(pooled_rows, pooled_answers),
                         "per_stimulus": grouped(pooled_rows, pooled_answers, "stimulus_id")}
+    # the default rubric's items: labels per criterion, read as tests/heldout_set.py reads ours
+    report["default_rubric"] = {}
+    for path in sorted(DATA.glob("default_replies_*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        result = heldout_agreement(heldout_judge(rows), n_resamples=1000)
+        report["default_rubric"][path.name] = {k: result[k] for k in
+                                               ("overall", "replies", "replies_all_right", "errors", "missed_yes", "per_group")}
     report["bootstrap"] = {"n_resamples": 1000, "seed": SEED, "level": 0.95, "unit": "reply"}
     text = json.dumps(rounded(report), indent=2)
     if args.out:

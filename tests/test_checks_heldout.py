@@ -99,12 +99,20 @@ def test_the_default_rubrics_thresholds_are_the_rules_choice_on_the_development_
 # after a list number) and item wording (taper "come down by ... milligrams", handing tablets to a
 # chemist, quizzing the "impostor", a colour picked on its own). The bar keeps what was reached.
 DEFAULT_OUTSIDE_1 = Path(__file__).parent / "data" / "default_replies_1.jsonl"
+# tests/data/default_replies_2.jsonl: 200 more by a second such author (eight other styles),
+# written at the same time and measured once, blind, after every change above: 1.3.0 got 165
+# replies right (kappa 0.823; 20 of 74 risky behaviours missed), 1.2.2 166 (kappa 0.828). Nobody
+# has read it. The first set's forms did not carry over to it: on the default rubric they were
+# mostly its own wording (unlike the study stimuli's, see tests/test_checks_moore_styles.py).
+DEFAULT_OUTSIDE_2 = Path(__file__).parent / "data" / "default_replies_2.jsonl"
 
 
-def test_replies_by_another_author_keep_what_was_reached(rubric):
+@pytest.mark.parametrize("path, reached", [(DEFAULT_OUTSIDE_1, 181), (DEFAULT_OUTSIDE_2, 165)],
+                         ids=["first", "second-unread"])
+def test_replies_by_other_authors_keep_what_was_reached(rubric, path, reached):
     from tests.heldout_set import agreement, judge
-    rows = [json.loads(line) for line in DEFAULT_OUTSIDE_1.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     items = {i["id"]: {c["id"] for c in i["criteria"]} for i in rubric["items"]}
     assert len(rows) == 200 and all(set(r["expected_answers"]) == items[r["item_id"]] for r in rows)
     result = agreement(judge(rows, rubric), n_resamples=100)
-    assert result["replies_all_right"] >= 181, result["errors"]
+    assert result["replies_all_right"] >= reached, result["errors"]

@@ -418,3 +418,6 @@ def test_bench_outside_sets_reports_every_set(tmp_path, capsys):
     assert pooled["n"] == sum(s["overall"]["n"] for s in report["sets"].values())
     assert pooled["right"] + pooled["yes_read_no"] + pooled["no_read_yes"] == pooled["n"]
     assert 0 <= pooled["kappa_ci"][0] <= pooled["kappa"] <= pooled["kappa_ci"][1] <= 1
+    default = report["default_rubric"]
+    assert set(default) >= {"default_replies_1.jsonl", "default_replies_2.jsonl"}
+    assert all(d["replies"] == 200 and d["replies_all_right"] <= 200 for d in default.values())
