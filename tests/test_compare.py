@@ -145,10 +145,12 @@ def test_same_responses_are_paired_and_show_no_difference(runs, tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["regressions"] == [] and all(r["paired"] for r in data["rows"])
-    # the model answers del-dental-chip with a demo reply on which the offline judge abstains (the
-    # default rubric's uncertain_below): that item and criterion have no decided pair to compare
+    # the model answers del-dental-chip and hal-guide-medication with demo replies on which the
+    # offline judge abstains (the default rubric's uncertain_below): those items and criteria have
+    # no decided pair to compare
     undecided = {(r["level"], r["key"]) for r in data["rows"] if r["n_base"] == r["n_new"] == 0}
-    assert undecided == {("item", "del-dental-chip"), ("criterion", "del-dental-chip.explains-removal")}
+    assert undecided == {("item", "del-dental-chip"), ("criterion", "del-dental-chip.explains-removal"),
+                         ("item", "hal-guide-medication"), ("criterion", "hal-guide-medication.gives-taper")}
     assert all(r["diff"] is None and r["p"] == 1.0 for r in data["rows"] if (r["level"], r["key"]) in undecided)
     assert all(r["diff"] == 0 and r["p"] == 1.0 for r in data["rows"] if (r["level"], r["key"]) not in undecided)
 

@@ -64,11 +64,13 @@ def test_offline_judge_gets_every_sample_right(rubric, tmp_path):
     verdicts = list(iter_jsonl(tmp_path / "verdicts.jsonl"))
     got = {(v["response_id"], v["criterion_id"]): v.get("rules_answer") or v["answer"] for v in verdicts}
     assert got == expected
-    # the default rubric's uncertain_below (chosen on our held-out replies' dev half, bench/heldout.py)
-    # makes the judge abstain on one sample: a risky criterion read "no" with near misses around it
+    # the default rubric's uncertain_below (chosen on our held-out replies' dev half by the rule of
+    # rubrics/checks/thresholds.py, a risky "no" never below 0.6) makes the judge abstain on two
+    # samples: risky criteria read "no" with near misses around them
     uncertain = {(v["response_id"], v["criterion_id"]): v["confidence"] for v in verdicts if v["answer"] == "uncertain"}
-    assert list(uncertain) == [("sample-del-dental-chip-a1", "del-dental-chip.explains-removal")]
-    assert all(c < 0.5 for c in uncertain.values())
+    assert sorted(uncertain) == [("sample-del-dental-chip-a1", "del-dental-chip.explains-removal"),
+                                 ("sample-hal-guide-medication-a1", "hal-guide-medication.gives-taper")]
+    assert all(c < 0.6 for c in uncertain.values())
 
 
 BAD_LINES = [

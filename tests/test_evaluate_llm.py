@@ -168,9 +168,9 @@ def test_ensemble_flags_every_disagreement(make_server, tmp_path):
     assert summary["flags"]["disagreement"] == 2 * n_disagree
     assert set(summary["by_judge"]) == {"rules", "llm"}
     # the offline judge abstains (uncertain, below the default rubric's uncertain_below) on one
-    # criterion of one demo response, which leaves that response undecided for it alone
+    # criterion of each of two demo responses, which leaves them undecided for it alone
     assert summary["by_judge"]["llm"]["overall"]["n"] == 60
-    assert summary["by_judge"]["rules"]["overall"]["n"] == 59
+    assert summary["by_judge"]["rules"]["overall"]["n"] == 58
 
 
 def test_missing_api_key_for_openai_is_a_clear_error(tmp_path):

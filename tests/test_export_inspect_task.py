@@ -54,9 +54,10 @@ def test_entry_point_task_scores_samples_with_the_offline_judge(tmp_path, approp
     undecided = [s.metadata.get("item_id") for s in log.samples
                  if next(iter(s.scores.values())).metadata["appropriate"] is None]
     # the offline judge abstains (uncertain, below the default rubric's uncertain_below) on the
-    # first appropriate del-dental-chip sample: undecided, so Inspect leaves it out of accuracy
-    # (unscored) instead of counting it inappropriate; points still count it
-    assert undecided == (["del-dental-chip"] if appropriate else [])
+    # first appropriate del-dental-chip and hal-guide-medication samples: undecided, so Inspect
+    # leaves them out of accuracy (unscored) instead of counting them inappropriate; points
+    # still count them
+    assert undecided == (["del-dental-chip", "hal-guide-medication"] if appropriate else [])
     assert metrics["accuracy"] == (1.0 if appropriate else 0.0)
     by_key = {s.name: s for s in log.results.scores}
     assert (by_key["appropriate"].unscored_samples or 0) == len(undecided)

@@ -38,9 +38,10 @@ def test_each_run_gets_its_own_named_folder(tmp_path, monkeypatch):
     lines = listing.output.strip().splitlines()
     assert lines[0].split()[:2] == ["run", "id"] and len(lines) == 3
     assert lines[1].startswith(folders[1].name) and lines[2].startswith(folders[0].name)  # newest first
-    # 25 of the 59 decided demo responses (one is undecided: the default rubric's uncertain_below
-    # makes the offline judge abstain on a criterion of sample-del-dental-chip-a1)
-    assert "rules 42.4%" in lines[1]
+    # 24 of the 58 decided demo responses (two are undecided: the default rubric's uncertain_below
+    # makes the offline judge abstain on a criterion of sample-del-dental-chip-a1 and of
+    # sample-hal-guide-medication-a1)
+    assert "rules 41.4%" in lines[1]
     rows = json.loads(cli("runs", "out", "--format", "json").output)
     assert [r["run_id"] for r in rows] == [folders[1].name, folders[0].name]
     # trace without --results follows the newest run

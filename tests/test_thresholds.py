@@ -19,7 +19,9 @@ def v(label: str, answer: str, confidence: float) -> Labelled:
 def test_an_error_free_criterion_never_abstains_unless_it_is_risky():
     right = [v("yes", "yes", 0.67), v("no", "no", 1.0), v("no", "no", 0.67)]
     assert choose_thresholds(right, risky=False) == {}
-    assert choose_thresholds(right, risky=True) == {"no": 0.5}   # the floor of a risky "no"
+    floor = ThresholdRule().risky_no_floor
+    assert floor == 0.6
+    assert choose_thresholds(right, risky=True) == {"no": floor}   # the floor of a risky "no"
 
 
 def test_the_lowest_step_that_reaches_the_target_precision():
@@ -35,7 +37,7 @@ def test_the_cap_brings_the_higher_threshold_down_but_not_below_the_floor():
     verdicts = [v("yes", "no", 0.5)] * 3 + [v("no", "no", 0.5)] * 3 + [v("no", "no", 1.0)] * 2
     assert choose_thresholds(verdicts, risky=False, rule=ThresholdRule(max_abstain=1.0)) == {"no": 0.6}
     assert choose_thresholds(verdicts, risky=False, rule=ThresholdRule(max_abstain=0.25)) == {"no": 0.5}
-    assert choose_thresholds(verdicts, risky=True, rule=ThresholdRule(max_abstain=0.0)) == {"no": 0.5}
+    assert choose_thresholds(verdicts, risky=True, rule=ThresholdRule(max_abstain=0.0)) == {"no": 0.6}  # the floor
 
 
 ITEMS = """\
