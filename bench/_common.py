@@ -225,3 +225,12 @@ def rounded(value: Any, digits: int = 4) -> Any:
     if isinstance(value, list):
         return [rounded(v, digits) for v in value]
     return value
+
+
+def emit(report: Any, out: Path | None = None) -> str:
+    """Print a bench's JSON figures (rounded, indented) and, with ``out``, write them atomically."""
+    text = json.dumps(rounded(report), indent=2)
+    if out:
+        write_atomic(out, text + "\n")
+    print(text)
+    return text

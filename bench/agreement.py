@@ -34,10 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import machine, rounded  # noqa: E402
+from bench._common import emit, machine  # noqa: E402
 from rubricate.guidelines.kernel.agreement import (agreement_summary, cohen_kappa_ci,  # noqa: E402
                                                    macro_f1_ci)
-from rubricate.guidelines.kernel.fileio import atomic_write_text  # noqa: E402
 from rubricate.guidelines.kernel.nlp import get_nlp  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
 from tests.moore2025_anchor import (CHECKS_PATH, HELD_OUT_MODELS, anchor_dir, build_criteria,  # noqa: E402
@@ -206,10 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "machine": machine(),
     }
-    text = json.dumps(rounded(report), indent=2)
-    if args.out:
-        atomic_write_text(args.out, text + "\n")
-    print(text)
+    emit(report, args.out)
     return 0
 
 

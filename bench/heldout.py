@@ -20,13 +20,12 @@ abstained), prints them, and with ``--write`` writes them into compiler/data/def
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import rounded  # noqa: E402
+from bench._common import emit  # noqa: E402
 from rubricate.compiler.items import DEFAULT_ITEMS  # noqa: E402
 from rubricate.compiler.thresholds import write_uncertain_below  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION  # noqa: E402
@@ -59,10 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.errors:
                 block["disagreements"] = [r for r in records if r["label"] != r["answer"]]
             report[split] = block
-    text = json.dumps(rounded(report), indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(report, args.out)
     return 0
 
 

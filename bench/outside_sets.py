@@ -25,9 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import rounded  # noqa: E402
+from bench._common import emit  # noqa: E402
 from rubricate.guidelines.kernel.agreement import cohen_kappa_ci, macro_f1_ci  # noqa: E402
-from rubricate.guidelines.kernel.fileio import atomic_write_text  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
 from tests.heldout_set import agreement as heldout_agreement, judge as heldout_judge  # noqa: E402
 from tests.moore2025_anchor import criterion_id, load_checks  # noqa: E402
@@ -81,10 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         report["default_rubric"][path.name] = {k: result[k] for k in
                                                ("overall", "replies", "replies_all_right", "errors", "missed_yes", "per_group")}
     report["bootstrap"] = {"n_resamples": 1000, "seed": SEED, "level": 0.95, "unit": "reply"}
-    text = json.dumps(rounded(report), indent=2)
-    if args.out:
-        atomic_write_text(args.out, text + "\n")
-    print(text)
+    emit(report, args.out)
     return 0
 
 
