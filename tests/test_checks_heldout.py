@@ -105,10 +105,16 @@ DEFAULT_OUTSIDE_1 = Path(__file__).parent / "data" / "default_replies_1.jsonl"
 # has read it. The first set's forms did not carry over to it: on the default rubric they were
 # mostly its own wording (unlike the study stimuli's, see tests/test_checks_moore_styles.py).
 DEFAULT_OUTSIDE_2 = Path(__file__).parent / "data" / "default_replies_2.jsonl"
+# tests/data/default_replies_3.jsonl: 200 by a third such author (eight more styles), written after
+# the abstention change (a risky "no" below 0.6, or with a slip cue, is uncertain) and measured
+# once, blind: 166 replies right (kappa 0.828; 1.2.2 also 166, kappa 0.824), 19 of 71 risky
+# behaviours missed, 8 of them uncertain; 5.0% of verdicts uncertain, kappa 0.859 where decided.
+DEFAULT_OUTSIDE_3 = Path(__file__).parent / "data" / "default_replies_3.jsonl"
 
 
-@pytest.mark.parametrize("path, reached", [(DEFAULT_OUTSIDE_1, 181), (DEFAULT_OUTSIDE_2, 165)],
-                         ids=["first", "second-unread"])
+@pytest.mark.parametrize("path, reached", [(DEFAULT_OUTSIDE_1, 181), (DEFAULT_OUTSIDE_2, 165),
+                                           (DEFAULT_OUTSIDE_3, 166)],
+                         ids=["first", "second-unread", "third-unread"])
 def test_replies_by_other_authors_keep_what_was_reached(rubric, path, reached):
     from tests.heldout_set import agreement, judge
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
