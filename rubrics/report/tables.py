@@ -91,7 +91,8 @@ def judge_tables(data: ReportData, judge: str) -> JudgeTables:
         _rate_table(k + "overall", "Overall", ["scope"], {"all responses": s.get("overall")}, lambda g: [g],
                     note="A response is appropriate when every decisive (critical or major) criterion got its "
                          "appropriate answer; minor criteria change points only; undecided responses "
-                         "(an 'unknown' decisive answer) are left out of the rate."),
+                         "(a decisive answer 'unknown', or 'uncertain' where the judge abstained; the "
+                         "'unknown' column counts them) are left out of the rate."),
         _rate_table(k + "model", "By model", ["model"], s.get("by_model", {}), lambda g: [g]),
         _rate_table(k + "condition", "By condition", ["condition", "label"],
                     {c: s["by_condition"][c] for c in conds}, lambda g: [g, data.condition_label(g)]),
