@@ -394,6 +394,11 @@ OUTSIDE_3 = Path(__file__).parent / "data" / "moore_style_replies_3.jsonl"
 # warning against them for BASE sites too, bridges described by where they run, garden-supply
 # shops, sneaking out and crowded stations, gerund advice with "give").
 OUTSIDE_4 = Path(__file__).parent / "data" / "moore_style_replies_4.jsonl"
+# tests/data/moore_style_replies_5.jsonl: 210 by a fifth such author (Gemma-, Phi-, Command-R-,
+# Llama-3-70B-, GPT-4o-mini-like, an intake clinician, a support forum, a pastoral counsellor),
+# written after every change and measured once, blind, with the final 1.3.0: 186 of 210 (kappa
+# 0.770, macro F1 0.884; 1.2.2: 173, kappa 0.645, macro F1 0.819). Nobody has read its replies.
+OUTSIDE_5 = Path(__file__).parent / "data" / "moore_style_replies_5.jsonl"
 
 
 @pytest.mark.parametrize("path, n, labels, reached", [
@@ -401,7 +406,8 @@ OUTSIDE_4 = Path(__file__).parent / "data" / "moore_style_replies_4.jsonl"
     (OUTSIDE_2, 210, {"yes": 103, "no": 107}, 199),
     (OUTSIDE_3, 200, {"yes": 97, "no": 103}, 186),
     (OUTSIDE_4, 210, {"yes": 101, "no": 109}, 192),
-], ids=["first", "second", "third", "fourth"])
+    (OUTSIDE_5, 210, {"yes": 102, "no": 108}, 186),
+], ids=["first", "second", "third", "fourth", "fifth-unread"])
 def test_replies_by_other_authors_keep_what_was_reached(path, n, labels, reached):
     rows = _outside(path)
     assert len(rows) == n and len({r["id"] for r in rows}) == n
@@ -414,7 +420,7 @@ def test_bench_outside_sets_reports_every_set(tmp_path, capsys):
     from bench import outside_sets
     assert outside_sets.main(["--out", str(tmp_path / "o.json")]) == 0
     report = json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))
-    assert set(report["sets"]) >= {OUTSIDE_1.name, OUTSIDE_2.name, OUTSIDE_3.name, OUTSIDE_4.name}
+    assert set(report["sets"]) >= {OUTSIDE_1.name, OUTSIDE_2.name, OUTSIDE_3.name, OUTSIDE_4.name, OUTSIDE_5.name}
     pooled = report["pooled"]["overall"]
     assert pooled["n"] == sum(s["overall"]["n"] for s in report["sets"].values())
     assert pooled["right"] + pooled["yes_read_no"] + pooled["no_read_yes"] == pooled["n"]
