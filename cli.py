@@ -66,6 +66,11 @@ class _Group(click.Group):
         except (KeyboardInterrupt, click.exceptions.Abort):
             note = ctx.meta.get("on_interrupt")
             echo("\n" + (note() if note else "interrupted; nothing was written"), err=True)
+            if _PROGRAM["running"]:
+                # a Ctrl-C during an import leaves half-built objects whose finalizers fail at
+                # exit ("Exception ignored in: <function Forward.__del__ ...>" from pyparsing):
+                # the interrupt is reported, so their noise is not
+                sys.unraisablehook = lambda unraisable: None
             ctx.exit(EXIT_INTERRUPTED)
 
 

@@ -141,3 +141,37 @@ def test_ctrl_c_during_an_llm_evaluation(tmp_path, point):
         _resume_completes(args, out, expected)
     finally:
         srv.stop()
+
+
+HALF_BUILT = """
+import click, sys
+import rubricate.cli as cli
+
+class HalfBuilt:  # as an object whose __init__ a Ctrl-C cut short (pyparsing's Forward at import)
+    def __init__(self):
+        raise KeyboardInterrupt
+    def __del__(self):
+        self.expr is None
+
+@cli.main.command("half-built")
+def half_built():
+    keep = []
+    try:
+        HalfBuilt()
+    except KeyboardInterrupt as exc:
+        keep.append(exc)   # the traceback keeps the half-built object alive until exit
+        raise
+
+cli._PROGRAM["running"] = True
+sys.exit(cli.main(["half-built"], prog_name="rubricate"))
+"""
+
+
+def test_an_interrupt_reports_one_line_without_finalizer_noise(tmp_path):
+    """A Ctrl-C that leaves half-built objects behind: their failing finalizers at exit
+    ("Exception ignored in ... __del__") print nothing after the one 'interrupted' line."""
+    proc = subprocess.run([sys.executable, "-c", HALF_BUILT], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert [l for l in proc.stderr.splitlines() if l.strip()] == ["interrupted; nothing was written"]
