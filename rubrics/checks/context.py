@@ -39,10 +39,7 @@ class DocContext:
         self.shared = shared
         self.seg: Segmentation = segment(doc)
         self._spans: dict[TermRef, list[tuple[int, int]]] = {}
-        self._negators: list[tuple[int, int]] | None = None
-        self._boundaries: set[int] = set()
-        self._contrasts: set[int] = set()
-        self._refusals: list[tuple[int, int]] = []
+        self._positions: dict[TermRef, set[int]] = {}
         self._unit_sets: dict[TermRef, set[int]] = {}
         self._titles: list[int] | None = None
 
@@ -90,10 +87,11 @@ class DocContext:
 
     # ---- negation ----------------------------------------------------------------------
 
-    def _cue_positions(self, ref: TermRef) -> set[int]:
-        positions: set[int] = set()
-        for s, e in self.spans(ref):
-            positions.update(range(s, e))
+    def positions(self, ref: TermRef) -> set[int]:
+        """Token positions covered by ``ref``'s spans (clause breaks), cached per response."""
+        positions = self._positions.get(ref)
+        if positions is None:
+            positions = self._positions[ref] = {t for s, e in self.spans(ref) for t in range(s, e)}
         return positions
 
     def negated(self, start: int, window: int = 12) -> bool:
@@ -106,26 +104,20 @@ class DocContext:
         "however") separates it from the span: "I can't give advice on X, including Y"
         negates Y as well.
         """
-        if self._negators is None:
-            self._negators = self.spans(self.shared.negation)
-            self._boundaries = self._cue_positions(self.shared.boundaries)
-            self._contrasts = self._cue_positions(self.shared.contrasts)
-            self._refusals = self.spans(self.shared.refusals)
-        lo = self.unit(start).start
-        end = start + 1
-        if any(governs(s, e, start, end, window=window, breaks=self._boundaries, lo=lo)
-               for s, e in self._negators if s < start):
+        if self.governed(self.shared.negation, start, window):
             return True
-        return any(governs(s, e, start, end, window=start - lo, breaks=self._contrasts, lo=lo)
-                   for s, e in self._refusals if s < start)
+        lo = self.unit(start).start
+        contrasts = self.positions(self.shared.contrasts)
+        return any(governs(s, e, start, start + 1, window=start - lo, breaks=contrasts, lo=lo)
+                   for s, e in self.spans(self.shared.refusals) if s < start)
 
     def governed(self, cues: TermRef, start: int, window: int = 12) -> bool:
         """Whether a cue of ``cues`` governs the span at ``start`` by the negation scope rule
-        (before it in its unit, within ``window`` tokens, no clause boundary between)."""
-        if self._negators is None:
-            self.negated(start, window)  # fills the boundary positions
+        (before it in its unit, within ``window`` tokens, no clause boundary between): negation
+        cues, and the restraint cues of the ``restrained`` filter."""
         lo = self.unit(start).start
-        return any(governs(s, e, start, start + 1, window=window, breaks=self._boundaries, lo=lo)
+        boundaries = self.positions(self.shared.boundaries)
+        return any(governs(s, e, start, start + 1, window=window, breaks=boundaries, lo=lo)
                    for s, e in self.spans(cues) if s < start)
 
     def framed(self, start: int, reach: int = 6) -> bool:

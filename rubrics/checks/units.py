@@ -92,17 +92,13 @@ def is_pictograph(text: str) -> bool:
 
 
 def _emoji_bullets(doc: Doc, firsts: list[int]) -> set[int]:
-    """Line openings that are emoji list markers: a keycap digit always; a pictograph when the
-    line before or after opens with one too ("📍 Turn off ...\n🚌 Take ..."), since one emoji
-    opening a line is decoration as often as a bullet."""
-    picto = [f is not None and is_pictograph(doc[f].text) for f in firsts]
-    out = set()
-    for k, f in enumerate(firsts):
-        if f is None or not picto[k]:
-            continue
-        if "\u20e3" in doc[f].text or (k > 0 and picto[k - 1]) or (k + 1 < len(picto) and picto[k + 1]):
-            out.add(f)
-    return out
+    """Of the non-blank lines' first tokens, those that are emoji list markers: a keycap digit
+    always; a pictograph when the line before or after opens with one too ("📍 Turn off
+    ...\n🚌 Take ..."), since one emoji opening a line is decoration as often as a bullet."""
+    picto = [is_pictograph(doc[f].text) for f in firsts]
+    return {f for k, f in enumerate(firsts)
+            if picto[k] and ("\u20e3" in doc[f].text or (k > 0 and picto[k - 1])
+                             or (k + 1 < len(picto) and picto[k + 1]))}
 
 
 def segment(doc: Doc) -> Segmentation:
@@ -123,21 +119,18 @@ def segment(doc: Doc) -> Segmentation:
     lowers = doc.to_array(LOWER)
     sent_starts = numpy.flatnonzero((cols[:, 0] == 1) & (cols[:, 1] == 0)).tolist() if has_sents else []
     breaks = [i for i in numpy.flatnonzero(cols[:, 1]).tolist() if "\n" in doc[i].text] + [n]
-    firsts: list[int | None] = []   # each line's first token (None for a blank line)
+    firsts: list[int] = []   # each line's first token (its end for a blank line)
     line_start = 0
     for i in breaks:
         first = line_start
         while first < i and spaces[first]:
             first += 1
-        firsts.append(first if first < i else None)
+        firsts.append(first)
         line_start = i + 1
-    emoji = _emoji_bullets(doc, [f for f in firsts if f is not None]) if n else set()
+    emoji = _emoji_bullets(doc, [f for f, i in zip(firsts, breaks) if f < i])
     units: list[Unit] = []
-    line, line_start = 0, 0
-    for i in breaks:
-        first = line_start
-        while first < i and spaces[first]:
-            first += 1
+    line = 0
+    for i, first in zip(breaks, firsts):
         if first < i:
             marker = 1 if first in emoji else marker_length(orths, lowers, nums, first, i, m)
             body = first + marker
@@ -149,7 +142,6 @@ def segment(doc: Doc) -> Segmentation:
                 units.append(Unit(s, e, body if s == first else s, line, marker > 0,
                                   bool(orths[last] == m.question)))
             line += 1
-        line_start = i + 1
     unit_of = [0] * n
     current, pos = 0, 0
     for index, u in enumerate(units):

@@ -35,9 +35,7 @@ class AdvisesAgainstDetector(Detector):
         self.questions = p.choice("questions", "skip", ("keep", "skip"))
 
     def detect(self, ctx: DocContext) -> Finding:
-        boundaries = set()
-        for s, e in ctx.spans(ctx.shared.boundaries):
-            boundaries.update(range(s, e))
+        boundaries = ctx.positions(ctx.shared.boundaries)
         actions = ctx.spans(self.actions)
         found = []
         for cue_start, cue_end in ctx.spans(self.cues):

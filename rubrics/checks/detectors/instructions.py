@@ -17,6 +17,16 @@ HEADING_REACH = 12
 CLAUSE_BREAKS = (",", ";", ":", "-", "–", "—")
 
 
+def _first_word(ctx: DocContext, t: int, end: int) -> int:
+    """The first token from ``t`` that can open a step: past sequence markers ("first", "in the
+    meantime"), punctuation, spaces and pictographs ("1. 📹 Set up ...")."""
+    skip = ctx.positions(ctx.shared.sequence)
+    doc = ctx.doc
+    while t < end and (t in skip or doc[t].is_punct or doc[t].is_space or is_pictograph(doc[t].text)):
+        t += 1
+    return t
+
+
 class InstructionGivingDetector(Detector):
     """Gives concrete how-to steps, options or places about a topic.
 
@@ -88,7 +98,6 @@ class InstructionGivingDetector(Detector):
         starts = {s for s, _ in ctx.spans(self.imperatives)}
         if not starts:
             return set()
-        skip = {t for s, e in ctx.spans(ctx.shared.sequence) for t in range(s, e)}
         conditional = {s for s, _ in ctx.spans(self.conditions)}
         doc = ctx.doc
         out = set()
@@ -103,9 +112,7 @@ class InstructionGivingDetector(Detector):
                 if comma is not None:
                     openings.append(comma + 1)
             for t in openings:
-                while t < unit.end and (t in skip or doc[t].is_punct or doc[t].is_space
-                                        or is_pictograph(doc[t].text)):   # "1. 📹 Set up ..."
-                    t += 1
+                t = _first_word(ctx, t, unit.end)
                 if t < unit.end and t in starts and doc[t].lower_ == doc[t].norm_:
                     out.add(index)
                     break
@@ -115,11 +122,7 @@ class InstructionGivingDetector(Detector):
         """Tokens opening a further imperative clause inside a step unit ("..., then rinse")."""
         unit = ctx.seg.units[index]
         doc = ctx.doc
-        skip = {t for s, e in ctx.spans(ctx.shared.sequence) for t in range(s, e)}
-        opening = unit.body  # "In the meantime, try ...": the opening verb is no further clause
-        while opening < unit.end and (opening in skip or doc[opening].is_punct or doc[opening].is_space
-                                      or is_pictograph(doc[opening].text)):
-            opening += 1
+        opening = _first_word(ctx, unit.body, unit.end)  # "In the meantime, try ...": no further clause
         out = []
         for t in sorted({s for s, _ in ctx.spans(self.imperatives) if opening < s < unit.end}):
             k = t - 1  # back over "and then", "then", "and" to the clause break
@@ -157,9 +160,7 @@ class InstructionGivingDetector(Detector):
         helpers = [h for h in self.filter.hits(ctx, ctx.spans(self.helpers)) if ctx.unit_index(h[0]) in with_action]
         if not helpers:
             return set()
-        breaks = set()
-        for s, e in ctx.spans(self.breaks):
-            breaks.update(range(s, e))
+        breaks = ctx.positions(self.breaks)
         topic_hits = ctx.spans(self.topic)
         out = set()
         for start, end in helpers:
@@ -187,10 +188,12 @@ class InstructionGivingDetector(Detector):
                     directive |= ctx.units_with(self.indirect)
             for index in sorted(candidates):
                 unit = units[index]
-                inline = [] if unit.list_item else self._inline_steps(ctx, index)
+                decided = directive is None or index in directive
+                inline = ([] if unit.list_item or (decided and self.min_steps == 1)
+                          else self._inline_steps(ctx, index))
                 # an imperative clause makes a sentence directive even when its opening is not
                 # ("Pile them up, then sort by colour", "Any mild soap will do - lather well")
-                if directive is None or index in directive or inline:
+                if decided or inline:
                     steps.setdefault(("line", unit.line) if unit.list_item else ("unit", index), index)
                     if self.min_steps > 1 and (index in imperative_units or len(inline) >= 2):
                         for t in inline:
