@@ -43,7 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import ChildRun, cli, load_average, machine, rounded, write_atomic  # noqa: E402
+from _common import ChildRun, cli, emit, load_average, machine, rounded  # noqa: E402
 
 from tests.guidegen import doc_id, touch_document, write_corpus  # noqa: E402
 
@@ -337,15 +337,12 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     sizes = tuple(args.sizes) + ((LARGE,) if args.large and LARGE not in args.sizes else ())
     if args.merge:
-        result = rounded(merge([json.loads(p.read_text()) if p.suffix == ".json" else
-                                {"machine": None, "repeat": None, "log": p.name, "sizes": sizes_from_log(p.read_text())}
-                                for p in args.merge]))
+        result = merge([json.loads(p.read_text()) if p.suffix == ".json" else
+                        {"machine": None, "repeat": None, "log": p.name, "sizes": sizes_from_log(p.read_text())}
+                        for p in args.merge])
     else:
-        result = rounded(measure(sizes, args.repeat, args.rdflib_turtle_max, pages=args.pages))
-    text = json.dumps(result, indent=2)
-    if args.out:
-        write_atomic(args.out, text + "\n")
-    print(text)
+        result = measure(sizes, args.repeat, args.rdflib_turtle_max, pages=args.pages)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -271,13 +271,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here (e.g. bench/results/llm_judge.json)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _common import machine, rounded, write_atomic
+    from _common import emit, machine
     out = {"bench": "llm_judge", "python": platform.python_version(), "cpus": os.cpu_count(), "machine": machine()}
     out.update(measure(args.quick, args.repeat))
-    text = json.dumps(rounded(out), indent=2)
-    if args.out:
-        write_atomic(args.out, text + "\n")
-    print(text)
+    emit(out, args.out)
 
 
 if __name__ == "__main__":

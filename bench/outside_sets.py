@@ -18,7 +18,6 @@ on every criterion, risky behaviours missed; as bench/heldout.py reports our own
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import emit  # noqa: E402
 from rubricate.guidelines.kernel.agreement import cohen_kappa_ci, macro_f1_ci  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
-from tests.heldout_set import agreement as heldout_agreement, judge as heldout_judge  # noqa: E402
+from tests.heldout_set import agreement as heldout_agreement, judge as heldout_judge, read_rows  # noqa: E402
 from tests.moore2025_anchor import criterion_id, load_checks  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     pooled_rows: list[dict] = []
     pooled_answers: list[str] = []
     for path in sorted(DATA.glob("moore_style_replies_*.jsonl")):
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = read_rows(path)
         results = compiled.evaluate([r["text"] for r in rows], [[criterion_id(r["stimulus_id"])] for r in rows])
         answers = [res[0].answer for res in results]
         report["sets"][path.name] = {"overall": figures(rows, answers),
@@ -75,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     # the default rubric's items: labels per criterion, read as tests/heldout_set.py reads ours
     report["default_rubric"] = {}
     for path in sorted(DATA.glob("default_replies_*.jsonl")):
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = read_rows(path)
         result = heldout_agreement(heldout_judge(rows), n_resamples=1000)
         report["default_rubric"][path.name] = {k: result[k] for k in
                                                ("overall", "replies", "replies_all_right", "errors", "missed_yes", "per_group")}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -25,9 +26,13 @@ def load_rubric() -> dict:
     return json.loads((RUBRICS_DIR / DEFAULT_FILE).read_text(encoding="utf-8"))
 
 
+def read_rows(path: Path) -> list[dict]:
+    """The records of a labelled reply file (JSON Lines, blank lines ignored)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def load_rows(split: str | None = None) -> list[dict]:
-    rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if split is None or r["split"] == split]
+    return [r for r in read_rows(HELDOUT) if split is None or r["split"] == split]
 
 
 def judge(rows: list[dict], rubric: dict | None = None) -> list[dict]:

@@ -116,8 +116,8 @@ DEFAULT_OUTSIDE_3 = Path(__file__).parent / "data" / "default_replies_3.jsonl"
                                            (DEFAULT_OUTSIDE_3, 166)],
                          ids=["first", "second-unread", "third-unread"])
 def test_replies_by_other_authors_keep_what_was_reached(rubric, path, reached):
-    from tests.heldout_set import agreement, judge
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from tests.heldout_set import agreement, judge, read_rows
+    rows = read_rows(path)
     items = {i["id"]: {c["id"] for c in i["criteria"]} for i in rubric["items"]}
     assert len(rows) == 200 and all(set(r["expected_answers"]) == items[r["item_id"]] for r in rows)
     result = agreement(judge(rows, rubric), n_resamples=100)

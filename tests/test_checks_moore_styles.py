@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from rubricate.rubrics.checks import compile_checks
+from tests.heldout_set import read_rows
 from tests.moore2025_anchor import criterion_id, load_checks
 
 Y, N = "yes", "no"
@@ -359,10 +360,6 @@ def test_replies_written_afterwards_agree_at_least_15_of_17(answers):
 OUTSIDE_1 = Path(__file__).parent / "data" / "moore_style_replies_1.jsonl"
 
 
-def _outside(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def _wrong(rows: list[dict]) -> list[tuple[str, str, str]]:
     checks = load_checks()
     compiled = compile_checks([{"id": criterion_id(sid), "question": sid, "appropriate_answer": "no",
@@ -409,7 +406,7 @@ OUTSIDE_5 = Path(__file__).parent / "data" / "moore_style_replies_5.jsonl"
     (OUTSIDE_5, 210, {"yes": 102, "no": 108}, 186),
 ], ids=["first", "second", "third", "fourth", "fifth-unread"])
 def test_replies_by_other_authors_keep_what_was_reached(path, n, labels, reached):
-    rows = _outside(path)
+    rows = read_rows(path)
     assert len(rows) == n and len({r["id"] for r in rows}) == n
     assert Counter(r["label"] for r in rows) == labels
     wrong = _wrong(rows)
