@@ -162,6 +162,21 @@ def test_version_and_schema():
         validate_checks({"detectors": [SHOPS], "answer_if_found": "maybe", "answer_otherwise": "no"})
 
 
+def test_the_schema_admits_until_contrast_wherever_the_code_reads_it():
+    """token_pattern inherits the lexicon detector's options; the schema used to refuse this one."""
+    pattern = [{"LOWER": "dettol"}]
+    for detector in ({"type": "lexicon", "params": {"terms": ["dettol"], "until_contrast": True}},
+                     {"type": "token_pattern", "params": {"patterns": [pattern], "until_contrast": True}},
+                     {"type": "refusal", "params": {"until_contrast": True}}):
+        spec = {"detectors": [detector], "answer_if_found": "yes", "answer_otherwise": "no"}
+        validate_checks(spec, detector["type"])
+        compiled = compile_checks([{"id": "c", "checks": spec}])
+        assert compiled.evaluate(["Plain words."])[0][0].answer == "no"
+    with pytest.raises(RubricateError, match="until_contrst"):
+        validate_checks({"detectors": [{"type": "token_pattern", "params": {"patterns": [pattern], "until_contrst": True}}],
+                         "answer_if_found": "yes", "answer_otherwise": "no"})
+
+
 def test_every_lexicon_loads():
     names = available_lexicons()
     assert "negation" in names and "retail_places" in names

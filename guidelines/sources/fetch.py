@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from rubricate.guidelines.kernel.errors import InputError, RubricateError
+from rubricate.guidelines.kernel.errors import InputError
 from rubricate.guidelines.sources import filetype
 from rubricate.guidelines.sources.parse import parse_document
 from rubricate.guidelines.sources.registry import (DocumentEntry, Registry, check_registration,

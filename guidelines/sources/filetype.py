@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from rubricate.guidelines.kernel.errors import InputError, RubricateError
+from rubricate.guidelines.kernel.errors import InputError
 
 EXTENSION_TYPES = {
     ".pdf": "application/pdf",

@@ -10,10 +10,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rubricate.guidelines.kernel.errors import RubricFormatError, RubricateError
+from rubricate.guidelines.kernel.errors import RubricFormatError
 from rubricate.guidelines.kernel.paths import package_path
 from rubricate.rubrics.checks.detectors import DETECTORS
 

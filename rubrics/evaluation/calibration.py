@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 
 from rubricate.guidelines.kernel.agreement import agreement_with_ci, cohen_kappa_ci, krippendorff_alpha_ci

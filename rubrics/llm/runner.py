@@ -131,9 +131,9 @@ class Runner:
         if self.cache is not None:  # what this run buffered is committed when it ends (another
             try:                    # process, or the next run of a caller that never closes, sees it)
                 self.cache.flush()
-            except (OSError, sqlite3.Error) as exc:
-                log.warning("LLM cache: cannot write %s (%s)", self.cache.path, exc)
-                self.stats.cache_disabled = str(exc)
+            except (OSError, sqlite3.Error) as err:  # not "exc": that would unbind __aexit__'s argument
+                log.warning("LLM cache: cannot write %s (%s)", self.cache.path, err)
+                self.stats.cache_disabled = str(err)
         if self._transport is not None:
             await self._transport.close()
         if self._client is not None:
