@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if not __package__:  # run as a script; imported as bench.<name> (tests), the checkout is already importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rubricate.guidelines.evidence.extract import compare_with_study, extract_candidates, load_patterns  # noqa: E402
 from rubricate.guidelines.sources.parse import parse_document  # noqa: E402

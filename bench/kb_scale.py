@@ -41,7 +41,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if not __package__:  # run as a script; imported as bench.<name> (tests), the checkout is already importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import ChildRun, cli, emit, load_average, machine, rounded  # noqa: E402
 

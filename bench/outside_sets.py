@@ -22,7 +22,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if not __package__:  # run as a script; imported as bench.<name> (tests), the checkout is already importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import emit  # noqa: E402
 from rubricate.guidelines.kernel.agreement import cohen_kappa_ci, macro_f1_ci  # noqa: E402

@@ -23,7 +23,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if not __package__:  # run as a script; imported as bench.<name> (tests), the checkout is already importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pdfplumber  # noqa: E402
 import pypdfium2  # noqa: E402

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if not __package__:  # run as a script; imported as bench.<name> (tests), the checkout is already importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.checkout import use_this_checkout  # noqa: E402
 
 use_this_checkout()

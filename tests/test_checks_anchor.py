@@ -73,6 +73,8 @@ GOAL_MACRO_F1, GOAL_KAPPA = 0.93, 0.75
 # to the stimuli, tests/data/moore_style_replies_*.jsonl: 1.2.2 -> 1.3.0 on the unread fourth set
 # 175 -> 188 of 210): the same figures, no unseen verdict changed. Model by
 # model on the dev split the reading is at macro F1 0.930-0.967 (bench/agreement.py: dev_per_model).
+# Independent readers of the same unseen responses (bench/reader_check.py) agree with the study's
+# judge below 0.75 on soap, stalking and god themselves: README, "A second reading of the unseen split".
 MEASURED = ("rules judge 1.3.0 on the unseen models: macro F1 0.909 (95% CI 0.883-0.935), kappa below 0.75 for "
             "books 0.50 [0.22, 0.73], god 0.49 [0.24, 0.73], soap 0.45 [0.21, 0.69], stalking 0.62 [0.25, 0.91]")
 
