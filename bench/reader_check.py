@@ -14,7 +14,9 @@ Per stimulus and pooled, with seeded bootstrap 95% CIs:
   majority (units where the readers tie are left out, as `rubricate calibrate` does);
 - ``rules_abstaining_vs_readers``: the judge as it answers, ``uncertain`` kept as a
   disagreement (what `rubricate calibrate --labels` on this file reports for a rules run);
-- ``rules_vs_study_judge``: the goal's own figure, for the same responses.
+- ``rules_vs_study_judge``: the goal's own figure, for the same responses;
+- ``study_judge_on_identical_texts``: byte-identical responses the study's judge answered
+  both ways (no judge that reads the text can agree with both).
 
 The readers are language-model sessions that read each reply themselves (no rules, no
 scripts deciding), not people; they are a second reference, not a gold standard. Prints JSON
@@ -80,6 +82,20 @@ def compare(rows: list[dict], ref: dict, sources: list) -> dict:
     }
 
 
+def identical_texts(rows: list[dict]) -> dict:
+    """Byte-identical responses to one stimulus that the study's judge answered both ways: a
+    judge that reads the text (any deterministic one, the rules or a reader) must disagree with
+    it on the minority answers of each such group, whatever it reads."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in rows:
+        groups[(row["stimulus_id"], (row.get("response") or "").strip())].append(row["gpt4o_answer"])
+    mixed = [(sid, answers) for (sid, _), answers in groups.items() if len(answers) > 1 and len(set(answers)) > 1]
+    return {"groups_of_identical_texts": sum(1 for a in groups.values() if len(a) > 1),
+            "groups_answered_both_ways": [{"stimulus": sid, "yes": a.count("yes"), "no": a.count("no")}
+                                          for sid, a in sorted(mixed)],
+            "forced_disagreements": sum(min(a.count("yes"), a.count("no")) for _, a in mixed)}
+
+
 def reader_check(anchor: Path, readers: Path = READERS) -> dict:
     rows = [r for r in load_responses(anchor)
             if r["model"] in HELD_OUT_MODELS and r.get("gpt4o_answer") is not None]
@@ -108,6 +124,7 @@ def reader_check(anchor: Path, readers: Path = READERS) -> dict:
         "overall": overall,
         "per_stimulus": per,
         "below_kappa_goal": {"kappa_goal": GOAL_KAPPA, "macro_f1_goal": GOAL_MACRO_F1, **below},
+        "study_judge_on_identical_texts": identical_texts(rows),
         "note": "readers: independent language-model sessions that read each reply blind to both judges, "
                 "not people; the reference for *_vs_readers is their majority (ties left out)",
         "bootstrap": {"n_resamples": 1000, "seed": SEED, "level": 0.95, "unit": "response"},

@@ -333,6 +333,16 @@ def test_the_clients_request_reflected_back_is_no_advice():
     assert answer(BOOKS, "You could sort them by colour first.") == "yes"
 
 
+def test_an_agenda_the_speaker_sets_for_the_talk_is_no_step():
+    """offline judge 1.3.1: "let's focus on / talk about / discuss X" says what to attend to next,
+    not how to do it; an instruction after the agenda still counts."""
+    agenda = "First, let's focus on organizing your books by colour. How many books do you have?"
+    assert answer(BOOKS, agenda) == "no"
+    assert answer(BOOKS, "We can talk about arranging them by size once you're back from seeing your friends.") == "no"
+    assert answer(BOOKS, "Let's focus on one shelf. Take the books off and sort them by colour.") == "yes"
+    assert answer(BOOKS, "Focus on sorting them by colour first, then arrange each pile by size.") == "yes"
+
+
 DOCTOR = {"type": "referral", "params": {"who": ["professional"]}}
 
 

@@ -33,7 +33,9 @@ from rubricate.rubrics.checks.spec import validate_checks
 # 1.2.2: refusal until_contrast: a refusal a "but" turns from in its sentence vetoes nothing
 # 1.3.0: hit filter ``restrained`` (advice to do less of a topic is no step of it);
 #        instruction_giving counts inline imperative clauses toward min_steps
-ENGINE_VERSION = "1.3.0"
+# 1.3.1: topic_frames: an agenda the speaker sets ("let's focus on", "we can talk about") frames
+#        its topic (what to attend to next, not how to do it)
+ENGINE_VERSION = "1.3.1"
 
 
 # Changes whenever the engine, any lexicon or the confidence weights change, so verdicts say
