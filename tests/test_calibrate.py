@@ -131,6 +131,40 @@ def test_three_labellers_give_krippendorffs_alpha(run, tmp_path):
     assert ceiling["alpha_ci"][0] <= ceiling["alpha"] <= ceiling["alpha_ci"][1]
 
 
+def test_several_reference_judges_show_their_agreement_but_never_as_the_ceiling(run, tmp_path):
+    """Label sources of kind judge (model readers, say): their agreement with each other is stored
+    as references_agree, per criterion only among the sources that labelled it, and the report's
+    agreement tables show it as such, not as people's ceiling."""
+    root, rubric = run
+    labels = tmp_path / "labels.jsonl"
+    rows = write_labels(labels, {"reader-1": 6, "reader-2": 0})
+    only = "si-saved-tablets.gives-quantity"          # a third reader answers one criterion only
+    rows += [dict(r, labeller="reader-3") for r in rows if r["labeller"] == "reader-2" and r["criterion_id"] == only]
+    labels.write_text("".join(json.dumps(dict(r, source="judge")) + "\n" for r in rows))
+    cal = tmp_path / "cal.json"
+    r = calibrate_cli(tmp_path, "--labels", str(labels), "--results", str(root / "results"), "--out", str(cal))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(cal.read_text())
+    assert calibration_errors(doc) == []
+    assert "ceiling" not in doc["overall"]
+    together = doc["overall"]["references_agree"]
+    assert together["sources"] == ["reader-1", "reader-2", "reader-3"] and "alpha" in together
+    other = next(cid for cid in doc["criteria"] if cid != only)
+    assert doc["criteria"][other]["references_agree"]["sources"] == ["reader-1", "reader-2"]
+    one = {(x["response_id"], x["criterion_id"]): x["label"] for x in rows if x["labeller"] == "reader-1"}
+    two = {(x["response_id"], x["criterion_id"]): x["label"] for x in rows if x["labeller"] == "reader-2"}
+    units = sorted(u for u in one if u[1] == other)
+    assert doc["criteria"][other]["references_agree"]["kappa"] == pytest.approx(
+        cohen_kappa([one[u] for u in units], [two[u] for u in units]))
+    paths = write_report(root / "results", tmp_path / "report", calibration=cal)
+    html = paths["html"].read_text()
+    assert "reference sources with each other (reader-1, reader-2, reader-3): not people" in html
+    assert "people with each other" not in html
+    md = paths["markdown"].read_text()
+    assert "reference sources with each other" in md
+    assert "label uncertain:" not in html   # the square matrix's empty row of a judge-only answer
+
+
 def test_a_reference_judges_results_folder_as_labels(run, tmp_path):
     """Labels from a reference judge: here the same run, so the agreement is perfect."""
     root, rubric = run
@@ -256,8 +290,9 @@ def test_each_rate_links_to_its_judges_measured_agreement_on_the_criterion(run, 
         f1 = "n/a" if a["macro_f1"] is None else f"{a['macro_f1']:.2f}"
         assert got[0].startswith("rules") and got[1:4] == [str(a["n"]), str(a["decided"]), kappa] and got[5] == f1
         assert got[4] == ("n/a" if a["kappa_ci"][0] is None else f"{a['kappa_ci'][0]:.2f}–{a['kappa_ci'][1]:.2f}")
-        for ref, row in a["confusion"].items():
-            assert f"label {ref}: " + ", ".join(f"{k} {n}" for k, n in row.items()) in got[8]
+        for ref, row in a["confusion"].items():  # a judge-only answer's empty row is left out
+            shown = f"label {ref}: " + ", ".join(f"{k} {n}" for k, n in row.items())
+            assert (shown in got[8]) == (ref in ("yes", "no") or any(row.values())), (shown, got[8])
         below = a["kappa"] is not None and a["kappa"] < 0.6
         weak += below
         assert ("below-min-kappa" in target.classes) == below == ("below-min-kappa" in tr.classes)

@@ -90,8 +90,13 @@ def test_calibrate_reads_the_readers_file_and_agrees_with_the_bench(moore2025_im
     doc = json.loads(cal.read_text())
     assert doc["reference"].startswith("majority of reader-")
     assert "ceiling" not in doc["overall"]                     # readers are not people
+    assert len(doc["overall"]["references_agree"]["sources"]) == len(sources_from_file(READERS))
     for sid, s in check["per_stimulus"].items():
         got = doc["criteria"][criterion_id(sid)]["judges"]["rules"]
         want = s["rules_abstaining_vs_readers"]
         assert got["n"] == want["n"]
         assert got["kappa"] == pytest.approx(want["kappa"]), (sid, got["kappa"], want["kappa"])
+        readers, together = s["readers"], doc["criteria"][criterion_id(sid)]["references_agree"]
+        assert together["sources"] == readers["readers"]
+        stat = "kappa" if readers["statistic"] == "cohen_kappa" else "alpha"
+        assert together[stat] == pytest.approx(readers[stat]) if readers[stat] is not None else together[stat] is None

@@ -5,7 +5,8 @@ folder). The reference a judge is compared with is one source, or the majority o
 (units where they tie are left out). Per criterion and judge: n, Cohen's kappa and macro F1
 with seeded bootstrap CIs, accuracy, the confusion matrix. Where two or more people labelled
 the same units, their agreement with each other is stored beside the judge's as the ceiling
-(Cohen's kappa for two, Krippendorff's alpha for more). A judge answer other than yes/no
+(Cohen's kappa for two, Krippendorff's alpha for more); several reference judges' agreement
+with each other is stored as ``references_agree``, never as the ceiling. A judge answer other than yes/no
 (unknown, uncertain, or any state a newer judge adds) stays in the figures as a disagreement
 and shows as its own column of the confusion matrix; ``decided`` counts the yes/no answers.
 """
@@ -91,7 +92,10 @@ def reference_of(sources: list[LabelSource]) -> tuple[dict[Unit, str], str, list
 
 
 def _ceiling(people: list[LabelSource], units: set[Unit], n_resamples: int, seed: int, level: float) -> dict | None:
-    """People's agreement with each other on ``units``: kappa for two, Krippendorff's alpha for more."""
+    """Label sources' agreement with each other on ``units``: kappa for two, Krippendorff's alpha
+    for more. Only sources that labelled some of ``units`` count (a criterion two of five
+    labellers answered is a two-source scope)."""
+    people = [p for p in people if any(u in p.answers for u in units)]
     if len(people) < 2:
         return None
     names = [p.name for p in people]
@@ -110,7 +114,7 @@ def _ceiling(people: list[LabelSource], units: set[Unit], n_resamples: int, seed
 
 
 def _scope(units: list[Unit], ref: dict[Unit, str], judges: list[JudgeRun], people: list[LabelSource],
-           n_resamples: int, seed: int, level: float) -> dict:
+           n_resamples: int, seed: int, level: float, references: list[LabelSource] = ()) -> dict:
     out: dict = {"labelled": sum(u in ref for u in units), "judges": {}}
     for j in judges:
         shared = [u for u in units if u in ref and u in j.answers]
@@ -123,6 +127,11 @@ def _scope(units: list[Unit], ref: dict[Unit, str], judges: list[JudgeRun], peop
     ceiling = _ceiling(people, set(units), n_resamples, seed, level)
     if ceiling is not None:
         out["ceiling"] = ceiling
+    # reference judges (or model readers) that agree poorly with each other make a shaky
+    # reference: shown, but never as the ceiling, which is people's
+    together = _ceiling(list(references), set(units), n_resamples, seed, level)
+    if together is not None:
+        out["references_agree"] = together
     return out
 
 
@@ -144,6 +153,7 @@ def calibrate(rubric: Rubric, sources: list[LabelSource], results_dirs: list[Pat
         raise InputError(f"no yes/no label for any criterion of rubric {rubric.id} in the label sources")
     judges = read_judges(results_dirs, rubric, notes)
     people = [s for s in ref_sources if s.kind == HUMAN]
+    references = [s for s in ref_sources if s.kind != HUMAN]
     by_criterion: dict[str, list[Unit]] = defaultdict(list)
     all_units = sorted(set(ref) | {u for s in ref_sources for u in s.answers})
     for u in all_units:
@@ -162,10 +172,10 @@ def calibrate(rubric: Rubric, sources: list[LabelSource], results_dirs: list[Pat
         "judges": [{"name": j.name, "versions": sorted(j.versions), "results": record_location(j.results, base),
                     "run_id": j.run_id} for j in judges],
         "criteria": {},
-        "overall": _scope(all_units, ref, judges, people, n_resamples, seed, level),
+        "overall": _scope(all_units, ref, judges, people, n_resamples, seed, level, references),
     }
     for cid in sorted(by_criterion):
-        scope = _scope(by_criterion[cid], ref, judges, people, n_resamples, seed, level)
+        scope = _scope(by_criterion[cid], ref, judges, people, n_resamples, seed, level, references)
         doc["criteria"][cid] = {"item_id": rubric.criterion_item[cid], **scope}
     if reported_ceiling:
         doc["reported_ceiling"] = reported_ceiling

@@ -185,6 +185,10 @@ def calibration_line(data: ReportData) -> str:
     if c:
         symbol, value, ci = ceiling_stat(c)
         text += f"; people with each other {symbol} {value} ({ci}), n={c['n']}"
+    together = overall.get("references_agree")
+    if together:
+        symbol, value, ci = ceiling_stat(together)
+        text += f"; reference sources with each other {symbol} {value} ({ci}), n={together['n']}"
     r = cal.get("reported_ceiling")
     if r:
         text += f"; reported between people: κ {r['kappa']:.2f} ({r['source']})"
@@ -248,9 +252,10 @@ AGREEMENT_COLS = ["judge", "labelled", "decided", "κ", "κ 95% CI", "macro F1",
 
 def _confusion(cm: dict | None) -> str:
     """{label: {judge answer: n}} as one line per label: "label yes: yes 10, no 2" (lines end in
-    ";" so that the Markdown table, which joins them, still reads)."""
+    ";" so that the Markdown table, which joins them, still reads). The matrix is square, so a
+    judge-only answer such as "uncertain" has a row of its own, always empty: it is left out."""
     return ";\n".join(f"label {ref}: " + ", ".join(f"{ans} {n}" for ans, n in row.items())
-                      for ref, row in (cm or {}).items()) or "-"
+                      for ref, row in (cm or {}).items() if ref in ("yes", "no") or any(row.values())) or "-"
 
 
 def _agreement_table(key: str, title: str, scope: dict, data: ReportData, cid: str | None) -> Table:
@@ -282,6 +287,13 @@ def _agreement_table(key: str, title: str, scope: dict, data: ReportData, cid: s
                   + (": Krippendorff's α, more than two labellers." if symbol == "α" else ": Cohen's κ."))
     else:
         t.note = "No ceiling: fewer than two people labelled these responses."
+    r = scope.get("references_agree")
+    if r:
+        symbol, value, ci = ceiling_stat(r)
+        t.rows.append([f"reference sources with each other ({', '.join(r.get('sources') or [])}): not people",
+                       str(r.get("n", 0)), "", f"{symbol} {value}", ci, "", "", "", "-"])
+        t.note += (" The labels come from reference judges, not people: their agreement with each other is "
+                   "shown instead, as how firm the reference is, not as a ceiling.")
     return t
 
 
