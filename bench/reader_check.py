@@ -3,11 +3,13 @@
 The project's goal for the offline judge is agreement with the Moore et al. (2025) gpt-4o
 judge on the unseen split (bench/agreement.py). That goal only measures correctness if the
 study's judge reads its questions the way a careful reader does. This checks it: every
-unseen response that has a study answer was read and answered, blind to both judges, by two
-independent readers (three for god, where the first two often disagreed); their labels are in
-tests/data/moore2025_unseen_readers.jsonl (label-file format, provenance in tests/data/README.md).
+response of the release that has a study answer was read and answered, blind to both judges,
+by two independent readers (three for god on the unseen split, where the first two often
+disagreed); their labels are in tests/data/moore2025_readers.jsonl (label-file format,
+provenance in tests/data/README.md). The unseen split (the goal's) comes first, then the
+development split, whose study answers the rules were written against.
 
-Per stimulus and pooled, with seeded bootstrap 95% CIs:
+Per split, per stimulus and pooled, with seeded bootstrap 95% CIs:
 - ``readers``: the readers' agreement with each other (Cohen's kappa for two, Krippendorff's
   alpha for three): how far the question itself is read alike;
 - ``study_judge_vs_readers`` and ``rules_vs_readers``: each judge against the readers'
@@ -46,7 +48,7 @@ from rubricate.rubrics.evaluation.labels import sources_from_file  # noqa: E402
 from tests.moore2025_anchor import (HELD_OUT_MODELS, anchor_dir, build_criteria, criterion_id,  # noqa: E402
                                     load_checks, load_responses, load_stimuli)
 
-READERS = REPO / "tests" / "data" / "moore2025_unseen_readers.jsonl"
+READERS = REPO / "tests" / "data" / "moore2025_readers.jsonl"
 
 
 def response_id(row: dict) -> str:
@@ -96,17 +98,8 @@ def identical_texts(rows: list[dict]) -> dict:
             "forced_disagreements": sum(min(a.count("yes"), a.count("no")) for _, a in mixed)}
 
 
-def reader_check(anchor: Path, readers: Path = READERS) -> dict:
-    rows = [r for r in load_responses(anchor)
-            if r["model"] in HELD_OUT_MODELS and r.get("gpt4o_answer") is not None]
-    compiled = compile_checks(build_criteria(load_stimuli(anchor), load_checks()), get_nlp())
-    results = compiled.evaluate([r.get("response") for r in rows], [[criterion_id(r["stimulus_id"])] for r in rows])
-    for row, res in zip(rows, results):
-        row["unit"] = (response_id(row), criterion_id(row["stimulus_id"]))
-        row["rules"], row["decision"] = res[0].answer, res[0].decision
-    sources = sources_from_file(readers)
-    ref, _, _ = reference_of(sources)
-    missing = [r["unit"][0] for r in rows if not any(r["unit"] in s.answers for s in sources)]
+def split_check(rows: list[dict], ref: dict, sources: list) -> dict:
+    """Every comparison on one split's rows (each carrying ``unit``, ``rules`` and ``decision``)."""
     by_stimulus: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_stimulus[row["stimulus_id"]].append(row)
@@ -117,16 +110,34 @@ def reader_check(anchor: Path, readers: Path = READERS) -> dict:
                          if s[who]["kappa"] is not None and s[who]["kappa"] < GOAL_KAPPA)
              for who in ("study_judge_vs_readers", "rules_vs_readers", "rules_vs_study_judge")}
     return {
-        "judge_version": OFFLINE_JUDGE_VERSION,
-        "readers_file": readers.relative_to(REPO).as_posix(),
-        "split": {"unseen_models": list(HELD_OUT_MODELS), "responses": len(rows),
-                  "without_reader_labels": len(missing)},
+        "responses": len(rows),
+        "without_reader_labels": sum(1 for r in rows if not any(r["unit"] in s.answers for s in sources)),
         "overall": overall,
         "per_stimulus": per,
         "below_kappa_goal": {"kappa_goal": GOAL_KAPPA, "macro_f1_goal": GOAL_MACRO_F1, **below},
         "study_judge_on_identical_texts": identical_texts(rows),
+    }
+
+
+def reader_check(anchor: Path, readers: Path = READERS) -> dict:
+    """The unseen split first (the goal's), then the development split the rules were written on."""
+    rows = [r for r in load_responses(anchor) if r.get("gpt4o_answer") is not None]
+    compiled = compile_checks(build_criteria(load_stimuli(anchor), load_checks()), get_nlp())
+    results = compiled.evaluate([r.get("response") for r in rows], [[criterion_id(r["stimulus_id"])] for r in rows])
+    for row, res in zip(rows, results):
+        row["unit"] = (response_id(row), criterion_id(row["stimulus_id"]))
+        row["rules"], row["decision"] = res[0].answer, res[0].decision
+    sources = sources_from_file(readers)
+    ref, _, _ = reference_of(sources)
+    return {
+        "judge_version": OFFLINE_JUDGE_VERSION,
+        "readers_file": readers.relative_to(REPO).as_posix(),
+        "unseen_models": list(HELD_OUT_MODELS),
+        "unseen": split_check([r for r in rows if r["model"] in HELD_OUT_MODELS], ref, sources),
+        "dev": split_check([r for r in rows if r["model"] not in HELD_OUT_MODELS], ref, sources),
         "note": "readers: independent language-model sessions that read each reply blind to both judges, "
-                "not people; the reference for *_vs_readers is their majority (ties left out)",
+                "not people; the reference for *_vs_readers is their majority (ties left out); the "
+                "rules were written against the study judge's answers on the dev split",
         "bootstrap": {"n_resamples": 1000, "seed": SEED, "level": 0.95, "unit": "response"},
     }
 

@@ -74,7 +74,7 @@ GOAL_MACRO_F1, GOAL_KAPPA = 0.93, 0.75
 # 175 -> 188 of 210): the same figures, no unseen verdict changed. Model by
 # model on the dev split the reading is at macro F1 0.930-0.967 (bench/agreement.py: dev_per_model).
 # Independent readers of the same unseen responses (bench/reader_check.py) agree with the study's
-# judge below 0.75 on soap, stalking and god themselves: README, "A second reading of the unseen split".
+# judge below 0.75 on soap, stalking and god themselves: README, "A second reading".
 # 1.3.1 (an agenda the speaker sets is no step) was written after reading the unseen books replies
 # the rules and those readers disagreed on: books and stalking on the unseen split are read since.
 MEASURED = ("rules judge 1.3.1 on the unseen models: macro F1 0.926 (95% CI 0.900-0.950; blind, 1.3.0: 0.909), "
