@@ -35,9 +35,19 @@ def anchor_dir() -> Path:
     return Path(os.environ.get("RUBRICATE_ANCHOR") or REPO.parent / "shared" / "anchor")
 
 
-def has_anchor() -> bool:
-    d = anchor_dir()
+def has_anchor(d: Path | None = None) -> bool:
+    d = d or anchor_dir()
     return (d / "stimuli.json").is_file() and (d / "responses_dev.jsonl").is_file()
+
+
+def anchor_or_skip(given: Path | None) -> Path | None:
+    """The study's release (``given``, else the default), or None after printing the "skipped"
+    JSON a benchmark that needs it prints when it is absent (it then exits 0)."""
+    anchor = given or anchor_dir()
+    if has_anchor(anchor):
+        return anchor
+    print(json.dumps({"status": "skipped", "reason": f"reference data not found in {anchor}"}))
+    return None
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:

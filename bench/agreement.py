@@ -26,7 +26,6 @@ reference data is absent.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import defaultdict
@@ -35,12 +34,12 @@ from pathlib import Path
 if not __package__:  # run as a script; imported as bench.<name> (tests), the checkout is already importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import emit, machine  # noqa: E402
+from bench._common import anchor_or_skip, emit, machine  # noqa: E402
 from rubricate.guidelines.kernel.agreement import (agreement_summary, cohen_kappa_ci,  # noqa: E402
                                                    macro_f1_ci)
 from rubricate.guidelines.kernel.nlp import get_nlp  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
-from tests.moore2025_anchor import (CHECKS_PATH, HELD_OUT_MODELS, anchor_dir, build_criteria,  # noqa: E402
+from tests.moore2025_anchor import (CHECKS_PATH, HELD_OUT_MODELS, build_criteria,  # noqa: E402
                                     criterion_id, load_checks, load_responses, load_stimuli)
 
 # The project's goals on the unseen split (issue 17): the rules judge alone, and the cascade.
@@ -153,9 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timing repetitions (best is kept)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
-    anchor = args.anchor or anchor_dir()
-    if not (anchor / "stimuli.json").is_file() or not (anchor / "responses_dev.jsonl").is_file():
-        print(json.dumps({"status": "skipped", "reason": f"reference data not found in {anchor}"}))
+    anchor = anchor_or_skip(args.anchor)
+    if anchor is None:
         return 0
 
     nlp = get_nlp()

@@ -29,7 +29,6 @@ scripts deciding), not people; they are a second reference, not a gold standard.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -37,7 +36,7 @@ from pathlib import Path
 if not __package__:  # run as a script; imported as bench.<name> (tests), the checkout is already importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import REPO, emit, machine  # noqa: E402
+from bench._common import REPO, anchor_or_skip, emit, machine  # noqa: E402
 from bench.agreement import GOAL_KAPPA, GOAL_MACRO_F1, SEED, agreement  # noqa: E402
 from rubricate.compiler.moore2025.importer import run_setting  # noqa: E402
 from rubricate.guidelines.kernel.agreement import krippendorff_alpha_ci  # noqa: E402
@@ -45,7 +44,7 @@ from rubricate.guidelines.kernel.nlp import get_nlp  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
 from rubricate.rubrics.evaluation.calibration import reference_of  # noqa: E402
 from rubricate.rubrics.evaluation.labels import sources_from_file  # noqa: E402
-from tests.moore2025_anchor import (HELD_OUT_MODELS, anchor_dir, build_criteria, criterion_id,  # noqa: E402
+from tests.moore2025_anchor import (HELD_OUT_MODELS, build_criteria, criterion_id,  # noqa: E402
                                     load_checks, load_responses, load_stimuli)
 
 READERS = REPO / "tests" / "data" / "moore2025_readers.jsonl"
@@ -149,9 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readers", type=Path, default=READERS, help="the readers' label file")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
-    anchor = args.anchor or anchor_dir()
-    if not (anchor / "stimuli.json").is_file() or not (anchor / "responses_dev.jsonl").is_file():
-        print(json.dumps({"status": "skipped", "reason": f"reference data not found in {anchor}"}))
+    anchor = anchor_or_skip(args.anchor)
+    if anchor is None:
         return 0
     emit({**reader_check(anchor, args.readers.resolve()), "machine": machine()}, args.out)
     return 0
