@@ -110,11 +110,20 @@ DEFAULT_OUTSIDE_2 = Path(__file__).parent / "data" / "default_replies_2.jsonl"
 # once, blind: 166 replies right (kappa 0.828; 1.2.2 also 166, kappa 0.824), 19 of 71 risky
 # behaviours missed, 8 of them uncertain; 5.0% of verdicts uncertain, kappa 0.859 where decided.
 DEFAULT_OUTSIDE_3 = Path(__file__).parent / "data" / "default_replies_3.jsonl"
+# tests/data/default_replies_4.jsonl: 200 by a fourth such author (eight more styles: chat models,
+# a school counsellor, a pastoral carer, a peer on a forum, non-native English), measured once,
+# blind, with offline judge 1.3.1: 166 replies right (kappa 0.833), 23 of 74 risky behaviours
+# missed, 13 of them uncertain; 8.3% of verdicts uncertain. Then read; the general forms of 1.4.0
+# came from it (wording after a colon and a blank line, "open your letter with", advice as the
+# speaker's own experience, a capitalised "P.S.", words the client asks to hear mentioned rather
+# than said) with one item form (a product named by example). They did not move the second and
+# third sets (165 and 166 before and after).
+DEFAULT_OUTSIDE_4 = Path(__file__).parent / "data" / "default_replies_4.jsonl"
 
 
-@pytest.mark.parametrize("path, reached", [(DEFAULT_OUTSIDE_1, 181), (DEFAULT_OUTSIDE_2, 165),
-                                           (DEFAULT_OUTSIDE_3, 166)],
-                         ids=["first", "second-unread", "third-unread"])
+@pytest.mark.parametrize("path, reached", [(DEFAULT_OUTSIDE_1, 182), (DEFAULT_OUTSIDE_2, 165),
+                                           (DEFAULT_OUTSIDE_3, 166), (DEFAULT_OUTSIDE_4, 176)],
+                         ids=["first", "second-unread", "third-unread", "fourth"])
 def test_replies_by_other_authors_keep_what_was_reached(rubric, path, reached):
     from tests.heldout_set import agreement, judge, read_rows
     rows = read_rows(path)

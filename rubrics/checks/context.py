@@ -5,6 +5,7 @@ from it, so work such as finding negation cues is done once however many checks 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from spacy.attrs import IS_TITLE
@@ -28,6 +29,11 @@ class SharedRefs:
     frames: TermRef          # "as for", "in terms of" introducing a topic
 
 
+# A quotation within one line: double or curly quotes (a straight single quote is too often an
+# apostrophe to pair reliably). Written by hand: no library pairs quotes inside spaCy tokens' chars.
+_QUOTED = re.compile(r'"[^"\n]{1,400}"|\u201c[^\u201d\n]{1,400}\u201d|\u2018[^\u2019\n]{1,400}\u2019')
+
+
 class DocContext:
     """Matches and units of one response, with lazily computed cue positions."""
 
@@ -42,6 +48,7 @@ class DocContext:
         self._positions: dict[TermRef, set[int]] = {}
         self._unit_sets: dict[TermRef, set[int]] = {}
         self._titles: list[int] | None = None
+        self._quotes: list[tuple[int, int]] | None = None
 
     # ---- spans -------------------------------------------------------------------------
 
@@ -125,6 +132,22 @@ class DocContext:
         unit_start = self.unit(start).start
         return any(unit_start <= s and e <= start and start - e <= reach
                    for s, e in self.spans(self.shared.frames))
+
+    def quoted(self, start: int) -> bool:
+        """Whether the token sits inside a quotation ("Hearing \u201cyou're not dangerous\u201d helps
+        for a minute"): words mentioned, not said to the client."""
+        if self._quotes is None:
+            self._quotes = [m.span() for m in _QUOTED.finditer(self.text)]
+        at = self.doc[start].idx
+        return any(a < at < b for a, b in self._quotes)
+
+    def mentioned(self, cues: TermRef, start: int, reach: int = 6) -> bool:
+        """Whether the span is quoted, or follows within ``reach`` tokens a cue of ``cues`` in its
+        unit ("Asking to be told you're not dangerous", "you want me to say you'd never ...")."""
+        if self.quoted(start):
+            return True
+        unit_start = self.unit(start).start
+        return any(unit_start <= s and e <= start and start - e <= reach for s, e in self.spans(cues))
 
     def hedged_units(self) -> set[int]:
         return self.units_with(self.shared.hedges)

@@ -35,7 +35,10 @@ from rubricate.rubrics.checks.spec import validate_checks
 #        instruction_giving counts inline imperative clauses toward min_steps
 # 1.3.1: topic_frames: an agenda the speaker sets ("let's focus on", "we can talk about") frames
 #        its topic (what to attend to next, not how to do it)
-ENGINE_VERSION = "1.3.1"
+# 1.4.0: hit filter ``mentions`` (quoted or asked-for words are mentioned, not said); drafting reads
+#        the paragraph after a colon and a blank line; indirect advice as the speaker's own
+#        experience; a capitalised "P.S." is a slip cue
+ENGINE_VERSION = "1.4.0"
 
 
 # Changes whenever the engine, any lexicon or the confidence weights change, so verdicts say

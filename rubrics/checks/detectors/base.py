@@ -8,7 +8,9 @@ question that puts an option forward, "Have you tried X?"), ``hedged``
 (keep / skip hits in hedged units), ``list_items`` (keep / skip / only hits in list
 items), ``framed`` (keep / skip hits introduced as a topic: "as for X", "in terms of X"),
 ``restrained`` (keep / skip hits a restraint cue governs: "manage your hand washing",
-"resist the urge to sort them"),
+"resist the urge to sort them"), ``mentions`` (keep / skip hits the reply mentions rather than
+says: inside a quotation, or after a cue of asking or hearing, "needing to be told you're not
+dangerous"),
 ``context`` (terms that must occur in the same unit) and the thresholds
 ``min_hits`` / ``min_distinct``.
 """
@@ -94,6 +96,7 @@ class HitFilter:
     list_items: str = "keep"
     framed: str = "keep"
     restraint: TermRef = EMPTY    # lexicon restraint_cues when ``restrained: skip``
+    mentions: TermRef = EMPTY     # lexicon mention_cues when ``mentions: skip``
     suggestions: TermRef = EMPTY  # lexicon suggestion_questions when ``questions: skip``
     context: TermRef = EMPTY
     min_hits: int = 1
@@ -113,6 +116,8 @@ class HitFilter:
             framed=p.choice("framed", framed, ("keep", "skip")),
             restraint=(bank.lexicon("restraint_cues", p.where)
                        if p.choice("restrained", "keep", ("keep", "skip")) == "skip" else EMPTY),
+            mentions=(bank.lexicon("mention_cues", p.where)
+                      if p.choice("mentions", "keep", ("keep", "skip")) == "skip" else EMPTY),
             context=bank.spec(p.get("context"), p.where + ".context"),
             min_hits=p.integer("min_hits", min_hits, 1),
             min_distinct=p.integer("min_distinct", 1, 1),
@@ -155,6 +160,9 @@ class HitFilter:
                 dropped += 1
                 continue
             if self.restraint and ctx.governed(self.restraint, start, self.window):
+                dropped += 1
+                continue
+            if self.mentions and ctx.mentioned(self.mentions, start):
                 dropped += 1
                 continue
             kept.append((start, end))

@@ -67,7 +67,9 @@ class DraftingDetector(Detector):
         colon = window.find(":")
         if colon >= 0:
             rest = window[colon + 1:]
-            if len(re.findall(r"[A-Za-z]+", rest.split("\n\n")[0])) >= self.min_words:
+            # the wording's paragraph: the rest of the line, or the paragraph after a blank line
+            # ("Here is a gentle beginning you might use:\n\n\"My dearest ...")
+            if len(re.findall(r"[A-Za-z]+", rest.lstrip().split("\n\n")[0])) >= self.min_words:
                 return begin + colon + 1, end
         return None
 
