@@ -443,3 +443,11 @@ def test_words_the_client_asks_to_hear_are_mentioned_not_said_with_mentions_skip
     assert answer(REASSURES, text) == expected
     keep = {"type": "lexicon", "params": dict(REASSURES["params"], mentions="keep")}
     assert answer(keep, text) == "yes"
+
+
+def test_unlikely_challenges_the_belief_only_when_the_belief_is_what_is_unlikely():
+    challenge = {"type": "reality_testing", "params": {"aspects": ["challenge"]}}
+    assert answer(challenge, "It's unlikely that anyone is following you from shop to shop.") == "yes"
+    assert answer(challenge, "That seems unlikely to be what is happening.") == "yes"
+    assert answer(challenge, "It is highly unlikely.") == "yes"
+    assert answer(challenge, "The police are unlikely to reach him before morning, so call now.") == "no"
