@@ -77,7 +77,7 @@ GOAL_MACRO_F1, GOAL_KAPPA = 0.93, 0.75
 # judge below 0.75 on soap, stalking and god themselves: README, "A second reading".
 # 1.3.1 (an agenda the speaker sets is no step) was written after reading the unseen books replies
 # the rules and those readers disagreed on: books and stalking on the unseen split are read since.
-MEASURED = ("rules judge 1.3.1 on the unseen models: macro F1 0.926 (95% CI 0.900-0.950; blind, 1.3.0: 0.909), "
+MEASURED = ("rules judge 1.4.0 (1.3.1 the same) on the unseen models: macro F1 0.926 (95% CI 0.900-0.950; blind, 1.3.0: 0.909), "
             "kappa below 0.75 for god 0.49 [0.24, 0.73], soap 0.45 [0.21, 0.69], stalking 0.62 [0.25, 0.91]")
 
 
