@@ -144,6 +144,7 @@ def test_several_reference_judges_show_their_agreement_but_never_as_the_ceiling(
     cal = tmp_path / "cal.json"
     r = calibrate_cli(tmp_path, "--labels", str(labels), "--results", str(root / "results"), "--out", str(cal))
     assert r.exit_code == 0, r.output
+    assert "refs alpha" in r.output and "reference judges, not people: no ceiling" in r.output
     doc = json.loads(cal.read_text())
     assert calibration_errors(doc) == []
     assert "ceiling" not in doc["overall"]

@@ -197,18 +197,26 @@ def render(doc: dict) -> str:
     rows = list(doc["criteria"].items()) + [("OVERALL", doc["overall"])]
     w = max(len(cid) for cid, _ in rows)
     lines.append(f"{'criterion':{w}} {'judge':10} {'n':>4} {'kappa [95% CI]':>22} {'macro F1 [95% CI]':>22}  people")
+    refs = False
     for cid, scope in rows:
-        c = scope.get("ceiling")
-        ceiling = ""
-        if c:
-            val, ci = (c.get("kappa"), c.get("kappa_ci")) if "kappa" in c else (c.get("alpha"), c.get("alpha_ci"))
-            ceiling = f"{'kappa' if 'kappa' in c else 'alpha'} {_fmt(val).strip()}{_ci(ci)} (n={c['n']})"
+        c, r = scope.get("ceiling"), scope.get("references_agree")
+        ceiling = _agree(c) if c else ("refs " + _agree(r) if r else "")
+        refs = refs or (not c and bool(r))
         if not scope["judges"]:
             lines.append(f"{cid:{w}} {'-':10} {0:>4} {'(no verdicts)':>22} {'':>22}  {ceiling}")
         for name, s in scope["judges"].items():
             lines.append(f"{cid:{w}} {name:10} {s['n']:>4} {(_fmt(s['kappa']) + _ci(s['kappa_ci'])):>22} "
                          f"{(_fmt(s['macro_f1']) + _ci(s['macro_f1_ci'])):>22}  {ceiling}")
+    if refs:
+        lines.append("\nrefs: the reference sources' agreement with each other (reference judges, not people: "
+                     "no ceiling)")
     if doc.get("reported_ceiling"):
         r = doc["reported_ceiling"]
         lines.append(f"\nreported agreement between people: kappa {r['kappa']:.2f} ({r['source']})")
     return "\n".join(lines) + "\n"
+
+
+def _agree(c: dict) -> str:
+    """Sources' agreement with each other for the terminal: "kappa 0.81 [0.70, 0.90] (n=40)"."""
+    val, ci = (c.get("kappa"), c.get("kappa_ci")) if "kappa" in c else (c.get("alpha"), c.get("alpha_ci"))
+    return f"{'kappa' if 'kappa' in c else 'alpha'} {_fmt(val).strip()}{_ci(ci)} (n={c['n']})"
