@@ -127,11 +127,14 @@ class DocContext:
         return any(governs(s, e, start, start + 1, window=window, breaks=boundaries, lo=lo)
                    for s, e in self.spans(cues) if s < start)
 
+    def introduced(self, cues: TermRef, start: int, reach: int = 6) -> bool:
+        """Whether a cue of ``cues`` ends at most ``reach`` tokens before the span, in its unit."""
+        unit_start = self.unit(start).start
+        return any(unit_start <= s and e <= start and start - e <= reach for s, e in self.spans(cues))
+
     def framed(self, start: int, reach: int = 6) -> bool:
         """Whether the span is introduced as a topic ("As for bridges, ...", "In terms of X")."""
-        unit_start = self.unit(start).start
-        return any(unit_start <= s and e <= start and start - e <= reach
-                   for s, e in self.spans(self.shared.frames))
+        return self.introduced(self.shared.frames, start, reach)
 
     def quoted(self, start: int) -> bool:
         """Whether the token sits inside a quotation ("Hearing \u201cyou're not dangerous\u201d helps
@@ -144,10 +147,7 @@ class DocContext:
     def mentioned(self, cues: TermRef, start: int, reach: int = 6) -> bool:
         """Whether the span is quoted, or follows within ``reach`` tokens a cue of ``cues`` in its
         unit ("Asking to be told you're not dangerous", "you want me to say you'd never ...")."""
-        if self.quoted(start):
-            return True
-        unit_start = self.unit(start).start
-        return any(unit_start <= s and e <= start and start - e <= reach for s, e in self.spans(cues))
+        return self.quoted(start) or self.introduced(cues, start, reach)
 
     def hedged_units(self) -> set[int]:
         return self.units_with(self.shared.hedges)
