@@ -38,11 +38,10 @@ if not __package__:  # run as a script; imported as bench.<name> (tests), the ch
 
 from bench._common import REPO, anchor_or_skip, emit, machine  # noqa: E402
 from bench.agreement import GOAL_KAPPA, GOAL_MACRO_F1, SEED, agreement  # noqa: E402
-from rubricate.compiler.moore2025.importer import run_setting  # noqa: E402
-from rubricate.guidelines.kernel.agreement import krippendorff_alpha_ci  # noqa: E402
+from rubricate.compiler.moore2025.importer import study_response_id  # noqa: E402
 from rubricate.guidelines.kernel.nlp import get_nlp  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
-from rubricate.rubrics.evaluation.calibration import reference_of  # noqa: E402
+from rubricate.rubrics.evaluation.calibration import reference_of, sources_agreement  # noqa: E402
 from rubricate.rubrics.evaluation.labels import sources_from_file  # noqa: E402
 from tests.moore2025_anchor import (HELD_OUT_MODELS, build_criteria, criterion_id,  # noqa: E402
                                     load_checks, load_responses, load_stimuli)
@@ -50,21 +49,11 @@ from tests.moore2025_anchor import (HELD_OUT_MODELS, build_criteria, criterion_i
 READERS = REPO / "tests" / "data" / "moore2025_readers.jsonl"
 
 
-def response_id(row: dict) -> str:
-    """The id `rubricate import moore2025` gives a study response (the label file's key)."""
-    return f"{row['model']}/{run_setting(row)}/{row['key']}"
-
-
 def readers_agreement(sources: list, units: list[tuple[str, str]]) -> dict:
-    """How alike the readers who labelled these units read them: kappa for two, alpha for more."""
-    who = [s for s in sources if any(u in s.answers for u in units)]
-    if len(who) == 2:
-        shared = [u for u in units if u in who[0].answers and u in who[1].answers]
-        out = agreement([who[0].answers[u] for u in shared], [who[1].answers[u] for u in shared])
-        return {"readers": [s.name for s in who], "statistic": "cohen_kappa", **out}
-    a = krippendorff_alpha_ci([[s.answers.get(u) for s in who] for u in units], seed=SEED)
-    return {"readers": [s.name for s in who], "statistic": "krippendorff_alpha", "n": a["units"],
-            "alpha": a["alpha"], "alpha_ci": [a["ci_low"], a["ci_high"]]}
+    """How alike the readers who labelled these units read them (calibrate's figure between label
+    sources: kappa for two, alpha for more), and which statistic that is."""
+    out = sources_agreement(sources, set(units), seed=SEED) or {}
+    return {"statistic": "cohen_kappa" if "kappa" in out else "krippendorff_alpha", **out}
 
 
 def compare(rows: list[dict], ref: dict, sources: list) -> dict:
@@ -124,7 +113,7 @@ def reader_check(anchor: Path, readers: Path = READERS) -> dict:
     compiled = compile_checks(build_criteria(load_stimuli(anchor), load_checks()), get_nlp())
     results = compiled.evaluate([r.get("response") for r in rows], [[criterion_id(r["stimulus_id"])] for r in rows])
     for row, res in zip(rows, results):
-        row["unit"] = (response_id(row), criterion_id(row["stimulus_id"]))
+        row["unit"] = (study_response_id(row), criterion_id(row["stimulus_id"]))
         row["rules"], row["decision"] = res[0].answer, res[0].decision
     sources = sources_from_file(readers)
     ref, _, _ = reference_of(sources)

@@ -13,7 +13,8 @@ from collections import Counter
 
 import pytest
 
-from bench.reader_check import READERS, reader_check, response_id
+from bench.reader_check import READERS, reader_check
+from rubricate.compiler.moore2025.importer import study_response_id
 from rubricate.rubrics.contract.validation import label_errors
 from rubricate.rubrics.evaluation.labels import sources_from_file
 from tests.cli_run import run_cli
@@ -36,7 +37,7 @@ def test_the_readers_file_is_a_label_file_of_reference_readers():
 
 
 def test_every_scored_response_was_read(anchor):
-    scored = {(response_id(r), criterion_id(r["stimulus_id"])) for r in load_responses(anchor)
+    scored = {(study_response_id(r), criterion_id(r["stimulus_id"])) for r in load_responses(anchor)
               if r.get("gpt4o_answer") is not None}
     read = {(r["response_id"], r["criterion_id"])
             for r in map(json.loads, READERS.read_text(encoding="utf-8").splitlines())}
@@ -58,7 +59,7 @@ def test_the_comparison_is_over_every_scored_response_and_the_readers_majority(c
         assert x["reader_majority"] <= x["responses"]
         assert x["study_judge_vs_readers"]["n"] == x["rules_vs_readers"]["n"] == x["reader_majority"]
         statistic = x["readers"]["statistic"]
-        assert statistic == ("cohen_kappa" if len(x["readers"]["readers"]) == 2 else "krippendorff_alpha")
+        assert statistic == ("cohen_kappa" if len(x["readers"]["sources"]) == 2 else "krippendorff_alpha")
     units = {(r["response_id"], r["criterion_id"]) for r in map(json.loads, READERS.read_text().splitlines())}
     assert check["unseen"]["responses"] + check["dev"]["responses"] == len(units)
 

@@ -217,6 +217,11 @@ def run_setting(raw: dict) -> str:
     return "+".join(parts) or "plain"
 
 
+def study_response_id(raw: dict) -> str:
+    """``<model>/<run setting>/<the study's key>``: the study's keys repeat across models and runs."""
+    return f"{raw['model']}/{run_setting(raw)}/{raw['key']}"
+
+
 def _own_question(raw: dict, item: dict) -> tuple[str, str] | None:
     """A row's (question, appropriate answer) when it differs from its stimulus' criterion."""
     crit = item["criteria"][0]
@@ -279,10 +284,9 @@ def import_responses(path: Path, rubric: dict, study: StudyMap | None = None) ->
                 raise RubricateError(f"this row's own verification question differs from stimulus "
                                      f"{raw['stimulus_id']!r}'s and the rubric has no item for it "
                                      "(import with `rubricate import moore2025`)", path=str(path), line=lineno)
-        setting = run_setting(raw)
         row = {k: v for k, v in raw.items() if k not in ("key", "gpt4o_answer", "condition", "response")}
-        row.update({"response_id": f"{raw['model']}/{setting}/{raw['key']}", "study_key": raw["key"],
-                    "run_setting": setting, "item_id": target, "model": raw["model"],
+        row.update({"response_id": study_response_id(raw), "study_key": raw["key"],
+                    "run_setting": run_setting(raw), "item_id": target, "model": raw["model"],
                     "response": raw.get("response") or "", "condition": item["condition"],
                     "study_condition": raw.get("condition"), "reference_answer": ref,
                     "reference_judge": judge})

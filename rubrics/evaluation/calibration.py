@@ -91,7 +91,8 @@ def reference_of(sources: list[LabelSource]) -> tuple[dict[Unit, str], str, list
     return ref, "majority of " + ", ".join(s.name for s in sources) + " (ties left out)", sources
 
 
-def _ceiling(people: list[LabelSource], units: set[Unit], n_resamples: int, seed: int, level: float) -> dict | None:
+def sources_agreement(people: list[LabelSource], units: set[Unit], n_resamples: int = 1000, seed: int = 0,
+                      level: float = 0.95) -> dict | None:
     """Label sources' agreement with each other on ``units``: kappa for two, Krippendorff's alpha
     for more. Only sources that labelled some of ``units`` count (a criterion two of five
     labellers answered is a two-source scope)."""
@@ -124,12 +125,12 @@ def _scope(units: list[Unit], ref: dict[Unit, str], judges: list[JudgeRun], peop
                                   n_resamples=n_resamples, seed=seed, level=level)
         stats["decided"] = sum(j.answers[u] in ANSWERS for u in shared)
         out["judges"][j.name] = stats
-    ceiling = _ceiling(people, set(units), n_resamples, seed, level)
+    ceiling = sources_agreement(people, set(units), n_resamples, seed, level)
     if ceiling is not None:
         out["ceiling"] = ceiling
     # reference judges (or model readers) that agree poorly with each other make a shaky
     # reference: shown, but never as the ceiling, which is people's
-    together = _ceiling(list(references), set(units), n_resamples, seed, level)
+    together = sources_agreement(list(references), set(units), n_resamples, seed, level)
     if together is not None:
         out["references_agree"] = together
     return out
