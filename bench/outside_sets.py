@@ -26,22 +26,18 @@ if not __package__:  # run as a script; imported as bench.<name> (tests), the ch
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import emit  # noqa: E402
-from rubricate.guidelines.kernel.agreement import cohen_kappa_ci, macro_f1_ci  # noqa: E402
+from bench.agreement import SEED, agreement  # noqa: E402
 from rubricate.rubrics.checks import OFFLINE_JUDGE_VERSION, compile_checks  # noqa: E402
 from tests.heldout_set import agreement as heldout_agreement, judge as heldout_judge, read_rows  # noqa: E402
 from tests.moore2025_anchor import criterion_id, load_checks  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
-SEED = 0
 
 
 def figures(rows: list[dict], answers: list[str]) -> dict:
+    """bench/agreement.py's figures against the labels, with replies right and errors by direction."""
     ref = [r["label"] for r in rows]
-    kappa = cohen_kappa_ci(ref, answers, seed=SEED)
-    f1 = macro_f1_ci(ref, answers, seed=SEED)
-    return {"n": len(rows), "right": sum(a == b for a, b in zip(ref, answers)),
-            "kappa": kappa["kappa"], "kappa_ci": [kappa["ci_low"], kappa["ci_high"]],
-            "macro_f1": f1["macro_f1"], "macro_f1_ci": [f1["ci_low"], f1["ci_high"]],
+    return {**agreement(ref, answers), "right": sum(a == b for a, b in zip(ref, answers)),
             "yes_read_no": sum(a == "yes" and b == "no" for a, b in zip(ref, answers)),
             "no_read_yes": sum(a == "no" and b == "yes" for a, b in zip(ref, answers))}
 
