@@ -6,9 +6,10 @@ folder). The reference a judge is compared with is one source, or the majority o
 with seeded bootstrap CIs, accuracy, the confusion matrix. Where two or more people labelled
 the same units, their agreement with each other is stored beside the judge's as the ceiling
 (Cohen's kappa for two, Krippendorff's alpha for more); several reference judges' agreement
-with each other is stored as ``references_agree``, never as the ceiling. A judge answer other than yes/no
-(unknown, uncertain, or any state a newer judge adds) stays in the figures as a disagreement
-and shows as its own column of the confusion matrix; ``decided`` counts the yes/no answers.
+with each other is stored as ``references_agree``, never as the ceiling. A judge answer other
+than yes/no (unknown, uncertain, or any state a newer judge adds) stays in the figures as a
+disagreement and shows as its own column of the confusion matrix; ``decided`` counts the
+yes/no answers.
 """
 from __future__ import annotations
 

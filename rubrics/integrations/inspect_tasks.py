@@ -22,8 +22,9 @@ The rubric is the compiled one (the workspace's build/rubrics first, then the bu
 rubrics); creating a task never builds the knowledge base. Scores: ``appropriate`` (1 when
 every decisive criterion gets its appropriate answer, see rubrics/contract/scoring.py; NaN,
 Inspect's "unscored", when a decisive criterion is uncertain or unknown, so accuracy is over
-the samples the judge decided) and ``points`` (HealthBench points earned). Each score's metadata names the rubric id and
-version, the knowledge-base hash, and per criterion the answer, evidence and citations.
+the samples the judge decided) and ``points`` (HealthBench points earned). Each score's
+metadata names the rubric id and version, the knowledge-base hash, and per criterion the
+answer, evidence and citations.
 """
 from __future__ import annotations
 

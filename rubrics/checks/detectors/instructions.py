@@ -42,8 +42,8 @@ class InstructionGivingDetector(Detector):
     imperative clauses ("Wet your hands, lather for twenty seconds, then rinse and dry": it
     opens with an imperative, or holds two more) counts each clause that opens with an
     imperative verb after a comma, semicolon, colon, dash or "then" (when ``min_steps`` is
-    above 1); one such clause makes a sentence directive ("Pile them up, then sort by colour"). The detector fires at ``min_steps`` steps
-    (default 1); items of one list entry count once.
+    above 1); one such clause makes a sentence directive ("Pile them up, then sort by colour").
+    The detector fires at ``min_steps`` steps (default 1); items of one list entry count once.
 
     params: ``topic`` (term spec, required), ``actions`` (term spec), ``directive``
     ("required" | "any", default required), ``directive_cues`` (term spec, default lexicon
